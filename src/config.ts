@@ -1,0 +1,110 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Raised when the environment cannot be used; the message names the variable, never its value. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const MIB = 1024 * 1024;
+
+const intFrom = (min: number, fallback: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
+    .default(String(fallback));
+
+const optionalUrl = z
+  .string()
+  .trim()
+  .url('must be a URL')
+  .optional()
+  .or(z.literal('').transform(() => undefined));
+
+const webhookSecrets = z
+  .string()
+  .optional()
+  .transform((raw) => (raw ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0))
+  .refine((secrets) => secrets.every((s) => /^whsec_[A-Za-z0-9+/=_-]+$/.test(s)), {
+    message: 'each comma-separated secret must look like whsec_…',
+  });
+
+const schema = z
+  .object({
+    HOST: z.string().trim().min(1).default('127.0.0.1'),
+    PORT: intFrom(0, 4242, 65535),
+    DATA_DIR: z.string().trim().min(1).default('./.data'),
+    DATABASE_URL: optionalUrl.refine((u) => u === undefined || /^postgres(ql)?:\/\//.test(u), {
+      message: 'must be a postgres:// or postgresql:// URL',
+    }),
+    DATABASE_POOL_SIZE: intFrom(1, 10, 200),
+    SQS_QUEUE_URL: optionalUrl,
+    SQS_DLQ_URL: optionalUrl,
+    AWS_REGION: z.string().trim().min(1).default('us-east-1'),
+    SQS_MAX_RECEIVE_COUNT: intFrom(1, 5, 1000),
+    SQS_WAIT_TIME_SECONDS: intFrom(0, 20, 20),
+    SQS_VISIBILITY_TIMEOUT_SECONDS: intFrom(1, 30, 43200),
+    WORKER_POLLERS: intFrom(1, 2, 64),
+    STRIPE_WEBHOOK_SECRET: webhookSecrets,
+    STRIPE_WEBHOOK_TOLERANCE_SECONDS: intFrom(1, 300, 86400),
+    WEBHOOK_MAX_BODY_BYTES: intFrom(1024, 2 * MIB, 64 * MIB),
+    OVERDUE_SWEEP_INTERVAL_SECONDS: intFrom(1, 300, 86400),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .refine((c) => (c.SQS_QUEUE_URL === undefined) === (c.SQS_DLQ_URL === undefined), {
+    message: 'set both SQS_QUEUE_URL and SQS_DLQ_URL, or neither (to use the embedded queue)',
+    path: ['SQS_QUEUE_URL'],
+  });
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** Undefined means: start embedded PostgreSQL under dataDir. */
+  databaseUrl?: string;
+  databasePoolSize: number;
+  /** Undefined means: start the embedded SQS server with a queue and a DLQ. */
+  queue?: { url: string; dlqUrl: string };
+  awsRegion: string;
+  maxReceiveCount: number;
+  waitTimeSeconds: number;
+  visibilityTimeoutSeconds: number;
+  workerPollers: number;
+  /** Empty means: use (or generate) the secret kept under dataDir. */
+  webhookSecrets: string[];
+  toleranceSeconds: number;
+  maxBodyBytes: number;
+  sweepIntervalSeconds: number;
+  logLevel: string;
+}
+
+/** Parses the environment once; a bad value throws a ConfigError naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    dataDir: path.resolve(e.DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    queue: e.SQS_QUEUE_URL && e.SQS_DLQ_URL ? { url: e.SQS_QUEUE_URL, dlqUrl: e.SQS_DLQ_URL } : undefined,
+    awsRegion: e.AWS_REGION,
+    maxReceiveCount: e.SQS_MAX_RECEIVE_COUNT,
+    waitTimeSeconds: e.SQS_WAIT_TIME_SECONDS,
+    visibilityTimeoutSeconds: e.SQS_VISIBILITY_TIMEOUT_SECONDS,
+    workerPollers: e.WORKER_POLLERS,
+    webhookSecrets: e.STRIPE_WEBHOOK_SECRET,
+    toleranceSeconds: e.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
+    maxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,
+    sweepIntervalSeconds: e.OVERDUE_SWEEP_INTERVAL_SECONDS,
+    logLevel: e.LOG_LEVEL,
+  };
+}
