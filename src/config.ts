@@ -15,7 +15,7 @@ const intFrom = (min: number, fallback: number, max = Number.MAX_SAFE_INTEGER) =
     .regex(/^-?\d+$/, 'must be a whole number')
     .transform(Number)
     .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
-    .default(String(fallback));
+    .default(fallback);
 
 const optionalUrl = z
   .string()
@@ -44,6 +44,7 @@ const schema = z
     SQS_QUEUE_URL: optionalUrl,
     SQS_DLQ_URL: optionalUrl,
     AWS_REGION: z.string().trim().min(1).default('us-east-1'),
+    AWS_ENDPOINT_URL_SQS: optionalUrl,
     SQS_MAX_RECEIVE_COUNT: intFrom(1, 5, 1000),
     SQS_WAIT_TIME_SECONDS: intFrom(0, 20, 20),
     SQS_VISIBILITY_TIMEOUT_SECONDS: intFrom(1, 30, 43200),
@@ -69,6 +70,8 @@ export interface Config {
   /** Undefined means: start the embedded SQS server with a queue and a DLQ. */
   queue?: { url: string; dlqUrl: string };
   awsRegion: string;
+  /** AWS_ENDPOINT_URL_SQS, read here so that every process is explicit about where its queue lives. */
+  sqsEndpoint?: string;
   maxReceiveCount: number;
   waitTimeSeconds: number;
   visibilityTimeoutSeconds: number;
@@ -97,6 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databasePoolSize: e.DATABASE_POOL_SIZE,
     queue: e.SQS_QUEUE_URL && e.SQS_DLQ_URL ? { url: e.SQS_QUEUE_URL, dlqUrl: e.SQS_DLQ_URL } : undefined,
     awsRegion: e.AWS_REGION,
+    sqsEndpoint: e.AWS_ENDPOINT_URL_SQS,
     maxReceiveCount: e.SQS_MAX_RECEIVE_COUNT,
     waitTimeSeconds: e.SQS_WAIT_TIME_SECONDS,
     visibilityTimeoutSeconds: e.SQS_VISIBILITY_TIMEOUT_SECONDS,

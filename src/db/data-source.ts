@@ -1,0 +1,44 @@
+import 'reflect-metadata';
+import { DataSource } from 'typeorm';
+import { ENTITIES } from '../../entities';
+import { MIGRATIONS } from '../../migrations';
+
+export interface DataSourceOptions {
+  url: string;
+  poolSize: number;
+  applicationName?: string;
+}
+
+/** One pool per process; the schema comes only from migrations, never from `synchronize`. */
+export function createDataSource(options: DataSourceOptions): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url: options.url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    logging: false,
+    applicationName: options.applicationName ?? 'stripe-billing',
+    extra: {
+      max: options.poolSize,
+      connectionTimeoutMillis: 5000,
+      // A query stuck on a dead connection must fail so the message is retried elsewhere.
+      query_timeout: 30000,
+    },
+  });
+}
+
+/** Applies pending migrations under an advisory lock so that several processes starting at once do not race. */
+export async function runMigrations(dataSource: DataSource): Promise<string[]> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock(hashtext($1))', ['stripe-billing:migrations']);
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    return applied.map((m) => m.name);
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock(hashtext($1))', ['stripe-billing:migrations']).catch(() => undefined);
+    await runner.release();
+  }
+}

@@ -1,0 +1,97 @@
+import type { EntityManager } from 'typeorm';
+import type { InvoiceState } from '../billing/invoice-state';
+
+type Kind = 'plain' | 'seconds' | 'cents' | 'json';
+
+/** The state fields and the columns that hold them; one list drives select, insert and update. */
+const COLUMNS: ReadonlyArray<readonly [keyof InvoiceState, string, Kind]> = [
+  ['stripeInvoiceId', 'stripe_invoice_id', 'plain'],
+  ['stripeCustomerId', 'stripe_customer_id', 'plain'],
+  ['customerEmail', 'customer_email', 'plain'],
+  ['customerName', 'customer_name', 'plain'],
+  ['number', 'number', 'plain'],
+  ['status', 'status', 'plain'],
+  ['overdue', 'overdue', 'plain'],
+  ['amountCents', 'amount_cents', 'cents'],
+  ['amountPaidCents', 'amount_paid_cents', 'cents'],
+  ['amountRemainingCents', 'amount_remaining_cents', 'cents'],
+  ['totalCents', 'total_cents', 'cents'],
+  ['currency', 'currency', 'plain'],
+  ['dueDate', 'due_date', 'seconds'],
+  ['collectionMethod', 'collection_method', 'plain'],
+  ['billingReason', 'billing_reason', 'plain'],
+  ['hostedInvoiceUrl', 'hosted_invoice_url', 'plain'],
+  ['invoicePdfUrl', 'invoice_pdf_url', 'plain'],
+  ['livemode', 'livemode', 'plain'],
+  ['metadata', 'metadata', 'json'],
+  ['attemptCount', 'attempt_count', 'plain'],
+  ['stripeCreatedAt', 'stripe_created_at', 'seconds'],
+  ['finalizedAt', 'finalized_at', 'seconds'],
+  ['paidAt', 'paid_at', 'seconds'],
+  ['voidedAt', 'voided_at', 'seconds'],
+  ['markedUncollectibleAt', 'marked_uncollectible_at', 'seconds'],
+  ['deletedAt', 'deleted_at', 'seconds'],
+  ['lastEventId', 'last_event_id', 'plain'],
+  ['lastEventCreatedAt', 'last_event_created_at', 'seconds'],
+];
+
+const SELECT_LIST = COLUMNS.map(([, col, kind]) =>
+  kind === 'seconds' ? `extract(epoch from ${col})::bigint AS ${col}` : col,
+).join(', ');
+
+function fromRow(row: Record<string, unknown>): InvoiceState {
+  const state: Record<string, unknown> = {};
+  for (const [key, col, kind] of COLUMNS) {
+    const v = row[col];
+    state[key] = (kind === 'seconds' || kind === 'cents') && v !== null ? Number(v) : v;
+  }
+  return state as unknown as InvoiceState;
+}
+
+function toParam(state: InvoiceState, key: keyof InvoiceState, kind: Kind): unknown {
+  const v = state[key];
+  if (kind === 'json') return JSON.stringify(v);
+  return v;
+}
+
+const placeholder = (kind: Kind, n: number) =>
+  kind === 'seconds' ? `to_timestamp($${n})` : kind === 'json' ? `$${n}::jsonb` : `$${n}`;
+
+const INSERT_SQL = `INSERT INTO invoices (${COLUMNS.map(([, c]) => c).join(', ')})
+  VALUES (${COLUMNS.map(([, , k], i) => placeholder(k, i + 1)).join(', ')})
+  ON CONFLICT (stripe_invoice_id) DO NOTHING
+  RETURNING id`;
+
+const UPDATE_SQL = `UPDATE invoices SET ${COLUMNS.slice(1)
+  .map(([, c, k], i) => `${c} = ${placeholder(k, i + 2)}`)
+  .join(', ')}, updated_at = now()
+  WHERE stripe_invoice_id = $1`;
+
+const params = (state: InvoiceState) => COLUMNS.map(([key, , kind]) => toParam(state, key, kind));
+
+/** Locks the invoice row for the rest of the transaction, so concurrent events of one invoice queue up. */
+export async function lockInvoice(db: EntityManager, stripeInvoiceId: string): Promise<InvoiceState | null> {
+  const rows: Record<string, unknown>[] = await db.query(
+    `SELECT ${SELECT_LIST} FROM invoices WHERE stripe_invoice_id = $1 FOR UPDATE`,
+    [stripeInvoiceId],
+  );
+  return rows.length === 0 ? null : fromRow(rows[0]!);
+}
+
+export async function findInvoice(db: EntityManager, stripeInvoiceId: string): Promise<InvoiceState | null> {
+  const rows: Record<string, unknown>[] = await db.query(
+    `SELECT ${SELECT_LIST} FROM invoices WHERE stripe_invoice_id = $1`,
+    [stripeInvoiceId],
+  );
+  return rows.length === 0 ? null : fromRow(rows[0]!);
+}
+
+/** False when another transaction inserted the same invoice first; the caller then locks and merges. */
+export async function insertInvoice(db: EntityManager, state: InvoiceState): Promise<boolean> {
+  const rows: unknown[] = await db.query(INSERT_SQL, params(state));
+  return rows.length === 1;
+}
+
+export async function updateInvoice(db: EntityManager, state: InvoiceState): Promise<void> {
+  await db.query(UPDATE_SQL, params(state));
+}

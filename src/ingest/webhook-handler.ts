@@ -1,0 +1,56 @@
+import type { Logger } from 'pino';
+import { EventTooLargeError, QueueUnavailableError, type EventQueue } from './event-queue';
+import { isHandledInvoiceEvent } from './event-filter';
+import { verifyWebhook } from './verify-signature';
+
+export interface WebhookDeps {
+  queue: Pick<EventQueue, 'send'>;
+  secrets: () => readonly string[];
+  toleranceSeconds: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+export interface WebhookAnswer {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/**
+ * The whole webhook decision, independent of the HTTP framework so that express and the Lambda
+ * handler answer alike: 2xx only once the event is in the queue.
+ */
+export async function handleWebhook(
+  deps: WebhookDeps,
+  rawBody: Buffer,
+  signatureHeader: string | undefined,
+): Promise<WebhookAnswer> {
+  const started = process.hrtime.bigint();
+  const verified = verifyWebhook(rawBody, signatureHeader, deps.secrets(), deps.toleranceSeconds, deps.now?.());
+  if (!verified.ok) {
+    deps.logger.warn({ outcome: 'rejected', reason: verified.error, bytes: rawBody.length }, 'webhook rejected');
+    return { status: 400, body: { error: verified.error } };
+  }
+  const event = verified.event;
+  const log = deps.logger.child({ eventId: event['id'], type: event['type'] });
+  const ms = () => Number(process.hrtime.bigint() - started) / 1e6;
+
+  if (!isHandledInvoiceEvent(event)) {
+    log.info({ outcome: 'ignored', durationMs: ms() }, 'webhook ignored');
+    return { status: 200, body: { received: true, ignored: true } };
+  }
+  const invoiceId = (event['data'] as { object: { id: string } }).object.id;
+  try {
+    const sent = await deps.queue.send(verified.payload, event);
+    log.info({ outcome: 'enqueued', invoiceId, messageId: sent.messageId, slimmed: sent.slimmed, durationMs: ms() }, 'webhook enqueued');
+    return { status: 200, body: { received: true } };
+  } catch (err) {
+    if (err instanceof EventTooLargeError) {
+      log.error({ outcome: 'too_large', invoiceId, err: err.message }, 'event too large for the queue');
+      return { status: 413, body: { error: 'Event too large for the queue even without line items' } };
+    }
+    const reason = err instanceof QueueUnavailableError ? err.message : 'queue error';
+    log.error({ outcome: 'queue_unavailable', invoiceId, reason, durationMs: ms() }, 'queue unavailable');
+    return { status: 503, body: { error: 'Queue unavailable; retry later' } };
+  }
+}
