@@ -24,14 +24,15 @@ function conciseSdkMessage(message: string): string {
 const NO_MATCH =
   'No v1 signature matches the signing secret; check the endpoint secret and that the raw body reached us unmodified';
 
+/**
+ * The header's single timestamp. Two `t=` fields are refused outright: the SDK signs with the
+ * last one, so checking any other would let a future-dated signature through.
+ */
 function signedTimestamp(header: string): number | null {
-  for (const part of header.split(',')) {
-    if (part.startsWith('t=')) {
-      const t = Number(part.slice(2));
-      return Number.isSafeInteger(t) ? t : null;
-    }
-  }
-  return null;
+  const stamps = header.split(',').filter((part) => part.startsWith('t='));
+  if (stamps.length !== 1) return null;
+  const t = Number(stamps[0]!.slice(2));
+  return Number.isSafeInteger(t) ? t : null;
 }
 
 function looksLikeEvent(value: unknown): value is Record<string, unknown> {
@@ -69,6 +70,9 @@ export function verifyWebhook(
   if (rawBody.length === 0) return { ok: false, error: 'Empty body' };
   if (header === undefined || header.trim() === '') return { ok: false, error: 'Missing Stripe-Signature header' };
 
+  const t = signedTimestamp(header);
+  if (t === null) return { ok: false, error: 'Malformed Stripe-Signature header: expected exactly one timestamp (t=<unix>)' };
+
   let matched = false;
   for (const secret of secrets) {
     try {
@@ -83,8 +87,7 @@ export function verifyWebhook(
   }
   if (!matched) return { ok: false, error: NO_MATCH };
 
-  const t = signedTimestamp(header);
-  if (t === null || t - Math.floor(nowMs / 1000) > toleranceSeconds) {
+  if (t - Math.floor(nowMs / 1000) > toleranceSeconds) {
     return { ok: false, error: 'Signature timestamp is in the future beyond the tolerance; check the sender clock' };
   }
 

@@ -1,0 +1,119 @@
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../src/config';
+
+/** The ConfigError loadConfig throws for `env`; fails the test if it returns or throws anything else. */
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  let thrown: unknown;
+  try {
+    loadConfig(env);
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown).toBeInstanceOf(ConfigError);
+  return thrown as ConfigError;
+}
+
+describe('loadConfig defaults', () => {
+  it('runs on an empty environment with embedded services and the documented defaults', () => {
+    // toMatchObject: other sections (mail, …) are added to Config independently of these.
+    expect(loadConfig({})).toMatchObject({
+      host: '127.0.0.1',
+      port: 4242,
+      dataDir: path.resolve('./.data'),
+      databaseUrl: undefined,
+      databasePoolSize: 10,
+      queue: undefined,
+      awsRegion: 'us-east-1',
+      sqsEndpoint: undefined,
+      maxReceiveCount: 5,
+      waitTimeSeconds: 20,
+      visibilityTimeoutSeconds: 30,
+      workerPollers: 2,
+      webhookSecrets: [],
+      toleranceSeconds: 300,
+      maxBodyBytes: 2 * 1024 * 1024,
+      sweepIntervalSeconds: 300,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads the values it is given', () => {
+    const c = loadConfig({
+      PORT: '8080',
+      STRIPE_WEBHOOK_TOLERANCE_SECONDS: '60',
+      WEBHOOK_MAX_BODY_BYTES: '4096',
+      DATABASE_URL: 'postgresql://u:p@db:5432/billing',
+      SQS_QUEUE_URL: 'http://127.0.0.1:9324/000000000000/q',
+      SQS_DLQ_URL: 'http://127.0.0.1:9324/000000000000/q-dlq',
+    });
+    expect(c).toMatchObject({
+      port: 8080,
+      toleranceSeconds: 60,
+      maxBodyBytes: 4096,
+      databaseUrl: 'postgresql://u:p@db:5432/billing',
+      queue: { url: 'http://127.0.0.1:9324/000000000000/q', dlqUrl: 'http://127.0.0.1:9324/000000000000/q-dlq' },
+    });
+  });
+});
+
+describe('STRIPE_WEBHOOK_TOLERANCE_SECONDS', () => {
+  // 0 would disable the SDK's age check entirely; a negative or non-numeric value is a typo.
+  it.each(['0', '-5', 'abc', '', '1.5'])('refuses %p at start-up, naming the variable', (value) => {
+    const err = configError({ STRIPE_WEBHOOK_TOLERANCE_SECONDS: value });
+    expect(err.message).toContain('STRIPE_WEBHOOK_TOLERANCE_SECONDS');
+  });
+
+  it('accepts 1', () => {
+    expect(loadConfig({ STRIPE_WEBHOOK_TOLERANCE_SECONDS: '1' }).toleranceSeconds).toBe(1);
+  });
+});
+
+describe('other refused values', () => {
+  it('refuses PORT 70000', () => {
+    expect(configError({ PORT: '70000' }).message).toContain('PORT');
+  });
+
+  it('refuses a DATABASE_URL that is not PostgreSQL, without echoing its password', () => {
+    const err = configError({ DATABASE_URL: 'mysql://x' });
+    expect(err.message).toContain('DATABASE_URL');
+    const withPassword = configError({ DATABASE_URL: 'mysql://billing:hunter2-s3cret@db/billing' });
+    expect(withPassword.message).toContain('DATABASE_URL');
+    expect(withPassword.message).not.toContain('hunter2-s3cret');
+  });
+
+  it('refuses SQS_QUEUE_URL without SQS_DLQ_URL', () => {
+    const err = configError({ SQS_QUEUE_URL: 'http://127.0.0.1:9324/000000000000/q' });
+    expect(err.message).toContain('SQS_QUEUE_URL');
+    expect(err.message).toContain('SQS_DLQ_URL');
+  });
+
+  it('refuses SQS_DLQ_URL without SQS_QUEUE_URL', () => {
+    expect(configError({ SQS_DLQ_URL: 'http://127.0.0.1:9324/000000000000/q-dlq' }).message).toContain('SQS_DLQ_URL');
+  });
+
+  it('refuses a body limit below 1 KiB', () => {
+    expect(configError({ WEBHOOK_MAX_BODY_BYTES: '100' }).message).toContain('WEBHOOK_MAX_BODY_BYTES');
+  });
+});
+
+describe('STRIPE_WEBHOOK_SECRET', () => {
+  it('parses two comma-separated secrets with spaces into two', () => {
+    const c = loadConfig({ STRIPE_WEBHOOK_SECRET: ' whsec_oldOLD123 ,  whsec_newNEW456 ' });
+    expect(c.webhookSecrets).toEqual(['whsec_oldOLD123', 'whsec_newNEW456']);
+  });
+
+  it('ignores empty entries from a trailing comma', () => {
+    expect(loadConfig({ STRIPE_WEBHOOK_SECRET: 'whsec_only1,' }).webhookSecrets).toEqual(['whsec_only1']);
+  });
+
+  it.each([
+    ['a key that is not a webhook secret', 'sk_live_51Hs3cr3tV4lu3'],
+    ['a secret with a space inside', 'whsec_abc def9876'],
+  ])('refuses %s and never echoes it', (_name, bad) => {
+    const err = configError({ STRIPE_WEBHOOK_SECRET: `whsec_goodGOOD789,${bad}` });
+    expect(err.message).toContain('STRIPE_WEBHOOK_SECRET');
+    expect(err.message).not.toContain(bad);
+    expect(err.message).not.toContain('whsec_goodGOOD789');
+    for (const fragment of bad.split(/\s+/).filter((f) => f.length > 6)) expect(err.message).not.toContain(fragment);
+  });
+});
