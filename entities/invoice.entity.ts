@@ -92,6 +92,9 @@ export class InvoiceEntity {
   @Column({ name: 'last_event_created_at', type: 'timestamptz', transformer: epochSeconds })
   lastEventCreatedAt!: number;
 
+  @Column({ name: 'next_dunning_at', type: 'timestamptz', nullable: true })
+  nextDunningAt!: Date | null;
+
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt!: Date;
 

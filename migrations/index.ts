@@ -1,4 +1,5 @@
 import { InvoicesAndEvents1763856000000 } from './1763856000000-InvoicesAndEvents';
+import { EmailNotices1763942400000 } from './1763942400000-EmailNotices';
 
 /** In the order they must run; TypeORM records each by name in the `migrations` table. */
-export const MIGRATIONS = [InvoicesAndEvents1763856000000];
+export const MIGRATIONS = [InvoicesAndEvents1763856000000, EmailNotices1763942400000];

@@ -2,6 +2,9 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from './config';
 import { StartupError } from './run/resources';
+import { setContact, showContact } from './commands/contacts';
+import { listNotices, retryNotices } from './commands/notices';
+import { UsageError } from './commands/with-database';
 import { migrate, requireQueueFor, start, type Running } from './run/commands';
 
 /** Runs until SIGTERM or SIGINT, then stops cleanly: in-flight work finishes first. */
@@ -31,8 +34,8 @@ export function buildCli(): Command {
 
   program
     .command('dev')
-    .description('webhook, worker and overdue sweep in one process; embedded PostgreSQL and SQS unless configured (what npm start runs)')
-    .action(async () => untilSignal(await start(['webhook', 'worker'])));
+    .description('webhook, worker, sweep and mailer in one process; embedded PostgreSQL and SQS unless configured (what npm start runs)')
+    .action(async () => untilSignal(await start(['webhook', 'worker', 'mailer'])));
 
   program
     .command('serve')
@@ -51,6 +54,44 @@ export function buildCli(): Command {
     });
 
   program
+    .command('mailer')
+    .description('send queued invoice emails over SMTP_URL (or as .eml files under DATA_DIR/mail)')
+    .action(async () => untilSignal(await start(['mailer'])));
+
+  const contacts = program.command('contacts').description("customers' billing contacts: who receives invoice emails");
+  contacts
+    .command('set')
+    .description('set the addresses for a customer ("" clears one)')
+    .argument('<customer>', 'Stripe customer id, cus_…')
+    .option('--invoice-email <address>', 'receives invoice emails, before the invoice\'s customer_email')
+    .option('--primary-email <address>', 'used when neither the invoice email nor the invoice has an address')
+    .option('--json', 'print JSON')
+    .action((customer: string, opts: { invoiceEmail?: string; primaryEmail?: string; json?: boolean }) => setContact(customer, opts));
+  contacts
+    .command('show')
+    .description("show a customer's billing contact")
+    .argument('<customer>', 'Stripe customer id, cus_…')
+    .option('--json', 'print JSON')
+    .action((customer: string, opts: { json?: boolean }) => showContact(customer, opts));
+
+  const notices = program.command('notices').description('the invoice email outbox');
+  notices
+    .command('retry')
+    .description('put failed notices (and, without --failed, those skipped for no recipient) back to pending')
+    .option('--failed', 'only notices that failed')
+    .option('--invoice <id>', 'only this invoice, in_…')
+    .option('--json', 'print JSON')
+    .action((opts: { failed?: boolean; invoice?: string; json?: boolean }) => retryNotices(opts));
+  notices
+    .command('list')
+    .description('recent notices, newest first')
+    .option('--invoice <id>', 'only this invoice, in_…')
+    .option('--status <status>', 'pending, sent, failed or skipped')
+    .option('--limit <n>', 'how many (default 50)')
+    .option('--json', 'print JSON')
+    .action((opts: { invoice?: string; status?: string; limit?: string; json?: boolean }) => listNotices(opts));
+
+  program
     .command('migrate')
     .description('apply database migrations (they also run when the processor starts)')
     .action(async () => {
@@ -67,7 +108,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof ConfigError || err instanceof StartupError) {
+    if (err instanceof ConfigError || err instanceof StartupError || err instanceof UsageError) {
       process.stderr.write(`billing: ${err.message}\n`);
       return 2;
     }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { NOTICE_KINDS, type NoticeKind } from './billing/notice-kinds';
 
 /** Raised when the environment cannot be used; the message names the variable, never its value. */
 export class ConfigError extends Error {
@@ -32,6 +33,23 @@ const webhookSecrets = z
     message: 'each comma-separated secret must look like whsec_…',
   });
 
+/** NOTICE_KINDS: "all" (the default), "none", or a comma-separated list of kinds. */
+const noticeKinds = z
+  .string()
+  .optional()
+  .transform((raw, ctx): NoticeKind[] => {
+    const value = (raw ?? 'all').trim();
+    if (value === '' || value === 'all') return [...NOTICE_KINDS];
+    if (value === 'none') return [];
+    const kinds = value.split(',').map((k) => k.trim()).filter(Boolean);
+    const unknown = kinds.filter((k) => !(NOTICE_KINDS as readonly string[]).includes(k));
+    if (unknown.length > 0) {
+      ctx.addIssue({ code: 'custom', message: `unknown kind ${unknown.join(', ')}; use all, none, or some of: ${NOTICE_KINDS.join(', ')}` });
+      return z.NEVER;
+    }
+    return kinds as NoticeKind[];
+  });
+
 const schema = z
   .object({
     HOST: z.string().trim().min(1).default('127.0.0.1'),
@@ -53,7 +71,18 @@ const schema = z
     STRIPE_WEBHOOK_TOLERANCE_SECONDS: intFrom(1, 300, 86400),
     WEBHOOK_MAX_BODY_BYTES: intFrom(1024, 2 * MIB, 64 * MIB),
     OVERDUE_SWEEP_INTERVAL_SECONDS: intFrom(1, 300, 86400),
+    SMTP_URL: optionalUrl.refine((u) => u === undefined || /^smtps?:\/\//.test(u), { message: 'must be an smtp:// or smtps:// URL' }),
+    MAIL_FROM: z.string().trim().min(3).optional(),
+    MAIL_RETRY_MAX_BACKOFF_SECONDS: intFrom(1, 300, 86400),
+    MAIL_MAX_ATTEMPTS: intFrom(1, 10, 100),
+    MAILER_CONCURRENCY: intFrom(1, 4, 64),
+    MAIL_POLL_INTERVAL_MS: intFrom(50, 1000, 60000),
+    NOTICE_KINDS: noticeKinds,
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .refine((c) => c.SMTP_URL === undefined || c.MAIL_FROM !== undefined, {
+    message: 'set MAIL_FROM (for example "Billing <billing@example.com>") when SMTP_URL is set',
+    path: ['MAIL_FROM'],
   })
   .refine((c) => (c.SQS_QUEUE_URL === undefined) === (c.SQS_DLQ_URL === undefined), {
     message: 'set both SQS_QUEUE_URL and SQS_DLQ_URL, or neither (to use the embedded queue)',
@@ -81,7 +110,19 @@ export interface Config {
   toleranceSeconds: number;
   maxBodyBytes: number;
   sweepIntervalSeconds: number;
+  mail: MailConfig;
   logLevel: string;
+}
+
+export interface MailConfig {
+  /** Undefined means: write each message as an .eml file under DATA_DIR/mail. */
+  smtpUrl?: string;
+  from: string;
+  maxBackoffSeconds: number;
+  maxAttempts: number;
+  concurrency: number;
+  pollIntervalMs: number;
+  enabledKinds: ReadonlySet<NoticeKind>;
 }
 
 /** Parses the environment once; a bad value throws a ConfigError naming the variable. */
@@ -109,6 +150,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     toleranceSeconds: e.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
     maxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,
     sweepIntervalSeconds: e.OVERDUE_SWEEP_INTERVAL_SECONDS,
+    mail: {
+      smtpUrl: e.SMTP_URL,
+      from: e.MAIL_FROM ?? 'Billing <billing@localhost.localdomain>',
+      maxBackoffSeconds: e.MAIL_RETRY_MAX_BACKOFF_SECONDS,
+      maxAttempts: e.MAIL_MAX_ATTEMPTS,
+      concurrency: e.MAILER_CONCURRENCY,
+      pollIntervalMs: e.MAIL_POLL_INTERVAL_MS,
+      enabledKinds: new Set(e.NOTICE_KINDS),
+    },
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -78,6 +78,15 @@ export async function lockInvoice(db: EntityManager, stripeInvoiceId: string): P
   return rows.length === 0 ? null : fromRow(rows[0]!);
 }
 
+/** As lockInvoice, but returns null at once when another transaction holds the row. */
+export async function lockInvoiceSkipLocked(db: EntityManager, stripeInvoiceId: string): Promise<InvoiceState | null> {
+  const rows: Record<string, unknown>[] = await db.query(
+    `SELECT ${SELECT_LIST} FROM invoices WHERE stripe_invoice_id = $1 FOR UPDATE SKIP LOCKED`,
+    [stripeInvoiceId],
+  );
+  return rows.length === 0 ? null : fromRow(rows[0]!);
+}
+
 export async function findInvoice(db: EntityManager, stripeInvoiceId: string): Promise<InvoiceState | null> {
   const rows: Record<string, unknown>[] = await db.query(
     `SELECT ${SELECT_LIST} FROM invoices WHERE stripe_invoice_id = $1`,

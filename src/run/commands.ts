@@ -1,6 +1,11 @@
+import path from 'node:path';
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../config';
+import { outboxEffects } from '../consume/outbox-effects';
 import { Worker } from '../consume/worker';
+import { parseMailFrom } from '../mail/address';
+import { Mailer } from '../mail/mailer';
+import { fileTransport, smtpTransport } from '../mail/transport';
 import { EventQueue } from '../ingest/event-queue';
 import { runMigrations } from '../db/data-source';
 import { createApp, WEBHOOK_PATH } from '../ingest/app';
@@ -19,7 +24,15 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-type Role = 'webhook' | 'worker';
+export type Role = 'webhook' | 'worker' | 'mailer';
+
+function mailFrom(config: Config) {
+  try {
+    return parseMailFrom(config.mail.from);
+  } catch (err) {
+    throw new StartupError(`MAIL_FROM: ${(err as Error).message}`);
+  }
+}
 
 function requireExternalQueue(config: Config, command: string): void {
   if (!config.queue) {
@@ -44,12 +57,32 @@ export async function start(roles: Role[], env: NodeJS.ProcessEnv = process.env,
   const log = options.logger ?? createLogger(config.logLevel);
   const closers = new Closers();
   try {
-    const queue = await openQueue(config, log, closers);
-    const database = roles.includes('worker') ? await openDatabase(config, log, closers) : undefined;
+    const needsQueue = roles.includes('webhook') || roles.includes('worker');
+    const queue = needsQueue ? await openQueue(config, log, closers) : undefined;
+    const database = roles.includes('worker') || roles.includes('mailer') ? await openDatabase(config, log, closers) : undefined;
+    let mailTarget: string | undefined;
     let url: string | undefined;
     const secrets = roles.includes('webhook') ? await resolveSecrets(config) : undefined;
 
-    if (database) {
+    if (database && roles.includes('mailer')) {
+      const from = mailFrom(config);
+      const transport = config.mail.smtpUrl ? smtpTransport(config.mail.smtpUrl) : fileTransport(path.join(config.dataDir, 'mail'));
+      mailTarget = transport.describe;
+      const mailer = new Mailer({
+        ds: database.ds,
+        transport,
+        logger: log,
+        from,
+        maxAttempts: config.mail.maxAttempts,
+        maxBackoffSeconds: config.mail.maxBackoffSeconds,
+        concurrency: config.mail.concurrency,
+        pollIntervalMs: config.mail.pollIntervalMs,
+      });
+      mailer.start();
+      closers.push('mailer', () => mailer.stop());
+    }
+
+    if (database && queue && roles.includes('worker')) {
       const worker = new Worker({
         ds: database.ds,
         sqs: queue.sqs,
@@ -58,13 +91,14 @@ export async function start(roles: Role[], env: NodeJS.ProcessEnv = process.env,
         pollers: config.workerPollers,
         waitTimeSeconds: queue.embedded ? 1 : config.waitTimeSeconds,
         visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+        afterMerge: outboxEffects(config.mail.enabledKinds),
       });
       worker.start();
       closers.push('worker', () => worker.stop());
-      closers.push('sweeper', startSweeper(database.ds, config.sweepIntervalSeconds, log));
+      closers.push('sweeper', startSweeper(database.ds, config.sweepIntervalSeconds, config.mail.enabledKinds, log));
     }
 
-    if (secrets) {
+    if (secrets && queue) {
       const eventQueue = new EventQueue(queue.sqs, queue.url);
       const app = createApp({
         queue: eventQueue,
@@ -88,7 +122,7 @@ export async function start(roles: Role[], env: NodeJS.ProcessEnv = process.env,
       url = `http://${config.host}:${http.port}${WEBHOOK_PATH}`;
     }
 
-    if (!options.quiet) process.stdout.write(banner({ url, secrets, database, queue, roles }));
+    if (!options.quiet) process.stdout.write(banner({ url, secrets, database, queue, mailTarget, roles }));
     return { config, logger: log, url, database, queue, stop: () => closers.closeAll(log) };
   } catch (err) {
     await closers.closeAll(log);

@@ -1,14 +1,15 @@
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
-import { sweepOverdue } from '../sweep/overdue-sweep';
+import type { NoticeKind } from '../billing/notice-kinds';
+import { sweepInvoices } from '../sweep/invoice-sweep';
 
-/** Re-evaluates overdue flags on a timer; a sweep that fails is logged and tried at the next tick. */
-export function startSweeper(ds: DataSource, intervalSeconds: number, logger: Logger): () => Promise<void> {
+/** Re-evaluates overdue flags and dunning reminders on a timer; a sweep that fails is logged and tried at the next tick. */
+export function startSweeper(ds: DataSource, intervalSeconds: number, enabled: ReadonlySet<NoticeKind>, logger: Logger): () => Promise<void> {
   let running: Promise<void> = Promise.resolve();
   const tick = () => {
-    running = sweepOverdue(ds, Math.floor(Date.now() / 1000))
+    running = sweepInvoices(ds, Math.floor(Date.now() / 1000), enabled)
       .then((r) => {
-        if (r.flagged > 0) logger.info({ flagged: r.flagged }, 'overdue sweep');
+        if (r.reviewed > 0) logger.info({ flagged: r.flagged, reviewed: r.reviewed }, 'invoice sweep');
       })
       .catch((err: Error) => logger.error({ err: err.message }, 'overdue sweep failed'));
   };

@@ -1,0 +1,49 @@
+import { print, UsageError, withDatabase } from './with-database';
+
+const INVOICE_ID = /^in_[A-Za-z0-9]{1,250}$/;
+
+/**
+ * Puts notices back to pending, due now, with a fresh attempt budget: failed ones, and (unless
+ * --failed) those skipped for want of a recipient, which a new billing contact can now reach.
+ */
+export async function retryNotices(opts: { failed?: boolean; invoice?: string; json?: boolean }): Promise<void> {
+  if (opts.invoice !== undefined && !INVOICE_ID.test(opts.invoice)) throw new UsageError('--invoice: not a Stripe invoice id: expected in_…');
+  const rows: { id: string; stripe_invoice_id: string; kind: string; sequence: number }[] = await withDatabase((ds) =>
+    ds.query(
+      `UPDATE email_notices
+          SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL, updated_at = now()
+        WHERE (status = 'failed' OR ($1::boolean IS NOT TRUE AND status = 'skipped' AND last_error = 'no_recipient'))
+          AND ($2::text IS NULL OR stripe_invoice_id = $2)
+        RETURNING id, stripe_invoice_id, kind, sequence`,
+      [opts.failed ?? false, opts.invoice ?? null],
+    ),
+  );
+  const retried = rows.length;
+  print({ retried, notices: rows }, opts.json ?? false, () =>
+    retried === 0 ? 'no notices to retry' : `${retried} notice(s) back to pending:\n${rows.map((r) => `  ${r.stripe_invoice_id} ${r.kind}#${r.sequence}`).join('\n')}`,
+  );
+}
+
+export async function listNotices(opts: { invoice?: string; status?: string; limit?: string; json?: boolean }): Promise<void> {
+  if (opts.invoice !== undefined && !INVOICE_ID.test(opts.invoice)) throw new UsageError('--invoice: not a Stripe invoice id: expected in_…');
+  if (opts.status !== undefined && !['pending', 'sent', 'failed', 'skipped'].includes(opts.status)) {
+    throw new UsageError('--status: one of pending, sent, failed, skipped');
+  }
+  const limit = Number(opts.limit ?? 50);
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10000) throw new UsageError('--limit: a whole number from 1 to 10000');
+  const rows: Record<string, unknown>[] = await withDatabase((ds) =>
+    ds.query(
+      `SELECT id, stripe_invoice_id, kind, sequence, status, recipient, attempts, last_error, created_at, sent_at
+         FROM email_notices
+        WHERE ($1::text IS NULL OR stripe_invoice_id = $1) AND ($2::text IS NULL OR status = $2)
+        ORDER BY created_at DESC, id DESC
+        LIMIT $3`,
+      [opts.invoice ?? null, opts.status ?? null, limit],
+    ),
+  );
+  print(rows, opts.json ?? false, () =>
+    rows.length === 0
+      ? 'no notices'
+      : rows.map((r) => `${r['stripe_invoice_id']}  ${r['kind']}#${r['sequence']}  ${r['status']}  ${r['recipient'] ?? '-'}  ${r['last_error'] ?? ''}`).join('\n'),
+  );
+}

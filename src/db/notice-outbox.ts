@@ -1,0 +1,40 @@
+import type { EntityManager } from 'typeorm';
+import { DUNNING_KINDS, type NoticeKind, type NoticeRequest } from '../billing/notice-kinds';
+import type { LastDunning } from '../billing/dunning';
+
+const DUNNING = [...DUNNING_KINDS];
+
+/** Adds notices to the outbox; one already there for the same (invoice, kind, sequence) is kept as is. */
+export async function queueNotices(db: EntityManager, stripeInvoiceId: string, notices: NoticeRequest[], nowSeconds: number): Promise<number> {
+  if (notices.length === 0) return 0;
+  const rows: unknown[] = await db.query(
+    `INSERT INTO email_notices (stripe_invoice_id, kind, sequence, created_at, next_attempt_at, updated_at)
+     SELECT $1, k, s, to_timestamp($4), to_timestamp($4), to_timestamp($4)
+       FROM unnest($2::text[], $3::int[]) AS n(k, s)
+     ON CONFLICT (stripe_invoice_id, kind, sequence) DO NOTHING
+     RETURNING id`,
+    [stripeInvoiceId, notices.map((n) => n.kind), notices.map((n) => n.sequence), nowSeconds],
+  );
+  return rows.length;
+}
+
+export async function lastDunning(db: EntityManager, stripeInvoiceId: string): Promise<LastDunning | null> {
+  const rows: { kind: NoticeKind; sequence: number; at: string }[] = await db.query(
+    `SELECT kind, sequence, extract(epoch from created_at)::bigint AS at
+       FROM email_notices
+      WHERE stripe_invoice_id = $1 AND kind = ANY($2::text[])
+      ORDER BY created_at DESC, id DESC
+      LIMIT 1`,
+    [stripeInvoiceId, DUNNING],
+  );
+  const r = rows[0];
+  return r ? { kind: r.kind, sequence: r.sequence, at: Number(r.at) } : null;
+}
+
+export async function setNextDunning(db: EntityManager, stripeInvoiceId: string, at: number | null): Promise<void> {
+  await db.query(
+    `UPDATE invoices SET next_dunning_at = to_timestamp($2)
+      WHERE stripe_invoice_id = $1 AND next_dunning_at IS DISTINCT FROM to_timestamp($2)`,
+    [stripeInvoiceId, at],
+  );
+}

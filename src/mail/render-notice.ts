@@ -1,0 +1,181 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import * as Mustache from 'mustache';
+import type { InvoiceState } from '../billing/invoice-state';
+import { NOTICE_KINDS, type NoticeKind } from '../billing/notice-kinds';
+import { assertHeaderValue } from './address';
+import { formatAmount } from './money';
+
+const DAY = 86_400;
+
+export interface RenderNoticeInput {
+  kind: NoticeKind;
+  /** As queued: the attempt count for payment_failed, the k-th weekly reminder for overdue_reminder. */
+  sequence: number;
+  invoice: InvoiceState;
+  nowSeconds: number;
+  companyName: string;
+}
+
+export interface RenderedNotice {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+type Bodies = { kinds: Record<NoticeKind, string>; partials: Record<string, string> };
+interface Templates {
+  text: Bodies;
+  html: Bodies;
+}
+
+const TEMPLATE_DIRS = [
+  path.join(__dirname, 'templates'),
+  // A bare `tsc` build leaves the templates behind; from dist/src/mail/ the sources are three up.
+  path.join(__dirname, '..', '..', '..', 'src', 'mail', 'templates'),
+];
+
+function loadBodies(dir: string, ext: 'txt' | 'html'): Bodies {
+  const read = (file: string) => {
+    const full = path.join(dir, file);
+    if (!existsSync(full)) throw new Error(`notice template ${full} is missing`);
+    return readFileSync(full, 'utf8');
+  };
+  const kinds = Object.fromEntries(NOTICE_KINDS.map((k) => [k, read(`${k}.${ext}`)])) as Record<NoticeKind, string>;
+  // `_footer.txt` is the partial `{{> footer}}` of the text bodies.
+  const partials = Object.fromEntries(
+    readdirSync(dir)
+      .filter((f) => f.startsWith('_') && f.endsWith(`.${ext}`))
+      .map((f) => [f.slice(1, -(ext.length + 1)), read(f)]),
+  );
+  return { kinds, partials };
+}
+
+let cached: Templates | null = null;
+
+function templates(): Templates {
+  if (cached) return cached;
+  const dir = TEMPLATE_DIRS.find((d) => existsSync(d));
+  if (dir === undefined) throw new Error(`notice templates not found in ${TEMPLATE_DIRS.join(' or ')}`);
+  cached = { text: loadBodies(dir, 'txt'), html: loadBodies(dir, 'html') };
+  return cached;
+}
+
+/** Reads the templates now rather than at the first send, so a broken deploy fails at startup. */
+export function loadNoticeTemplates(): void {
+  templates();
+}
+
+// Line breaks (any kind) and other controls in a customer-set value could forge lines in the text
+// body or, via the subject, headers; a space keeps the words apart.
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+const clean = (value: string | null): string => (value ?? '').replace(CONTROLS, ' ').trim();
+
+/** Only web links: a `javascript:` or `data:` URL behind a button would run in webmail. */
+function webUrl(raw: string | null): string | null {
+  if (raw === null) return null;
+  try {
+    const url = new URL(raw);
+    return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+const DATE = new Intl.DateTimeFormat('en-US', { dateStyle: 'long', timeZone: 'UTC' });
+const formatDate = (seconds: number | null) => (seconds === null ? null : DATE.format(new Date(seconds * 1000)));
+const days = (n: number) => `${n} ${n === 1 ? 'day' : 'days'}`;
+
+const ORDINAL_RULES = new Intl.PluralRules('en-US', { type: 'ordinal' });
+const ORDINAL_SUFFIX: Record<string, string> = { one: 'st', two: 'nd', few: 'rd', other: 'th' };
+const ordinal = (n: number) => `${n}${ORDINAL_SUFFIX[ORDINAL_RULES.select(n)] ?? 'th'}`;
+
+/** Which of the invoice's amounts each notice is about. */
+const AMOUNT: Record<NoticeKind, (i: InvoiceState) => number> = {
+  invoice_issued: (i) => i.amountCents,
+  payment_failed: (i) => i.amountRemainingCents,
+  invoice_paid: (i) => i.amountPaidCents,
+  due_soon: (i) => i.amountRemainingCents,
+  overdue: (i) => i.amountRemainingCents,
+  overdue_reminder: (i) => i.amountRemainingCents,
+  invoice_voided: (i) => i.amountCents,
+};
+
+interface NoticeView {
+  subject: string;
+  companyName: string;
+  greetingName: string;
+  billingContactFor: string;
+  invoiceNumber: string;
+  amount: string;
+  dueDate: string | null;
+  /** "in 3 days" or "today"; null without a due date. */
+  dueIn: string | null;
+  /** "5 days overdue", or just "overdue" when the count is unknown or zero. */
+  overdueBy: string;
+  paidDate: string | null;
+  attempt: number;
+  /** "2nd", as in "our 2nd reminder". */
+  reminder: string;
+  invoiceUrl: string | null;
+  pdfUrl: string | null;
+}
+
+const SUBJECTS: Record<NoticeKind, (v: NoticeView) => string> = {
+  invoice_issued: (v) => `Invoice ${v.invoiceNumber} from ${v.companyName}: ${v.amount} due${v.dueDate ? ` ${v.dueDate}` : ''}`,
+  payment_failed: (v) => `Payment failed for invoice ${v.invoiceNumber} from ${v.companyName}`,
+  invoice_paid: (v) => `Receipt for invoice ${v.invoiceNumber} from ${v.companyName}`,
+  due_soon: (v) => `Invoice ${v.invoiceNumber} is due ${v.dueIn ?? 'soon'}`,
+  overdue: (v) => `Invoice ${v.invoiceNumber} is ${v.overdueBy}`,
+  overdue_reminder: (v) => `Reminder: invoice ${v.invoiceNumber} is ${v.overdueBy}`,
+  invoice_voided: (v) => `Invoice ${v.invoiceNumber} has been voided`,
+};
+
+function buildView({ kind, sequence, invoice, nowSeconds, companyName }: RenderNoticeInput): NoticeView {
+  if (invoice.currency === null) throw new Error(`invoice ${invoice.stripeInvoiceId} has no currency to render amounts in`);
+  const due = invoice.dueDate;
+  const daysUntilDue = due === null ? null : Math.max(0, Math.ceil((due - nowSeconds) / DAY));
+  const daysOverdue = due === null ? 0 : Math.max(0, Math.floor((nowSeconds - due) / DAY));
+  const customerName = clean(invoice.customerName);
+  const view: Omit<NoticeView, 'subject'> = {
+    companyName: clean(companyName),
+    greetingName: customerName || 'there',
+    billingContactFor: customerName || clean(invoice.customerEmail) || 'this account',
+    invoiceNumber: clean(invoice.number) || clean(invoice.stripeInvoiceId),
+    amount: formatAmount(AMOUNT[kind](invoice), invoice.currency),
+    dueDate: formatDate(due),
+    dueIn: daysUntilDue === null ? null : daysUntilDue > 0 ? `in ${days(daysUntilDue)}` : 'today',
+    overdueBy: daysOverdue > 0 ? `${days(daysOverdue)} overdue` : 'overdue',
+    paidDate: formatDate(invoice.paidAt),
+    // The queued sequence is the attempt that failed; the row may have moved on to a later one.
+    attempt: sequence > 0 ? sequence : Math.max(1, invoice.attemptCount),
+    reminder: ordinal(Math.max(1, sequence)),
+    invoiceUrl: webUrl(invoice.hostedInvoiceUrl),
+    pdfUrl: webUrl(invoice.invoicePdfUrl),
+  };
+  const subject = assertHeaderValue('Subject', SUBJECTS[kind]({ ...view, subject: '' }));
+  return { ...view, subject };
+}
+
+// The text body is not HTML: escaping would show the reader `&amp;` for `&`.
+const TEXT_CONFIG = { escape: (value: unknown) => String(value) };
+
+const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+/**
+ * Escapes what can break out of text or a quoted attribute, and nothing else: mustache's default
+ * also encodes `/` and `=`, which leaves links as `https:&#x2F;&#x2F;…` that spam filters dislike.
+ */
+const HTML_CONFIG = { escape: (value: unknown) => String(value).replace(/[&<>"']/g, (c) => HTML_ENTITIES[c]!) };
+
+/** The subject and both bodies of one notice. Customer values are HTML-escaped in the HTML body. */
+export function renderNotice(input: RenderNoticeInput): RenderedNotice {
+  if (!NOTICE_KINDS.includes(input.kind)) throw new Error(`unknown notice kind ${String(input.kind)}`);
+  const { text, html } = templates();
+  const view = buildView(input);
+  return {
+    subject: view.subject,
+    text: Mustache.render(text.kinds[input.kind], view, text.partials, TEXT_CONFIG),
+    // The templates use no triple braces, so every value goes through HTML_CONFIG's escaping.
+    html: Mustache.render(html.kinds[input.kind], view, html.partials, HTML_CONFIG),
+  };
+}

@@ -1,0 +1,327 @@
+import type { InvoiceState } from '../../src/billing/invoice-state';
+import { NOTICE_KINDS, type NoticeKind } from '../../src/billing/notice-kinds';
+import { loadNoticeTemplates, renderNotice } from '../../src/mail/render-notice';
+
+const DAY = 86_400;
+const DUE = Date.UTC(2027, 0, 5) / 1000; // January 5, 2027, 00:00 UTC
+const PAID = Date.UTC(2027, 0, 3, 15, 30) / 1000;
+const PAY_URL = 'https://invoice.stripe.com/i/acct_1Abc/test_YWNjdF8x?s=ap';
+const PDF_URL = 'https://pay.stripe.com/invoice/acct_1Abc/test_YWNjdF8x/pdf?s=ap';
+
+function invoice(overrides: Partial<InvoiceState> = {}): InvoiceState {
+  return {
+    stripeInvoiceId: 'in_1Render',
+    stripeCustomerId: 'cus_Render',
+    customerEmail: 'jane@example.com',
+    customerName: 'Jane Doe',
+    number: 'INV-0001',
+    status: 'open',
+    overdue: false,
+    amountCents: 1000,
+    amountPaidCents: 0,
+    amountRemainingCents: 1000,
+    totalCents: 1000,
+    currency: 'usd',
+    dueDate: DUE,
+    collectionMethod: 'send_invoice',
+    billingReason: 'manual',
+    hostedInvoiceUrl: PAY_URL,
+    invoicePdfUrl: PDF_URL,
+    livemode: false,
+    metadata: {},
+    attemptCount: 0,
+    stripeCreatedAt: DUE - 30 * DAY,
+    finalizedAt: DUE - 30 * DAY,
+    paidAt: null,
+    voidedAt: null,
+    markedUncollectibleAt: null,
+    deletedAt: null,
+    lastEventId: 'evt_1Render',
+    lastEventCreatedAt: DUE - 30 * DAY,
+    ...overrides,
+  };
+}
+
+const render = (kind: NoticeKind, inv: InvoiceState, nowSeconds = DUE - 10 * DAY, sequence = 0) =>
+  renderNotice({ kind, sequence, invoice: inv, nowSeconds, companyName: 'Acme Corp' });
+
+// Mustache's escaping writes `/` and `=` as entities, which is valid in an attribute; decoding
+// lets the assertions name URLs as they are.
+const decode = (html: string) =>
+  html
+    .replace(/&#x([0-9a-f]+);/gi, (_m, hex: string) => String.fromCodePoint(parseInt(hex, 16)))
+    .replace(/&#(\d+);/g, (_m, dec: string) => String.fromCodePoint(Number(dec)))
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+const hrefs = (html: string) => [...decode(html).matchAll(/href="([^"]*)"/g)].map((m) => m[1]);
+
+describe('renderNotice', () => {
+  it('loads the templates for every kind up front', () => {
+    expect(() => loadNoticeTemplates()).not.toThrow();
+  });
+
+  describe.each(NOTICE_KINDS)('%s', (kind) => {
+    it('renders a complete text and HTML body with no template tags left', () => {
+      const { subject, text, html } = render(kind, invoice({ paidAt: PAID }), DUE + 5 * DAY, 1);
+      expect(subject.length).toBeGreaterThan(0);
+      expect(text).toMatch(/^Hello Jane Doe,\n/);
+      expect(text).toContain('You receive this because you are the billing contact for Jane Doe.');
+      expect(html).toMatch(/^<!DOCTYPE html>\n<html lang="en">/);
+      expect(html).toContain(`<title>${subject}</title>`);
+      expect(html).toContain('<p style="margin:0 0 16px;">Hello Jane Doe,</p>');
+      expect(html).toContain('You receive this because you are the billing contact for Jane Doe.');
+      expect(`${text}${html}`).not.toMatch(/\{\{|\}\}/);
+    });
+
+    it('leaves out every link when the invoice has none', () => {
+      const { text, html } = render(kind, invoice({ hostedInvoiceUrl: null, invoicePdfUrl: null }));
+      expect(text).not.toContain('http');
+      expect(html).not.toContain('<a ');
+      expect(html).not.toContain('href');
+    });
+
+    it('drops links that are not web URLs', () => {
+      const { text, html } = render(
+        kind,
+        invoice({ hostedInvoiceUrl: 'javascript:alert(1)', invoicePdfUrl: 'data:text/html,<script>alert(1)</script>' }),
+      );
+      expect(`${text}${html}`).not.toMatch(/javascript:|data:/);
+      expect(html).not.toContain('<a ');
+    });
+
+    it('keeps injected markup and line breaks out of every part', () => {
+      const evil = invoice({
+        customerName: '<script>alert(1)</script> Evil\r\nBcc: x@y.z',
+        number: 'INV-7\r\nBcc: x@y.z',
+      });
+      const { subject, text, html } = renderNotice({
+        kind,
+        sequence: 2,
+        invoice: evil,
+        nowSeconds: DUE + 5 * DAY,
+        companyName: 'Acme\r\nX-Spam: 1',
+      });
+      expect(subject).not.toMatch(/[\r\n]/);
+      expect(subject).toContain('INV-7 Bcc: x@y.z');
+      expect(html).not.toContain('<script');
+      expect(html).toContain('&lt;script&gt;alert(1)&lt;&#x2F;script&gt; Evil Bcc: x@y.z');
+      expect(text).toContain('Hello <script>alert(1)</script> Evil Bcc: x@y.z,');
+      for (const body of [text, html]) {
+        expect(body).not.toContain('\r');
+        expect(body).not.toMatch(/Evil\s*\n|\n\s*Bcc:|INV-7\s*\n|Acme\s*\n\s*X-Spam/);
+        expect(body).toContain('INV-7 Bcc: x@y.z');
+        expect(body).toContain('Acme X-Spam: 1');
+      }
+    });
+  });
+
+  describe('invoice_issued', () => {
+    it('states the amount due and due date, with pay and PDF links', () => {
+      const { subject, text, html } = render('invoice_issued', invoice());
+      expect(subject).toBe('Invoice INV-0001 from Acme Corp: $10.00 due January 5, 2027');
+      expect(text).toContain('Acme Corp has sent you invoice INV-0001.');
+      expect(text).toContain('Amount due: $10.00\nDue date: January 5, 2027\n');
+      expect(text).toContain(`Pay now: ${PAY_URL}\n`);
+      expect(text).toContain(`Download PDF: ${PDF_URL}\n`);
+      expect(hrefs(html)).toEqual([PAY_URL, PDF_URL]);
+      expect(decode(html)).toContain('>Pay now</a>');
+      expect(decode(html)).toContain('>Download PDF</a>');
+      expect(html).toContain('<strong>Amount due:</strong> $10.00');
+    });
+
+    it('omits the PDF link when there is no PDF', () => {
+      const { text, html } = render('invoice_issued', invoice({ invoicePdfUrl: null }));
+      expect(text).not.toContain('Download PDF');
+      expect(html).not.toContain('Download PDF');
+      expect(hrefs(html)).toEqual([PAY_URL]);
+    });
+
+    it('omits the due date when there is none', () => {
+      const { subject, text, html } = render('invoice_issued', invoice({ dueDate: null, collectionMethod: 'charge_automatically' }));
+      expect(subject).toBe('Invoice INV-0001 from Acme Corp: $10.00 due');
+      expect(text).not.toContain('Due date');
+      expect(html).not.toContain('Due date');
+    });
+
+    it('shows zero-decimal currencies unscaled', () => {
+      const jpy = invoice({ currency: 'jpy', amountCents: 100, amountRemainingCents: 100, totalCents: 100 });
+      const { subject, text, html } = render('invoice_issued', jpy);
+      expect(subject).toBe('Invoice INV-0001 from Acme Corp: ¥100 due January 5, 2027');
+      expect(text).toContain('Amount due: ¥100\n');
+      expect(html).toContain('¥100');
+      expect(`${subject}${text}${html}`).not.toContain('¥1.00');
+    });
+
+    it('falls back to the Stripe invoice id without a number', () => {
+      const { subject, text } = render('invoice_issued', invoice({ number: null }));
+      expect(subject).toBe('Invoice in_1Render from Acme Corp: $10.00 due January 5, 2027');
+      expect(text).toContain('sent you invoice in_1Render.');
+    });
+
+    it('greets "there" without a customer name and names the email in the footer', () => {
+      const { text, html } = render('invoice_issued', invoice({ customerName: null }));
+      expect(text).toMatch(/^Hello there,\n/);
+      expect(html).toContain('Hello there,');
+      expect(text).toContain('billing contact for jane@example.com.');
+
+      const blank = render('invoice_issued', invoice({ customerName: ' \r\n ', customerEmail: null }));
+      expect(blank.text).toMatch(/^Hello there,\n/);
+      expect(blank.text).toContain('billing contact for this account.');
+    });
+
+    it('escapes customer text in HTML but shows it raw in the text body', () => {
+      const { text, html } = render('invoice_issued', invoice({ customerName: `Ann & Bob's "Shop"` }));
+      expect(text).toContain(`Hello Ann & Bob's "Shop",`);
+      expect(html).toContain('Hello Ann &amp; Bob&#39;s &quot;Shop&quot;,');
+    });
+  });
+
+  describe('payment_failed', () => {
+    const failed = invoice({ attemptCount: 3, amountCents: 2500, amountRemainingCents: 2500, totalCents: 2500 });
+
+    it('states the attempt, the amount, what to do and the pay link', () => {
+      const { subject, text, html } = render('payment_failed', failed, DUE - 10 * DAY, 3);
+      expect(subject).toBe('Payment failed for invoice INV-0001 from Acme Corp');
+      expect(text).toContain('Payment attempt 3 for invoice INV-0001 from Acme Corp failed.');
+      expect(text).toContain('Amount due: $25.00');
+      expect(text).toContain('Please update your payment method or pay the invoice using the link below.');
+      expect(text).toContain(`Pay now: ${PAY_URL}`);
+      expect(html).toContain('Payment attempt 3');
+      expect(hrefs(html)).toEqual([PAY_URL]);
+    });
+
+    it('names the queued attempt even if the invoice has moved on', () => {
+      expect(render('payment_failed', invoice({ attemptCount: 4 }), DUE, 2).text).toContain('Payment attempt 2 ');
+      expect(render('payment_failed', invoice({ attemptCount: 4 }), DUE, 0).text).toContain('Payment attempt 4 ');
+    });
+
+    it('says whom to contact when there is no pay link', () => {
+      const { text } = render('payment_failed', { ...failed, hostedInvoiceUrl: null }, DUE, 3);
+      expect(text).toContain('Please update your payment method or contact Acme Corp to arrange payment.');
+    });
+
+    it('shows JPY unscaled', () => {
+      const jpy = invoice({ currency: 'jpy', amountCents: 100, amountRemainingCents: 100, totalCents: 100 });
+      expect(render('payment_failed', jpy, DUE, 1).text).toContain('Amount due: ¥100\n');
+    });
+  });
+
+  describe('invoice_paid', () => {
+    const paid = invoice({ status: 'paid', amountPaidCents: 1000, amountRemainingCents: 0, paidAt: PAID });
+
+    it('is a receipt with the amount paid, payment date, number and invoice link', () => {
+      const { subject, text, html } = render('invoice_paid', paid);
+      expect(subject).toBe('Receipt for invoice INV-0001 from Acme Corp');
+      expect(text).toContain('Invoice: INV-0001\nAmount paid: $10.00\nPayment date: January 3, 2027\n');
+      expect(text).toContain(`View invoice: ${PAY_URL}`);
+      expect(html).toContain('<strong>Amount paid:</strong> $10.00');
+      expect(html).toContain('<strong>Payment date:</strong> January 3, 2027');
+      expect(hrefs(html)).toEqual([PAY_URL, PDF_URL]);
+    });
+
+    it('omits the payment date when unknown', () => {
+      expect(render('invoice_paid', { ...paid, paidAt: null }).text).not.toContain('Payment date');
+    });
+
+    it('shows JPY unscaled', () => {
+      const jpy = { ...paid, currency: 'jpy', amountCents: 100, amountPaidCents: 100, totalCents: 100 };
+      const { text, html } = render('invoice_paid', jpy);
+      expect(text).toContain('Amount paid: ¥100\n');
+      expect(html).not.toContain('¥1.00');
+    });
+  });
+
+  describe('due_soon', () => {
+    it('reminds of the due date and the days left, with a pay link', () => {
+      const { subject, text, html } = render('due_soon', invoice(), DUE - 3 * DAY + 3600);
+      expect(subject).toBe('Invoice INV-0001 is due in 3 days');
+      expect(text).toContain('invoice INV-0001 from Acme Corp is due on January 5, 2027 (in 3 days).');
+      expect(text).toContain('Amount due: $10.00');
+      expect(text).toContain(`Pay now: ${PAY_URL}`);
+      expect(html).toContain('is due on January 5, 2027 (in 3 days).');
+      expect(hrefs(html)).toEqual([PAY_URL]);
+    });
+
+    it('rounds the days left up and says "today" on the day', () => {
+      expect(render('due_soon', invoice(), DUE - 3600).subject).toBe('Invoice INV-0001 is due in 1 day');
+      expect(render('due_soon', invoice(), DUE - DAY).subject).toBe('Invoice INV-0001 is due in 1 day');
+      expect(render('due_soon', invoice(), DUE).subject).toBe('Invoice INV-0001 is due today');
+      expect(render('due_soon', invoice(), DUE + 3600).subject).toBe('Invoice INV-0001 is due today');
+    });
+
+    it('still reads without a due date', () => {
+      const { subject, text } = render('due_soon', invoice({ dueDate: null }));
+      expect(subject).toBe('Invoice INV-0001 is due soon');
+      expect(text).toContain('from Acme Corp is due soon.');
+    });
+  });
+
+  describe('overdue', () => {
+    const partlyPaid = invoice({ amountPaidCents: 600, amountRemainingCents: 400 });
+
+    it('states the days overdue and the amount remaining, with a pay link', () => {
+      const { subject, text, html } = render('overdue', partlyPaid, DUE + 5 * DAY + 7200);
+      expect(subject).toBe('Invoice INV-0001 is 5 days overdue');
+      expect(text).toContain('Invoice INV-0001 from Acme Corp is 5 days overdue.');
+      expect(text).toContain('Amount remaining: $4.00\nDue date: January 5, 2027\n');
+      expect(text).toContain(`Pay overdue invoice: ${PAY_URL}`);
+      expect(decode(html)).toContain('>Pay overdue invoice</a>');
+      expect(hrefs(html)).toEqual([PAY_URL]);
+    });
+
+    it('rounds the days overdue down, never below zero', () => {
+      expect(render('overdue', partlyPaid, DUE + DAY + 1).subject).toBe('Invoice INV-0001 is 1 day overdue');
+      expect(render('overdue', partlyPaid, DUE + 2 * DAY - 1).subject).toBe('Invoice INV-0001 is 1 day overdue');
+      expect(render('overdue', partlyPaid, DUE + 3600).subject).toBe('Invoice INV-0001 is overdue');
+      expect(render('overdue', partlyPaid, DUE - DAY).subject).toBe('Invoice INV-0001 is overdue');
+    });
+
+    it('shows JPY unscaled', () => {
+      const jpy = invoice({ currency: 'jpy', amountCents: 300, amountPaidCents: 200, amountRemainingCents: 100, totalCents: 300 });
+      expect(render('overdue', jpy, DUE + 5 * DAY).text).toContain('Amount remaining: ¥100\n');
+    });
+  });
+
+  describe('overdue_reminder', () => {
+    it('states which reminder it is and the days overdue', () => {
+      const { subject, text, html } = render('overdue_reminder', invoice(), DUE + 12 * DAY, 2);
+      expect(subject).toBe('Reminder: invoice INV-0001 is 12 days overdue');
+      expect(text).toContain('This is our 2nd reminder: invoice INV-0001 from Acme Corp is 12 days overdue.');
+      expect(text).toContain('Amount remaining: $10.00');
+      expect(text).toContain(`Pay overdue invoice: ${PAY_URL}`);
+      expect(html).toContain('This is our 2nd reminder');
+      expect(hrefs(html)).toEqual([PAY_URL]);
+    });
+
+    it.each([
+      [1, '1st'],
+      [3, '3rd'],
+      [4, '4th'],
+      [11, '11th'],
+      [21, '21st'],
+    ])('calls reminder %d the %s', (sequence, ordinal) => {
+      expect(render('overdue_reminder', invoice(), DUE + 30 * DAY, sequence).text).toContain(`our ${ordinal} reminder`);
+    });
+  });
+
+  describe('invoice_voided', () => {
+    it('says the invoice was voided and nothing is owed', () => {
+      const voided = invoice({ status: 'void', amountRemainingCents: 0, voidedAt: DUE - DAY });
+      const { subject, text, html } = render('invoice_voided', voided);
+      expect(subject).toBe('Invoice INV-0001 has been voided');
+      expect(text).toContain('Invoice INV-0001 from Acme Corp for $10.00 has been voided. No payment is required.');
+      expect(html).toContain('No payment is required.');
+      expect(hrefs(html)).toEqual([PAY_URL]);
+    });
+  });
+
+  it('refuses an invoice without a currency', () => {
+    expect(() => render('invoice_issued', invoice({ currency: null }))).toThrow(/in_1Render has no currency/);
+  });
+
+  it('refuses an unknown kind', () => {
+    expect(() => render('refund' as NoticeKind, invoice())).toThrow(/unknown notice kind/);
+  });
+});
