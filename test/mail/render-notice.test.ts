@@ -106,7 +106,7 @@ describe('renderNotice', () => {
       expect(subject).not.toMatch(/[\r\n]/);
       expect(subject).toContain('INV-7 Bcc: x@y.z');
       expect(html).not.toContain('<script');
-      expect(html).toContain('&lt;script&gt;alert(1)&lt;&#x2F;script&gt; Evil Bcc: x@y.z');
+      expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt; Evil Bcc: x@y.z');
       expect(text).toContain('Hello <script>alert(1)</script> Evil Bcc: x@y.z,');
       for (const body of [text, html]) {
         expect(body).not.toContain('\r');
