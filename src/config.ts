@@ -78,6 +78,15 @@ const schema = z
     MAILER_CONCURRENCY: intFrom(1, 4, 64),
     MAIL_POLL_INTERVAL_MS: intFrom(50, 1000, 60000),
     NOTICE_KINDS: noticeKinds,
+    STRIPE_SECRET_KEY: z
+      .string()
+      .trim()
+      .optional()
+      .transform((v) => (v === '' ? undefined : v))
+      .refine((v) => v === undefined || /^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/.test(v), {
+        message: 'must be a Stripe secret or restricted key (sk_… or rk_…)',
+      }),
+    STRIPE_API_BASE: optionalUrl.refine((u) => u === undefined || /^https?:\/\//.test(u), { message: 'must be an http(s) URL' }),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .refine((c) => c.SMTP_URL === undefined || c.MAIL_FROM !== undefined, {
@@ -111,7 +120,15 @@ export interface Config {
   maxBodyBytes: number;
   sweepIntervalSeconds: number;
   mail: MailConfig;
+  stripe: StripeApiConfig;
   logLevel: string;
+}
+
+export interface StripeApiConfig {
+  /** Needed for thin events, backfill and reconcile; never logged or printed. */
+  secretKey?: string;
+  /** Another API server (stripe-mock, a test double); default api.stripe.com. */
+  apiBase?: string;
 }
 
 export interface MailConfig {
@@ -159,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pollIntervalMs: e.MAIL_POLL_INTERVAL_MS,
       enabledKinds: new Set(e.NOTICE_KINDS),
     },
+    stripe: { secretKey: e.STRIPE_SECRET_KEY, apiBase: e.STRIPE_API_BASE },
     logLevel: e.LOG_LEVEL,
   };
 }

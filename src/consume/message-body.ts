@@ -1,8 +1,14 @@
+import Stripe from 'stripe';
 import { MalformedEventError } from '../billing/snapshot';
 
+/** Stripe's Amazon EventBridge destination wraps the event: `{"detail-type", "source", "detail": event}`. */
+function isEventBridgeEnvelope(v: Record<string, unknown>): boolean {
+  return typeof v['detail'] === 'object' && v['detail'] !== null && typeof v['detail-type'] === 'string';
+}
+
 /**
- * Turns a queue message body into the Stripe event it carries. Bodies are the verified webhook
- * payload as Stripe sent it.
+ * Turns a queue message body into the Stripe event it carries: the verified webhook payload as
+ * Stripe sent it, or an EventBridge envelope routed into the same queue.
  */
 export function parseMessageBody(body: string): { event: unknown; payload: string } {
   let parsed: unknown;
@@ -13,6 +19,10 @@ export function parseMessageBody(body: string): { event: unknown; payload: strin
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new MalformedEventError('message body is not a JSON object');
+  }
+  if (isEventBridgeEnvelope(parsed as Record<string, unknown>)) {
+    const event = Stripe.webhooks.constructEventWithoutVerification(body) as unknown;
+    return { event, payload: JSON.stringify(event) };
   }
   return { event: parsed, payload: body };
 }

@@ -4,6 +4,7 @@ import { mergeInvoice, sameState } from '../billing/merge';
 import { MalformedEventError, snapshotFromEvent, type InvoiceSnapshot } from '../billing/snapshot';
 import { claimEvent, markProcessed, recordFailure } from '../db/event-log';
 import { insertInvoice, lockInvoice, updateInvoice } from '../db/invoice-rows';
+import { expandThinEvent, isThinEvent, type FetchInvoice } from '../stripe/thin-events';
 import { parseMessageBody } from './message-body';
 
 export type Outcome = 'merged' | 'unchanged' | 'duplicate';
@@ -27,6 +28,13 @@ export type AfterMerge = (db: EntityManager, change: InvoiceChange, nowSeconds: 
 export interface ProcessOptions {
   nowSeconds?: () => number;
   afterMerge?: AfterMerge;
+  /** Fetches an invoice from Stripe's API for thin events; null when Stripe has no such invoice. */
+  fetchInvoice?: FetchInvoice;
+}
+
+export interface MessageOptions {
+  /** Merge even an event already processed (an engineer's `replay events --force`). */
+  force?: boolean;
 }
 
 const wallClock = () => Math.floor(Date.now() / 1000);
@@ -49,8 +57,18 @@ async function mergeLocked(db: EntityManager, snapshot: InvoiceSnapshot, now: nu
  * invoice, run the after-merge effects, mark the event processed. The caller deletes the message
  * only after this resolves.
  */
-export async function processMessage(ds: DataSource, body: string, options: ProcessOptions = {}): Promise<ProcessResult> {
-  const { event, payload } = parseMessageBody(body);
+export async function processMessage(
+  ds: DataSource,
+  body: string,
+  options: ProcessOptions = {},
+  message: MessageOptions = {},
+): Promise<ProcessResult> {
+  const now = (options.nowSeconds ?? wallClock)();
+  let { event, payload } = parseMessageBody(body);
+  if (isThinEvent(event)) {
+    event = await expandThinEvent(event, options.fetchInvoice, now);
+    payload = JSON.stringify(event);
+  }
   let snapshot: InvoiceSnapshot;
   try {
     snapshot = snapshotFromEvent(event);
@@ -58,13 +76,12 @@ export async function processMessage(ds: DataSource, body: string, options: Proc
     if (err instanceof MalformedEventError) await recordMalformed(ds, event, err.message);
     throw err;
   }
-  const now = (options.nowSeconds ?? wallClock)();
   const base = { eventId: snapshot.eventId, type: snapshot.eventType, invoiceId: snapshot.stripeInvoiceId };
 
   try {
     return await ds.transaction('READ COMMITTED', async (db) => {
       const claim = await claimEvent(db, snapshot, payload);
-      if (claim === 'done') return { ...base, outcome: 'duplicate' as const };
+      if (claim === 'done' && !message.force) return { ...base, outcome: 'duplicate' as const };
       const change = await mergeLocked(db, snapshot, now);
       if (options.afterMerge) await options.afterMerge(db, change, now);
       await markProcessed(db, snapshot.eventId);

@@ -6,6 +6,7 @@ import { MalformedEventError } from '../billing/snapshot';
 import { isConnectionError } from '../db/connection-errors';
 import { DatabaseGate } from './database-gate';
 import { errorText, processMessage, type ProcessOptions } from './process-event';
+import { REPLAY_ATTRIBUTE } from './replay-attribute';
 
 export interface WorkerOptions extends ProcessOptions {
   ds: DataSource;
@@ -42,6 +43,7 @@ export class Worker {
       // ApproximateReceiveCount; the local SQS server returns it only when asked for 'All'.
       attributeNames: ['All'],
       messageSystemAttributeNames: ['ApproximateReceiveCount'],
+      messageAttributeNames: [REPLAY_ATTRIBUTE],
       preReceiveMessageCallback: () => this.gate.waitUntilUp(),
       handleMessageBatch: (messages) => this.track(this.handleBatch(messages)),
     });
@@ -72,7 +74,8 @@ export class Worker {
     const log = o.logger.child({ messageId: message.MessageId });
     const durationMs = () => Number(process.hrtime.bigint() - started) / 1e6;
     try {
-      const r = await processMessage(o.ds, message.Body ?? '', o);
+      const force = message.MessageAttributes?.[REPLAY_ATTRIBUTE]?.StringValue === 'force';
+      const r = await processMessage(o.ds, message.Body ?? '', o, { force });
       log.info({ eventId: r.eventId, type: r.type, invoiceId: r.invoiceId, outcome: r.outcome, durationMs: durationMs() }, 'event processed');
       return true;
     } catch (err) {

@@ -1,4 +1,5 @@
 import Stripe from 'stripe';
+import { isThinEvent } from '../stripe/thin-events';
 
 function sdkSignature() {
   const signature = Stripe.webhooks.signature;
@@ -8,7 +9,7 @@ function sdkSignature() {
 const signature = sdkSignature();
 
 export type Verification =
-  | { ok: true; event: Record<string, unknown>; payload: string }
+  | { ok: true; event: Record<string, unknown>; payload: string; thin: boolean; secret: string }
   | { ok: false; error: string };
 
 /** The SDK's messages carry doc links and hints over several lines; callers get one clear sentence. */
@@ -49,12 +50,6 @@ function looksLikeEvent(value: unknown): value is Record<string, unknown> {
   );
 }
 
-function looksLikeThinEvent(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return typeof v['type'] === 'string' && v['type'].startsWith('v1.') && typeof v['related_object'] === 'object';
-}
-
 /**
  * Verifies a webhook as Stripe signs it: HMAC-SHA256 of `${t}.${rawBody}` with each configured
  * secret (several while one is being rolled), only `v1` counts, and the timestamp must be within
@@ -73,11 +68,11 @@ export function verifyWebhook(
   const t = signedTimestamp(header);
   if (t === null) return { ok: false, error: 'Malformed Stripe-Signature header: expected exactly one timestamp (t=<unix>)' };
 
-  let matched = false;
+  let matched: string | undefined;
   for (const secret of secrets) {
     try {
       signature.verifyHeader(rawBody, header, secret, toleranceSeconds, undefined, nowMs);
-      matched = true;
+      matched = secret;
       break;
     } catch (err) {
       const message = err instanceof Error ? err.message : '';
@@ -85,7 +80,7 @@ export function verifyWebhook(
       return { ok: false, error: conciseSdkMessage(message) };
     }
   }
-  if (!matched) return { ok: false, error: NO_MATCH };
+  if (matched === undefined) return { ok: false, error: NO_MATCH };
 
   if (t - Math.floor(nowMs / 1000) > toleranceSeconds) {
     return { ok: false, error: 'Signature timestamp is in the future beyond the tolerance; check the sender clock' };
@@ -98,11 +93,14 @@ export function verifyWebhook(
   } catch {
     return { ok: false, error: 'Body is not valid JSON' };
   }
-  if (looksLikeThinEvent(parsed)) {
-    return { ok: false, error: 'Thin events (v1.*) are not accepted by this endpoint; send snapshot events instead' };
+  if (isThinEvent(parsed)) {
+    if (typeof parsed.id !== 'string' || typeof parsed.type !== 'string') {
+      return { ok: false, error: 'Body is not a Stripe event notification: expected id and type' };
+    }
+    return { ok: true, event: parsed as unknown as Record<string, unknown>, payload, thin: true, secret: matched };
   }
   if (!looksLikeEvent(parsed)) {
     return { ok: false, error: 'Body is not a Stripe event: expected an object with id, type and data.object' };
   }
-  return { ok: true, event: parsed, payload };
+  return { ok: true, event: parsed, payload, thin: false, secret: matched };
 }

@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import type Stripe from 'stripe';
+import { isHandledThinEvent, type ThinEvent } from '../stripe/thin-events';
 import { EventTooLargeError, QueueUnavailableError, type EventQueue } from './event-queue';
 import { isHandledInvoiceEvent } from './event-filter';
 import { verifyWebhook } from './verify-signature';
@@ -9,7 +11,12 @@ export interface WebhookDeps {
   toleranceSeconds: number;
   logger: Logger;
   now?: () => number;
+  /** Set when STRIPE_SECRET_KEY is: thin events are accepted only if their invoice can be fetched. */
+  stripe?: Pick<Stripe, 'parseEventNotification'>;
 }
+
+const THIN_WITHOUT_KEY =
+  'Thin events (v1.*) need STRIPE_SECRET_KEY on this endpoint so the invoice can be fetched; set it, or send snapshot events';
 
 export interface WebhookAnswer {
   status: number;
@@ -35,11 +42,32 @@ export async function handleWebhook(
   const log = deps.logger.child({ eventId: event['id'], type: event['type'] });
   const ms = () => Number(process.hrtime.bigint() - started) / 1e6;
 
-  if (!isHandledInvoiceEvent(event)) {
-    log.info({ outcome: 'ignored', durationMs: ms() }, 'webhook ignored');
-    return { status: 200, body: { received: true, ignored: true } };
+  let invoiceId: string;
+  if (verified.thin) {
+    // Refused rather than accepted and dropped: Stripe keeps retrying, so nothing is lost once the key is set.
+    if (!deps.stripe) {
+      log.warn({ outcome: 'rejected', reason: 'thin event without STRIPE_SECRET_KEY' }, 'webhook rejected');
+      return { status: 400, body: { error: THIN_WITHOUT_KEY } };
+    }
+    try {
+      deps.stripe.parseEventNotification(rawBody, signatureHeader ?? '', verified.secret, deps.toleranceSeconds, undefined, deps.now?.());
+    } catch (err) {
+      log.warn({ outcome: 'rejected', reason: (err as Error).message }, 'webhook rejected');
+      return { status: 400, body: { error: 'Not a valid Stripe event notification' } };
+    }
+    const thin = event as unknown as ThinEvent;
+    if (!isHandledThinEvent(thin)) {
+      log.info({ outcome: 'ignored', durationMs: ms() }, 'webhook ignored');
+      return { status: 200, body: { received: true, ignored: true } };
+    }
+    invoiceId = thin.related_object!.id as string;
+  } else {
+    if (!isHandledInvoiceEvent(event)) {
+      log.info({ outcome: 'ignored', durationMs: ms() }, 'webhook ignored');
+      return { status: 200, body: { received: true, ignored: true } };
+    }
+    invoiceId = (event['data'] as { object: { id: string } }).object.id;
   }
-  const invoiceId = (event['data'] as { object: { id: string } }).object.id;
   try {
     const sent = await deps.queue.send(verified.payload, event);
     log.info({ outcome: 'enqueued', invoiceId, messageId: sent.messageId, slimmed: sent.slimmed, durationMs: ms() }, 'webhook enqueued');

@@ -6,6 +6,8 @@ import { Worker } from '../consume/worker';
 import { parseMailFrom } from '../mail/address';
 import { Mailer } from '../mail/mailer';
 import { fileTransport, smtpTransport } from '../mail/transport';
+import { createStripeClient } from '../stripe/api-client';
+import { invoiceFetcher } from '../stripe/fetch-invoice';
 import { EventQueue } from '../ingest/event-queue';
 import { runMigrations } from '../db/data-source';
 import { createApp, WEBHOOK_PATH } from '../ingest/app';
@@ -61,6 +63,7 @@ export async function start(roles: Role[], env: NodeJS.ProcessEnv = process.env,
     const queue = needsQueue ? await openQueue(config, log, closers) : undefined;
     const database = roles.includes('worker') || roles.includes('mailer') ? await openDatabase(config, log, closers) : undefined;
     let mailTarget: string | undefined;
+    const stripe = config.stripe.secretKey ? createStripeClient(config.stripe, 'thin events') : undefined;
     let url: string | undefined;
     const secrets = roles.includes('webhook') ? await resolveSecrets(config) : undefined;
 
@@ -92,6 +95,7 @@ export async function start(roles: Role[], env: NodeJS.ProcessEnv = process.env,
         waitTimeSeconds: queue.embedded ? 1 : config.waitTimeSeconds,
         visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
         afterMerge: outboxEffects(config.mail.enabledKinds),
+        fetchInvoice: stripe ? invoiceFetcher(stripe) : undefined,
       });
       worker.start();
       closers.push('worker', () => worker.stop());
@@ -105,6 +109,7 @@ export async function start(roles: Role[], env: NodeJS.ProcessEnv = process.env,
         secrets: () => secrets.values,
         toleranceSeconds: config.toleranceSeconds,
         maxBodyBytes: config.maxBodyBytes,
+        stripe,
         logger: log,
         readiness: async () => {
           await eventQueue.ping().catch(() => {

@@ -6,6 +6,7 @@ import { createDataSource, runMigrations } from '../db/data-source';
 import { startEmbeddedPostgres } from '../embedded/embedded-postgres';
 import { startEmbeddedSqs } from '../embedded/embedded-sqs';
 import { restoreQueues, saveQueues } from '../embedded/queue-persistence';
+import { findEmbeddedSqs, registerEmbeddedSqs } from '../embedded/embedded-sqs-registry';
 import { localWebhookSecret } from '../embedded/webhook-secret';
 import { createSqsClient } from '../queue/sqs-client';
 
@@ -76,11 +77,7 @@ export async function openDatabase(config: Config, logger: Logger, closers: Clos
 }
 
 export async function openQueue(config: Config, logger: Logger, closers: Closers): Promise<Queue> {
-  if (config.queue) {
-    const sqs = createSqsClient({ region: config.awsRegion, endpoint: config.sqsEndpoint });
-    closers.push('sqs-client', async () => sqs.destroy());
-    return { sqs, url: config.queue.url, dlqUrl: config.queue.dlqUrl, embedded: false };
-  }
+  if (config.queue) return connectQueue(config, closers);
   const server = await startEmbeddedSqs({
     maxReceiveCount: config.maxReceiveCount,
     visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
@@ -95,7 +92,25 @@ export async function openQueue(config: Config, logger: Logger, closers: Closers
     const saved = await saveQueues(sqs, config.dataDir, urls);
     if (saved > 0) logger.info({ messages: saved }, 'saved queued messages for the next start');
   });
+  const unregister = await registerEmbeddedSqs(config.dataDir, { endpoint: server.endpoint, queueUrl: server.queueUrl, dlqUrl: server.dlqUrl });
+  closers.push('embedded-sqs-registry', unregister);
   return { sqs, url: server.queueUrl, dlqUrl: server.dlqUrl, embedded: true, endpoint: server.endpoint };
+}
+
+/** For one-off commands: the configured queue, or the embedded one of a running `billing dev`; never starts one. */
+export async function connectQueue(config: Config, closers: Closers): Promise<Queue> {
+  if (config.queue) {
+    const sqs = createSqsClient({ region: config.awsRegion, endpoint: config.sqsEndpoint });
+    closers.push('sqs-client', async () => sqs.destroy());
+    return { sqs, url: config.queue.url, dlqUrl: config.queue.dlqUrl, embedded: false };
+  }
+  const running = await findEmbeddedSqs(config.dataDir);
+  if (running === null) {
+    throw new StartupError('no queue: set SQS_QUEUE_URL and SQS_DLQ_URL, or start `npm start` (its embedded queue is reachable only while it runs)');
+  }
+  const sqs = createSqsClient({ region: 'us-east-1', endpoint: running.endpoint });
+  closers.push('sqs-client', async () => sqs.destroy());
+  return { sqs, url: running.queueUrl, dlqUrl: running.dlqUrl, embedded: true, endpoint: running.endpoint };
 }
 
 export async function resolveSecrets(config: Config): Promise<Secrets> {

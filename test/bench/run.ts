@@ -88,6 +88,7 @@ async function main() {
   const sqsInfo = JSON.parse(/\{.*queueUrl.*\}/.exec(sqsChild.output())![0]) as { endpoint: string; queueUrl: string; dlqUrl: string };
   const sqs = createSqsClient({ region: 'us-east-1', endpoint: sqsInfo.endpoint });
   const children: Child[] = [sqsChild];
+  const clients: Client[] = [];
   const baseEnv = {
     SQS_QUEUE_URL: sqsInfo.queueUrl,
     SQS_DLQ_URL: sqsInfo.dlqUrl,
@@ -142,6 +143,8 @@ async function main() {
     }
     const dbName = `bench_${randomBytes(4).toString('hex')}`;
     const admin = new Client({ connectionString: db.adminUrl });
+    admin.on('error', () => undefined);
+    clients.push(admin);
     await admin.connect();
     await admin.query(`CREATE DATABASE ${dbName}`);
     const u = new URL(db.adminUrl);
@@ -149,11 +152,13 @@ async function main() {
     const worker = await startChild('node', ['dist/src/cli.js', 'worker'], { ...baseEnv, DATABASE_URL: u.toString(), SQS_WAIT_TIME_SECONDS: '1' }, /stripe-billing worker/);
     children.push(worker);
     const check = new Client({ connectionString: u.toString() });
+    check.on('error', () => undefined);
+    clients.push(check);
     await check.connect();
     const deadline = Date.now() + 300_000;
     let done = 0;
     while (done < events.length) {
-      if (Date.now() > deadline) throw new Error(`drain incomplete: ${done}/${events.length}`);
+        if (Date.now() > deadline) throw new Error(`drain incomplete: ${done}/${events.length}\n${worker.output().slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 250));
       done = Number((await check.query(`SELECT count(*) AS n FROM stripe_events WHERE processed_at IS NOT NULL`)).rows[0].n);
     }
@@ -161,11 +166,10 @@ async function main() {
     const eps = events.length / Number(span);
     rows.push({ figure: `drain (billing worker, ${events.length} events)`, value: eps, unit: 'events/s', baseline: '-', baselineValue: null, ratio: null });
     rows.push({ figure: 'worker peak RSS', value: worker.peakRssMiB(), unit: 'MiB', baseline: '-', baselineValue: null, ratio: null });
-    await check.end();
     await worker.stop();
     await admin.query(`DROP DATABASE ${dbName} WITH (FORCE)`);
-    await admin.end();
   } finally {
+    for (const c of clients) await c.end().catch(() => undefined);
     for (const c of children.reverse()) await c.stop();
     sqs.destroy();
     await db.stop();

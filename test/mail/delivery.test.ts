@@ -1,0 +1,191 @@
+import fc from 'fast-check';
+import type { InvoiceState, InvoiceStatus } from '../../src/billing/invoice-state';
+import { NOTICE_KINDS, type NoticeKind } from '../../src/billing/notice-kinds';
+import { chooseRecipient, decideDelivery, retryDelaySeconds, type Contact, type Delivery, type NoticeStatus } from '../../src/mail/delivery';
+
+const NOW = Date.UTC(2027, 0, 20) / 1000;
+const DAY = 86_400;
+
+function invoice(overrides: Partial<InvoiceState> = {}): InvoiceState {
+  return {
+    stripeInvoiceId: 'in_1DeliveryTest01',
+    stripeCustomerId: 'cus_Delivery',
+    customerEmail: 'invoice@example.com',
+    customerName: 'Jane Doe',
+    number: 'INV-0001',
+    status: 'open',
+    overdue: false,
+    amountCents: 1000,
+    amountPaidCents: 0,
+    amountRemainingCents: 1000,
+    totalCents: 1000,
+    currency: 'usd',
+    dueDate: NOW - 2 * DAY,
+    collectionMethod: 'send_invoice',
+    billingReason: 'manual',
+    hostedInvoiceUrl: null,
+    invoicePdfUrl: null,
+    livemode: false,
+    metadata: {},
+    attemptCount: 0,
+    stripeCreatedAt: NOW - 40 * DAY,
+    finalizedAt: NOW - 30 * DAY,
+    paidAt: null,
+    voidedAt: null,
+    markedUncollectibleAt: null,
+    deletedAt: null,
+    lastEventId: 'evt_1Delivery',
+    lastEventCreatedAt: NOW - DAY,
+    ...overrides,
+  };
+}
+
+/** Each status as the merge would leave the row, so that amounts agree with the status. */
+const byStatus: Record<Exclude<InvoiceStatus, 'draft'>, InvoiceState> = {
+  open: invoice(),
+  uncollectible: invoice({ status: 'uncollectible', markedUncollectibleAt: NOW - DAY }),
+  paid: invoice({ status: 'paid', amountPaidCents: 1000, amountRemainingCents: 0, paidAt: NOW - DAY }),
+  void: invoice({ status: 'void', voidedAt: NOW - DAY }),
+};
+type Status = keyof typeof byStatus;
+
+const SEND: Delivery = { action: 'send' };
+const skip = (reason: string): Delivery => ({ action: 'skip', reason });
+/** For reasons the rules do not spell out: only their prefix is checked. */
+const skipMatching = (pattern: RegExp): Delivery => ({ action: 'skip', reason: expect.stringMatching(pattern) });
+
+const SETTLED_SKIPS: Record<Status, Delivery> = { open: SEND, uncollectible: SEND, paid: skip('already_paid'), void: skip('already_void') };
+const DUNNING_EXPECTED: Record<Status, Delivery> = {
+  open: SEND,
+  uncollectible: skipMatching(/^no_longer_due/),
+  paid: skip('already_paid'),
+  void: skip('already_void'),
+};
+
+/** Every kind except invoice_voided (whose outcome also depends on invoice_issued) × every issued status. */
+const matrix: [NoticeKind, Status, Delivery][] = [];
+for (const status of Object.keys(byStatus) as Status[]) {
+  matrix.push(['invoice_issued', status, SETTLED_SKIPS[status]]);
+  matrix.push(['payment_failed', status, SETTLED_SKIPS[status]]);
+  for (const kind of ['due_soon', 'overdue', 'overdue_reminder'] as const) matrix.push([kind, status, DUNNING_EXPECTED[status]]);
+  matrix.push(['invoice_paid', status, status === 'paid' ? SEND : skipMatching(/^not_paid/)]);
+}
+
+describe('decideDelivery', () => {
+  it.each(matrix)('%s on a %s invoice', (kind, status, expected) => {
+    expect(decideDelivery(kind, byStatus[status], null, NOW)).toEqual(expected);
+  });
+
+  it.each(['due_soon', 'overdue', 'overdue_reminder'] as const)('%s is not sent for an open invoice with nothing left to pay', (kind) => {
+    expect(decideDelivery(kind, invoice({ amountPaidCents: 1000, amountRemainingCents: 0 }), null, NOW)).toEqual(skipMatching(/^no_longer_due/));
+  });
+
+  it.each(['due_soon', 'overdue', 'overdue_reminder'] as const)('%s is still sent for a partly paid open invoice', (kind) => {
+    expect(decideDelivery(kind, invoice({ amountPaidCents: 400, amountRemainingCents: 600 }), null, NOW)).toEqual(SEND);
+  });
+
+  describe('invoice_voided', () => {
+    const issuedStatuses: [NoticeStatus | null, Delivery][] = [
+      ['sent', SEND],
+      ['pending', { action: 'defer', untilSeconds: NOW + 60 }],
+      ['failed', skip('never_issued_to_customer')],
+      ['skipped', skip('never_issued_to_customer')],
+      [null, skip('never_issued_to_customer')],
+    ];
+    it.each(issuedStatuses)('on a void invoice whose invoice_issued is %s', (issued, expected) => {
+      expect(decideDelivery('invoice_voided', byStatus.void, issued, NOW)).toEqual(expected);
+    });
+
+    it('defers to a moment after now, so the issued email can go first', () => {
+      const d = decideDelivery('invoice_voided', byStatus.void, 'pending', NOW);
+      expect(d.action === 'defer' && d.untilSeconds > NOW).toBe(true);
+    });
+
+    it.each(['open', 'uncollectible', 'paid'] as const)('is never sent for a %s invoice', (status) => {
+      for (const issued of ['sent', 'pending', null] as const) {
+        expect(decideDelivery('invoice_voided', byStatus[status], issued, NOW)).toEqual(skipMatching(/^not_void/));
+      }
+    });
+  });
+
+  // A row never returns to draft, so only kinds whose outcome does not hinge on that are pinned.
+  it.each<[NoticeKind, RegExp]>([
+    ['due_soon', /^no_longer_due/],
+    ['overdue', /^no_longer_due/],
+    ['overdue_reminder', /^no_longer_due/],
+    ['invoice_paid', /^not_paid/],
+    ['invoice_voided', /^not_void/],
+  ])('%s on a draft invoice is skipped', (kind, reason) => {
+    expect(decideDelivery(kind, invoice({ status: 'draft', finalizedAt: null }), 'sent', NOW)).toEqual(skipMatching(reason));
+  });
+
+  it.each([...NOTICE_KINDS])('%s: a missing invoice is skipped', (kind) => {
+    expect(decideDelivery(kind, null, 'sent', NOW)).toEqual(skip('invoice_missing'));
+  });
+
+  it.each([...NOTICE_KINDS])('%s: a deleted invoice is skipped, whatever its status', (kind) => {
+    for (const status of Object.keys(byStatus) as Status[]) {
+      expect(decideDelivery(kind, { ...byStatus[status], deletedAt: NOW - DAY }, 'sent', NOW)).toEqual(skip('invoice_deleted'));
+    }
+  });
+});
+
+describe('chooseRecipient', () => {
+  const contact = (invoiceEmail: string | null, primaryEmail: string | null): Contact => ({ invoiceEmail, primaryEmail });
+  const withEmail = (customerEmail: string | null) => invoice({ customerEmail });
+
+  it.each<[string, Contact | null, string | null, string | null]>([
+    ['the invoice contact first', contact('ap@example.com', 'owner@example.com'), 'invoice@example.com', 'ap@example.com'],
+    ['the invoice address when the contact has no invoice email', contact(null, 'owner@example.com'), 'invoice@example.com', 'invoice@example.com'],
+    ['the invoice address when there is no contact', null, 'invoice@example.com', 'invoice@example.com'],
+    ['the primary contact when the invoice has no address', contact(null, 'owner@example.com'), null, 'owner@example.com'],
+    ['the primary contact when the other two are empty strings', contact('', 'owner@example.com'), '', 'owner@example.com'],
+    ['nobody when there is no address at all', contact(null, null), null, null],
+    ['nobody without a contact or invoice address', null, null, null],
+    ['past an invalid invoice contact', contact('not-an-address', 'owner@example.com'), 'invoice@example.com', 'invoice@example.com'],
+    ['past an empty invoice contact', contact('', 'owner@example.com'), 'invoice@example.com', 'invoice@example.com'],
+    ['past an invalid invoice address', contact(null, 'owner@example.com'), 'jane at example.com', 'owner@example.com'],
+    ['past a display-name form', contact('Jane <ap@example.com>', null), 'invoice@example.com', 'invoice@example.com'],
+    ['past a list of addresses', contact('ap@example.com, evil@example.net', null), 'invoice@example.com', 'invoice@example.com'],
+    ['nobody when every address is invalid', contact('x@', '@y.com'), 'z', null],
+    // A line break would let the address write its own headers (Bcc: …) into the message.
+    ['past a CRLF-injected invoice contact', contact('ap@example.com\r\nBcc: evil@example.net', 'owner@example.com'), 'invoice@example.com', 'invoice@example.com'],
+    ['past an LF-injected invoice address', contact(null, 'owner@example.com'), 'invoice@example.com\nBcc: evil@example.net', 'owner@example.com'],
+    ['past a bare CR', contact('ap@example.com\r', null), null, null],
+    ['past a trailing CRLF on the primary contact', contact(null, 'owner@example.com\r\n'), null, null],
+    ['trimmed, domain lowercased', contact('  AP.Team@Example.COM ', null), null, 'AP.Team@example.com'],
+  ])('%s', (_label, c, customerEmail, expected) => {
+    expect(chooseRecipient(c, withEmail(customerEmail))).toBe(expected);
+  });
+});
+
+describe('retryDelaySeconds', () => {
+  it.each<[number, number, number]>([
+    [1, 300, 1],
+    [2, 300, 2],
+    [3, 300, 4],
+    [4, 300, 8],
+    [9, 300, 256],
+    [10, 300, 300],
+    [11, 300, 300],
+    [0, 300, 1],
+    [1, 1, 1],
+    [5, 1, 1],
+    [60, 86400, 86400],
+    // Far past the cap, 2 ** n is Infinity; the cap must still win, never NaN or Infinity.
+    [5000, 300, 300],
+  ])('after %i failed attempts (cap %i s): %i s', (attempts, cap, expected) => {
+    expect(retryDelaySeconds(attempts, cap)).toBe(expected);
+  });
+
+  it('doubles each attempt until it reaches the cap, then stays there', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 1, max: 86400 }), (attempts, cap) => {
+        const a = retryDelaySeconds(attempts, cap);
+        const b = retryDelaySeconds(attempts + 1, cap);
+        expect(Number.isInteger(a) && a >= 1 && a <= cap).toBe(true);
+        expect(b).toBe(Math.min(2 * a, cap));
+      }),
+    );
+  });
+});
