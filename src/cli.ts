@@ -4,7 +4,11 @@ import { ConfigError } from './config';
 import { StartupError } from './run/resources';
 import { setContact, showContact } from './commands/contacts';
 import { listNotices, retryNotices } from './commands/notices';
+import { registerFinanceCommands } from './commands/finance';
+import { registerRecoveryCommands } from './commands/recovery';
+import { registerStripeCommands } from './commands/stripe-sync';
 import { UsageError } from './commands/with-database';
+import { MissingStripeKeyError } from './stripe/api-client';
 import { migrate, requireQueueFor, start, type Running } from './run/commands';
 
 /** Runs until SIGTERM or SIGINT, then stops cleanly: in-flight work finishes first. */
@@ -91,6 +95,10 @@ export function buildCli(): Command {
     .option('--json', 'print JSON')
     .action((opts: { invoice?: string; status?: string; limit?: string; json?: boolean }) => listNotices(opts));
 
+  registerRecoveryCommands(program);
+  registerStripeCommands(program);
+  registerFinanceCommands(program);
+
   program
     .command('migrate')
     .description('apply database migrations (they also run when the processor starts)')
@@ -105,10 +113,11 @@ export function buildCli(): Command {
 export async function main(argv: string[]): Promise<number> {
   try {
     await buildCli().parseAsync(argv);
-    return 0;
+    // A command that finished but with a partial failure (some messages not moved) says so here.
+    return Number(process.exitCode ?? 0);
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof ConfigError || err instanceof StartupError || err instanceof UsageError) {
+    if (err instanceof ConfigError || err instanceof StartupError || err instanceof UsageError || err instanceof MissingStripeKeyError) {
       process.stderr.write(`billing: ${err.message}\n`);
       return 2;
     }

@@ -18,6 +18,8 @@ const REDACT_PATHS = [
   'smtpUrl',
   '*.smtpUrl',
   'apiKey',
+  'secretKey',
+  '*.secretKey',
   '*.apiKey',
   'headers["stripe-signature"]',
   'headers.authorization',

@@ -1,23 +1,12 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { billing, CLI } from './support/cli';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { event, invoice, sign, uid } from './support/stripe-events';
 import { waitFor } from './support/sqs';
 import { freePort } from '../src/embedded/embedded-postgres';
-
-const CLI = path.resolve(__dirname, '../dist/src/cli.js');
-
-/** The CLI exactly as `npx billing` runs it, from the build, with only the environment we give. */
-function billing(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    env: { PATH: process.env['PATH'] ?? '', HOME: os.tmpdir(), ...env },
-    encoding: 'utf8',
-    timeout: 60000,
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 beforeAll(() => {
   if (!fs.existsSync(CLI)) throw new Error('dist/ is missing: npm test builds first (npm run build)');

@@ -1,20 +1,24 @@
+import { invoiceIdOption, limitOption } from './options';
 import { print, UsageError, withDatabase } from './with-database';
 
-const INVOICE_ID = /^in_[A-Za-z0-9]{1,250}$/;
 
 /**
  * Puts notices back to pending, due now, with a fresh attempt budget: failed ones, and (unless
  * --failed) those skipped for want of a recipient, which a new billing contact can now reach.
  */
 export async function retryNotices(opts: { failed?: boolean; invoice?: string; json?: boolean }): Promise<void> {
-  if (opts.invoice !== undefined && !INVOICE_ID.test(opts.invoice)) throw new UsageError('--invoice: not a Stripe invoice id: expected in_…');
+  invoiceIdOption(opts.invoice);
   const rows: { id: string; stripe_invoice_id: string; kind: string; sequence: number }[] = await withDatabase((ds) =>
+    // Wrapped in a SELECT: TypeORM answers a bare UPDATE with [rows, rowCount], not the rows.
     ds.query(
-      `UPDATE email_notices
-          SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL, updated_at = now()
-        WHERE (status = 'failed' OR ($1::boolean IS NOT TRUE AND status = 'skipped' AND last_error = 'no_recipient'))
-          AND ($2::text IS NULL OR stripe_invoice_id = $2)
-        RETURNING id, stripe_invoice_id, kind, sequence`,
+      `WITH retried AS (
+         UPDATE email_notices
+            SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL, updated_at = now()
+          WHERE (status = 'failed' OR ($1::boolean IS NOT TRUE AND status = 'skipped' AND last_error = 'no_recipient'))
+            AND ($2::text IS NULL OR stripe_invoice_id = $2)
+          RETURNING id, stripe_invoice_id, kind, sequence
+       )
+       SELECT * FROM retried ORDER BY id`,
       [opts.failed ?? false, opts.invoice ?? null],
     ),
   );
@@ -25,12 +29,11 @@ export async function retryNotices(opts: { failed?: boolean; invoice?: string; j
 }
 
 export async function listNotices(opts: { invoice?: string; status?: string; limit?: string; json?: boolean }): Promise<void> {
-  if (opts.invoice !== undefined && !INVOICE_ID.test(opts.invoice)) throw new UsageError('--invoice: not a Stripe invoice id: expected in_…');
+  invoiceIdOption(opts.invoice);
   if (opts.status !== undefined && !['pending', 'sent', 'failed', 'skipped'].includes(opts.status)) {
     throw new UsageError('--status: one of pending, sent, failed, skipped');
   }
-  const limit = Number(opts.limit ?? 50);
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10000) throw new UsageError('--limit: a whole number from 1 to 10000');
+  const limit = limitOption(opts.limit, 50, 10_000);
   const rows: Record<string, unknown>[] = await withDatabase((ds) =>
     ds.query(
       `SELECT id, stripe_invoice_id, kind, sequence, status, recipient, attempts, last_error, created_at, sent_at

@@ -56,7 +56,7 @@ export class EventQueue {
   }
 
   /** Resolves once SQS has stored the message; rejects with QueueUnavailableError otherwise. */
-  async send(payload: string, event: Record<string, unknown>): Promise<{ messageId: string; slimmed: boolean }> {
+  async send(payload: string, event: Record<string, unknown>, attributes: Record<string, string> = {}): Promise<{ messageId: string; slimmed: boolean }> {
     let body = payload;
     let slimmed = false;
     const limit = await this.messageLimit();
@@ -68,7 +68,10 @@ export class EventQueue {
       }
     }
     try {
-      const res = await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: body }));
+      const MessageAttributes = Object.keys(attributes).length
+        ? Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]))
+        : undefined;
+      const res = await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: body, MessageAttributes }));
       return { messageId: res.MessageId ?? '', slimmed };
     } catch (err) {
       throw new QueueUnavailableError(`queue did not take the event: ${(err as Error).name ?? 'error'}`);

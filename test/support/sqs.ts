@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { startEmbeddedSqs, type EmbeddedSqs } from '../../src/embedded/embedded-sqs';
 import { createSqsClient } from '../../src/queue/sqs-client';
@@ -9,6 +10,9 @@ export interface TestSqs extends EmbeddedSqs {
 /** A real SQS server (local-aws-sqs) with a queue redriving to a DLQ, as production is wired. */
 export async function startTestSqs(opts: { maxReceiveCount?: number; visibilityTimeoutSeconds?: number } = {}): Promise<TestSqs> {
   const server = await startEmbeddedSqs({
+    // local-aws-sqs keeps queues in module state shared by every server in the process: a fresh
+    // name keeps one test's leftovers out of the next.
+    queueName: `billing-test-${randomBytes(6).toString('hex')}`,
     maxReceiveCount: opts.maxReceiveCount ?? 5,
     visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds ?? 2,
   });

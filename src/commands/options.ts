@@ -1,0 +1,58 @@
+import { UsageError } from './with-database';
+
+const INVOICE_ID = /^in_[A-Za-z0-9]{1,250}$/;
+const CUSTOMER_ID = /^cus_[A-Za-z0-9]{1,250}$/;
+const EVENT_TYPE = /^(v1\.)?invoice\.[a-z_.]+$/;
+
+export function invoiceIdOption(raw: string | undefined, option = '--invoice'): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!INVOICE_ID.test(raw)) throw new UsageError(`${option}: not a Stripe invoice id: expected in_…`);
+  return raw;
+}
+
+export function customerIdOption(raw: string | undefined, option = '--customer'): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!CUSTOMER_ID.test(raw)) throw new UsageError(`${option}: not a Stripe customer id: expected cus_…`);
+  return raw;
+}
+
+export function eventTypeOption(raw: string | undefined, option = '--type'): string | undefined {
+  if (raw === undefined) return undefined;
+  if (!EVENT_TYPE.test(raw)) throw new UsageError(`${option}: not an invoice event type, like invoice.paid`);
+  return raw;
+}
+
+/**
+ * A moment as ISO 8601: a date (midnight UTC) or a date and time with Z or an offset. A time
+ * without a zone is refused: read on a laptop and on a server it would mean two moments.
+ */
+export function isoOption(raw: string | undefined, option: string): Date | undefined {
+  if (raw === undefined) return undefined;
+  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(raw);
+  const withZone = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i.test(raw);
+  const ms = dateOnly || withZone ? Date.parse(dateOnly ? `${raw}T00:00:00Z` : raw) : NaN;
+  if (!Number.isFinite(ms)) {
+    throw new UsageError(`${option}: not an ISO 8601 moment: use 2026-11-01 or 2026-11-01T09:30:00Z (with a zone)`);
+  }
+  return new Date(ms);
+}
+
+export function rangeOptions(since: string | undefined, until: string | undefined): { since?: Date; until?: Date } {
+  const s = isoOption(since, '--since');
+  const u = isoOption(until, '--until');
+  if (s && u && s.getTime() > u.getTime()) throw new UsageError('--since is after --until');
+  return { ...(s ? { since: s } : {}), ...(u ? { until: u } : {}) };
+}
+
+export function limitOption(raw: string | undefined, fallback: number, max = 100_000, option = '--limit'): number {
+  if (raw === undefined) return fallback;
+  const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > max) throw new UsageError(`${option}: a whole number from 1 to ${max}`);
+  return n;
+}
+
+export function choiceOption<T extends string>(raw: string | undefined, option: string, choices: readonly T[], fallback: T): T {
+  if (raw === undefined) return fallback;
+  if (!(choices as readonly string[]).includes(raw)) throw new UsageError(`${option}: one of ${choices.join(', ')}`);
+  return raw as T;
+}

@@ -1,0 +1,53 @@
+import { loadConfig } from '../config';
+import { createLogger } from '../log';
+import { databaseStats, queueDepth, type DatabaseStats, type QueueDepth } from '../reports/stats';
+import { Closers, connectQueue, StartupError } from '../run/resources';
+import { print, withServices } from './with-database';
+
+type QueueReport = { queue: QueueDepth; dlq: QueueDepth } | { unavailable: string };
+
+/**
+ * The queue is looked at separately from the database: in an outage the one that still answers
+ * is exactly what the engineer needs, so a dead queue is reported, not fatal to the report.
+ */
+async function queueReport(env: NodeJS.ProcessEnv): Promise<QueueReport> {
+  const config = loadConfig(env);
+  const closers = new Closers();
+  try {
+    const q = await connectQueue(config, closers);
+    return { queue: await queueDepth(q.sqs, q.url), dlq: await queueDepth(q.sqs, q.dlqUrl) };
+  } catch (err) {
+    return { unavailable: err instanceof StartupError ? err.message : `queue unreachable: ${(err as Error).message.split('\n')[0] || (err as Error).name}` };
+  } finally {
+    await closers.closeAll(createLogger('silent'));
+  }
+}
+
+const money = (cents: string, currency: string | null) => `${cents} ${currency ?? ''} cents`.replace('  ', ' ');
+
+function human(db: DatabaseStats, q: QueueReport): string {
+  const out: string[] = ['invoices (not deleted)'];
+  if (db.invoices.length === 0) out.push('  none');
+  for (const r of db.invoices) out.push(`  ${r.status.padEnd(14)} ${(r.currency ?? '-').padEnd(4)} ${String(r.count).padStart(7)}   remaining ${money(r.amountRemainingCents, r.currency)}`);
+  out.push('overdue');
+  if (db.overdue.length === 0) out.push('  none');
+  for (const r of db.overdue) out.push(`  ${r.currency.padEnd(4)} ${String(r.count).padStart(7)}   remaining ${money(r.amountRemainingCents, r.currency)}`);
+  const e = db.events;
+  out.push(`events     ${e.total} stored, ${e.unprocessed} unprocessed, ${e.failed} failing`);
+  if (e.oldestUnprocessed) out.push(`  oldest unprocessed: ${e.oldestUnprocessed.id} (${e.oldestUnprocessed.type}) received ${e.oldestUnprocessed.receivedAt}`);
+  out.push(`notices    ${db.notices.pending} pending, ${db.notices.failed} failed, ${db.notices.skipped} skipped`);
+  if ('unavailable' in q) out.push(`queue      ${q.unavailable}`);
+  else {
+    out.push(`queue      ${q.queue.visible} waiting, ${q.queue.inFlight} in flight, ${q.queue.delayed} delayed`);
+    out.push(`DLQ        ${q.dlq.visible} waiting${q.dlq.visible > 0 ? '  (billing replay dlq --dry-run shows them)' : ''}`);
+  }
+  return out.join('\n');
+}
+
+export async function printStats(o: { json?: boolean }, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const db = await withServices({}, ({ ds }) => databaseStats(ds), env);
+  const q = await queueReport(env);
+  print({ ...db, ...('unavailable' in q ? { queue: null, dlq: null, queueUnavailable: q.unavailable } : q) }, o.json ?? false, () => human(db, q));
+  // Configured but unreachable is an outage a script must notice; not configured is a laptop without `npm start`.
+  if ('unavailable' in q && loadConfig(env).queue) process.exitCode = 1;
+}

@@ -1,0 +1,70 @@
+import type { FieldDifference } from '../billing/repair';
+import type { BackfillResult, EventRef } from '../recovery/backfill';
+import type { ReconcileResult } from '../recovery/reconcile';
+
+/** InvoiceState's keys are the invoices table's columns in camelCase; engineers know the columns. */
+export const columnName = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+const TIME_FIELDS = new Set(['dueDate', 'stripeCreatedAt', 'finalizedAt', 'paidAt', 'voidedAt', 'markedUncollectibleAt', 'deletedAt']);
+
+/** Timestamps as ISO (as the columns read in SQL); everything else as is. */
+function displayValue(field: string, value: unknown): unknown {
+  if (TIME_FIELDS.has(field) && typeof value === 'number') return new Date(value * 1000).toISOString();
+  return value;
+}
+
+function asText(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+export interface DifferenceView {
+  field: string;
+  ours: unknown;
+  stripe: unknown;
+}
+
+export function differenceView(d: FieldDifference): DifferenceView {
+  return { field: columnName(d.field), ours: displayValue(d.field, d.ours), stripe: displayValue(d.field, d.stripe) };
+}
+
+/** The JSON report: fields named as columns, timestamps as ISO strings. */
+export function reconcileJson(r: ReconcileResult) {
+  return { ...r, invoices: r.invoices.map((i) => ({ ...i, differences: i.differences.map(differenceView) })) };
+}
+
+const window = (since: string, until: string | null) => `${since} … ${until ?? 'now'}`;
+
+export function reconcileText(r: ReconcileResult): string {
+  const would = r.dryRun ? 'would be ' : '';
+  const lines = [
+    `${r.dryRun ? 'dry run: ' : ''}invoices created ${window(r.since, r.until)}: ${r.listed} listed, ${r.unchanged} unchanged, ` +
+      `${r.repaired} ${would}repaired, ${r.inserted} ${would}inserted, ${r.skipped} skipped, ${r.invalid} invalid`,
+  ];
+  for (const i of r.invoices) {
+    if (i.action === 'inserted') lines.push(`  ${i.invoice}  no row → ${would}inserted (${i.status})`);
+    else if (i.action === 'invalid') lines.push(`  ${i.invoice}  invalid: ${i.reason}`);
+    else {
+      if (i.action === 'skipped') lines.push(`  ${i.invoice}  skipped: ${i.reason}`);
+      for (const d of i.differences.map(differenceView)) {
+        lines.push(`  ${i.invoice}  ${d.field.padEnd(24)} ${asText(d.ours)} → ${asText(d.stripe)}`);
+      }
+    }
+  }
+  return lines.join('\n');
+}
+
+const refLine = (e: EventRef) => `  ${e.id}  ${e.type}${e.invoice ? `  ${e.invoice}` : ''}`;
+
+export function backfillText(r: BackfillResult): string {
+  const lines = [
+    `${r.dryRun ? 'dry run: ' : ''}events created ${window(r.since, r.until)}: ${r.listed} listed in ${r.pages} page(s)`,
+    `  ${r.dryRun ? 'would enqueue' : 'enqueued'}  ${r.enqueued}`,
+    `  already stored  ${r.alreadyKnown}`,
+    `  skipped (not an invoice event)  ${r.skipped}`,
+  ];
+  // A dry run is for reading what would happen; a real run lists only what it left out.
+  if (r.dryRun && r.ids.enqueued.length > 0) lines.push('would enqueue:', ...r.ids.enqueued.map(refLine));
+  if (r.ids.skipped.length > 0) lines.push('skipped:', ...r.ids.skipped.map(refLine));
+  return lines.join('\n');
+}

@@ -1,0 +1,74 @@
+/**
+ * How each reported column is typed. One list per report drives the SELECT list, the JSON keys
+ * and the CSV header, so the three can never drift apart.
+ */
+export type ColumnKind = 'text' | 'cents' | 'amount' | 'integer' | 'time' | 'boolean';
+
+export type ColumnSpec = readonly [name: string, kind: ColumnKind];
+
+/** A row as node-postgres returns it: bigint and numeric as strings, timestamptz as Date. */
+export type DbRow = Record<string, unknown>;
+
+export type JsonValue = string | number | boolean | null;
+
+export const INVOICE_COLUMNS: readonly ColumnSpec[] = [
+  ['invoice_id', 'text'],
+  ['customer_id', 'text'],
+  ['customer_name', 'text'],
+  ['customer_email', 'text'],
+  ['number', 'text'],
+  ['status', 'text'],
+  ['display_status', 'text'],
+  ['amount_due_cents', 'cents'],
+  ['amount_paid_cents', 'cents'],
+  ['amount_remaining_cents', 'cents'],
+  ['amount_due', 'amount'],
+  ['amount_paid', 'amount'],
+  ['amount_remaining', 'amount'],
+  ['currency', 'text'],
+  ['due_date', 'time'],
+  ['days_overdue', 'integer'],
+  ['pay_url', 'text'],
+  ['pdf_url', 'text'],
+  ['created_at', 'time'],
+  ['finalized_at', 'time'],
+  ['paid_at', 'time'],
+  ['livemode', 'boolean'],
+];
+
+export const AGING_COLUMNS: readonly ColumnSpec[] = [
+  ['as_of', 'time'],
+  ['livemode', 'boolean'],
+  ['currency', 'text'],
+  ['bucket', 'text'],
+  ['invoice_count', 'integer'],
+  ['open_amount_cents', 'cents'],
+  ['open_amount', 'amount'],
+];
+
+export const selectList = (columns: readonly ColumnSpec[]): string => columns.map(([name]) => name).join(', ');
+
+function jsonValue(value: unknown, kind: ColumnKind): JsonValue {
+  if (value === null || value === undefined) return null;
+  switch (kind) {
+    case 'time':
+      return (value as Date).toISOString();
+    // Numbers, so scripts can add them up; Stripe amounts have at most 12 digits, far inside
+    // the 2^53 that a JSON number holds exactly, and major units keep their few decimals.
+    case 'cents':
+    case 'amount':
+    case 'integer':
+      return Number(value);
+    case 'boolean':
+      return Boolean(value);
+    case 'text':
+      return String(value);
+  }
+}
+
+/** One object per row with the keys in the column list's order, whatever the view adds later. */
+export function toJsonRecord(row: DbRow, columns: readonly ColumnSpec[]): Record<string, JsonValue> {
+  const record: Record<string, JsonValue> = {};
+  for (const [name, kind] of columns) record[name] = jsonValue(row[name], kind);
+  return record;
+}

@@ -1,0 +1,59 @@
+import type { DbRow } from './columns';
+import { BUCKETS } from './receivables-aging';
+import { groupThousands, renderTable } from './table';
+
+const text = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
+const day = (v: unknown): string => (v instanceof Date ? v.toISOString().slice(0, 10) : '');
+const currencyLabel = (row: DbRow): string => `${text(row['currency']).toUpperCase()}${row['livemode'] ? '' : ' (test)'}`;
+
+/** The columns a person scans; CSV and JSON carry every column. */
+export function invoiceTable(rows: readonly DbRow[]): string {
+  if (rows.length === 0) return 'no invoices match';
+  return renderTable(
+    [
+      { header: 'INVOICE' },
+      { header: 'CUSTOMER', max: 32 },
+      { header: 'STATUS' },
+      { header: 'DUE' },
+      { header: 'DAYS LATE', right: true },
+      { header: 'AMOUNT DUE', right: true },
+      { header: 'REMAINING', right: true },
+      { header: 'CURRENCY' },
+    ],
+    rows.map((r) => [
+      // Drafts have no number yet.
+      text(r['number'] ?? r['invoice_id']),
+      text(r['customer_name'] ?? r['customer_email'] ?? r['customer_id']),
+      text(r['display_status']),
+      day(r['due_date']),
+      Number(r['days_overdue']) > 0 ? text(r['days_overdue']) : '',
+      groupThousands(text(r['amount_due'])),
+      groupThousands(text(r['amount_remaining'])),
+      currencyLabel(r),
+    ]),
+  );
+}
+
+/** One line per currency, one column per bucket: amount owed and, in brackets, how many invoices. */
+export function agingTable(rows: readonly DbRow[]): string {
+  if (rows.length === 0) return 'nothing is owed: no open invoice has an amount remaining';
+  const byCurrency = new Map<string, DbRow[]>();
+  for (const r of rows) {
+    const key = currencyLabel(r);
+    byCurrency.set(key, [...(byCurrency.get(key) ?? []), r]);
+  }
+  const lines = [...byCurrency].map(([label, group]) => {
+    const cells = BUCKETS.map((b) => {
+      const r = group.find((g) => g['bucket'] === b);
+      return r ? `${groupThousands(text(r['open_amount']))} (${text(r['invoice_count'])})` : '';
+    });
+    const first = group[0]!;
+    return [label, ...cells, `${groupThousands(text(first['currency_total']))} (${text(first['currency_invoice_count'])})`];
+  });
+  const asOf = (rows[0]!['as_of'] as Date).toISOString();
+  const table = renderTable(
+    [{ header: 'CURRENCY' }, ...BUCKETS.map((b) => ({ header: b === 'current' ? 'CURRENT' : `${b} DAYS`, right: true })), { header: 'TOTAL', right: true }],
+    lines,
+  );
+  return `open receivables as of ${asOf}: amount (invoices) by days past due\n\n${table}`;
+}

@@ -1,0 +1,82 @@
+import Stripe from 'stripe';
+import { withBackoff, type BackoffOptions } from '../stripe/with-backoff';
+
+/** The Stripe API did not answer usefully, even after backing off; says which call and why. */
+export class StripeApiError extends Error {
+  override readonly name = 'StripeApiError';
+}
+
+/** What the recovery commands log; pino's Logger fits, and tests can pass a collector. */
+export interface WarnLogger {
+  warn(obj: Record<string, unknown>, msg: string): void;
+}
+
+export interface Page<T> {
+  data: T[];
+  /** Unix seconds just before the request that answered was sent: the page is Stripe's state as of then. */
+  fetchedAt: number;
+}
+
+export interface PageOptions {
+  /** GET path, for messages and logs. */
+  path: string;
+  pageSize?: number;
+  backoff?: BackoffOptions;
+  logger: WarnLogger;
+  nowSeconds?: () => number;
+  /** Where the client points (STRIPE_API_BASE), named when it cannot be reached. */
+  apiBase?: string;
+}
+
+type ListCall<T> = (params: { limit: number; starting_after?: string }) => Promise<{ data: T[]; has_more: boolean }>;
+
+const wallClock = () => Math.floor(Date.now() / 1000);
+
+/**
+ * Walks a Stripe list endpoint page by page with starting_after, each page retried on 429 and
+ * 5xx. One page at a time: a caller that handles each page before asking for the next never
+ * holds more than a page, however long the range.
+ */
+export async function* listPages<T extends { id: string }>(list: ListCall<T>, o: PageOptions): AsyncGenerator<Page<T>> {
+  const clock = o.nowSeconds ?? wallClock;
+  const limit = o.pageSize ?? 100;
+  let startingAfter: string | undefined;
+  for (;;) {
+    let fetchedAt = clock();
+    const params = startingAfter === undefined ? { limit } : { limit, starting_after: startingAfter };
+    let page: { data: T[]; has_more: boolean };
+    try {
+      page = await withBackoff(
+        () => {
+          fetchedAt = clock();
+          return list(params);
+        },
+        {
+          ...o.backoff,
+          onRetry: (attempt, delayMs, reason) => {
+            o.logger.warn({ path: o.path, startingAfter, attempt, delayMs: Math.round(delayMs), reason }, 'Stripe API call failed; backing off');
+            o.backoff?.onRetry?.(attempt, delayMs, reason);
+          },
+        },
+      );
+    } catch (err) {
+      throw new StripeApiError(`GET ${o.path} failed: ${describeStripeError(err, o.apiBase)}`);
+    }
+    yield { data: page.data, fetchedAt };
+    const last = page.data[page.data.length - 1];
+    if (!page.has_more || last === undefined) return;
+    startingAfter = last.id;
+  }
+}
+
+/** A message an engineer can act on; the SDK's own messages carry at most a masked key. */
+export function describeStripeError(err: unknown, apiBase = 'https://api.stripe.com'): string {
+  if (err instanceof Stripe.errors.StripeConnectionError) return `cannot reach the Stripe API at ${apiBase} (${err.message})`;
+  if (err instanceof Stripe.errors.StripeAuthenticationError) return `Stripe refused STRIPE_SECRET_KEY (401: ${err.message})`;
+  if (err instanceof Stripe.errors.StripePermissionError) return `STRIPE_SECRET_KEY may not read this (403: ${err.message})`;
+  if (err instanceof Stripe.errors.StripeError) {
+    const status = err.statusCode === undefined ? '' : `${err.statusCode}: `;
+    return `the Stripe API answered ${status}${err.message}${err.statusCode === 429 || (err.statusCode ?? 0) >= 500 ? ' (still failing after backing off)' : ''}`;
+  }
+  return (err as Error)?.message ?? String(err);
+}

@@ -1,0 +1,104 @@
+import { parse } from 'csv-parse/sync';
+import { AGING_COLUMNS, INVOICE_COLUMNS } from '../../src/finance/columns';
+import { neutralizeFormula, toCsv } from '../../src/finance/csv';
+import { listInvoices } from '../../src/finance/list-invoices';
+import { receivablesAging } from '../../src/finance/receivables-aging';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { DAY, insertInvoice, MINUTE } from './rows';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase(2);
+});
+afterAll(async () => {
+  await db.drop();
+});
+
+const NAMES = [
+  'Smith, Jones & Partners',
+  'The "Best" Shop',
+  'Line one\nLine two',
+  'Windows\r\nbreak',
+  'Müller GmbH — Zürich',
+  ' leading and trailing spaces ',
+  '"',
+  ',',
+];
+
+/** What a spreadsheet does with the file: strip the BOM, split RFC 4180 records on CRLF. */
+const readBack = (csv: string): string[][] => parse(csv, { bom: true, record_delimiter: '\r\n', relax_column_count: false });
+
+describe('invoices as CSV', () => {
+  it('round-trips names with commas, quotes and line breaks through a CSV parser', async () => {
+    const customerId = 'cus_csvnames';
+    const ids: string[] = [];
+    for (const [i, name] of NAMES.entries()) ids.push(await insertInvoice(db.ds, { customerId, customerName: name, createdAt: `2026-01-0${i + 1}T00:00:00Z` }));
+    const { rows } = await listInvoices(db.ds.manager, { customerId, limit: 100 });
+    const csv = toCsv(rows, INVOICE_COLUMNS);
+
+    const [header, ...records] = readBack(csv);
+    expect(header).toEqual(INVOICE_COLUMNS.map(([name]) => name));
+    expect(records).toHaveLength(NAMES.length);
+    const nameAt = header!.indexOf('customer_name');
+    const idAt = header!.indexOf('invoice_id');
+    // Newest first: the last inserted comes first.
+    expect(records.map((r) => r[nameAt])).toEqual([...NAMES].reverse());
+    expect(records.map((r) => r[idAt])).toEqual([...ids].reverse());
+  });
+
+  it('is what a spreadsheet opens: BOM, CRLF line ends, plain numbers, ISO times, empty for null', async () => {
+    const customerId = 'cus_csvshape';
+    await insertInvoice(db.ds, { customerId, currency: 'jpy', amountCents: 123456, amountPaidCents: 6, dueInSeconds: -3 * DAY + MINUTE, customerEmail: null });
+    await insertInvoice(db.ds, { customerId, currency: 'usd', amountCents: 123456, createdAt: '2025-12-01T00:00:00Z' });
+    const csv = toCsv((await listInvoices(db.ds.manager, { customerId, limit: 10 })).rows, INVOICE_COLUMNS);
+
+    expect(csv.startsWith('\uFEFFinvoice_id,customer_id,')).toBe(true);
+    expect(csv.endsWith('\r\n')).toBe(true);
+    expect(csv.replace(/\r\n/g, '')).not.toMatch(/[\r\n]/);
+    const [header, jpy, usd] = readBack(csv);
+    const col = (row: string[] | undefined, name: string) => row![header!.indexOf(name)];
+    expect(col(jpy, 'amount_due')).toBe('123456');
+    expect(col(jpy, 'amount_remaining_cents')).toBe('123450');
+    expect(col(jpy, 'display_status')).toBe('overdue');
+    expect(col(jpy, 'days_overdue')).toBe('3');
+    expect(col(jpy, 'customer_email')).toBe('');
+    expect(col(jpy, 'paid_at')).toBe('');
+    expect(col(jpy, 'livemode')).toBe('true');
+    expect(col(jpy, 'due_date')).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    expect(col(usd, 'amount_due')).toBe('1234.56');
+    expect(col(usd, 'created_at')).toBe('2025-12-01T00:00:00.000Z');
+  });
+
+  it('defuses names a spreadsheet would run as formulas, keeping them readable', async () => {
+    const customerId = 'cus_csvformula';
+    const dangerous = ['=HYPERLINK("http://evil.test","click")', '+1+1', '-2+3', '@SUM(A1)', '\tTabbed', '＝1+1'];
+    for (const [i, name] of dangerous.entries()) await insertInvoice(db.ds, { customerId, customerName: name, createdAt: `2026-02-0${i + 1}T00:00:00Z` });
+    const [header, ...records] = readBack(toCsv((await listInvoices(db.ds.manager, { customerId, limit: 10 })).rows, INVOICE_COLUMNS));
+    const names = records.map((r) => r[header!.indexOf('customer_name')]);
+    expect(names).toEqual([...dangerous].reverse().map((n) => `'${n}`));
+  });
+
+  it('leaves harmless text and negative numbers alone', () => {
+    expect(neutralizeFormula('Acme')).toBe('Acme');
+    expect(neutralizeFormula('a=b')).toBe('a=b');
+    expect(neutralizeFormula('')).toBe('');
+    const csv = toCsv([{ n: '-2.50', t: '-2.50' }], [['n', 'amount'], ['t', 'text']]);
+    expect(readBack(csv)).toEqual([['n', 't'], ['-2.50', "'-2.50"]]);
+  });
+});
+
+describe('aging as CSV', () => {
+  it('has one row per currency and bucket with plain amounts', async () => {
+    await insertInvoice(db.ds, { currency: 'sek', amountCents: 150075, dueInSeconds: -45 * DAY });
+    const rows = (await receivablesAging(db.ds.manager)).filter((r) => r['currency'] === 'sek');
+    const [header, ...records] = readBack(toCsv(rows, AGING_COLUMNS));
+    expect(header).toEqual(['as_of', 'livemode', 'currency', 'bucket', 'invoice_count', 'open_amount_cents', 'open_amount']);
+    expect(records.map((r) => r.slice(2))).toEqual([
+      ['sek', 'current', '0', '0', '0.00'],
+      ['sek', '1-30', '0', '0', '0.00'],
+      ['sek', '31-60', '1', '150075', '1500.75'],
+      ['sek', '61-90', '0', '0', '0.00'],
+      ['sek', '90+', '0', '0', '0.00'],
+    ]);
+  });
+});
