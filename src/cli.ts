@@ -30,11 +30,25 @@ function untilSignal(running: Running): Promise<void> {
   });
 }
 
+/** Commander's own argument errors exit 2, like ours (UsageError): a script can tell usage from failure. */
+const ARGUMENT_ERRORS = new Set([
+  'commander.unknownOption',
+  'commander.unknownCommand',
+  'commander.optionMissingArgument',
+  'commander.missingArgument',
+  'commander.missingMandatoryOptionValue',
+  'commander.excessArguments',
+  'commander.invalidArgument',
+]);
+
 export function buildCli(): Command {
   const program = new Command('billing')
     .description('Stripe invoice events: verified webhooks → SQS → PostgreSQL invoice rows')
     .showHelpAfterError('(run billing --help for usage)')
-    .exitOverride();
+    // Set before the commands are added, so every subcommand inherits it.
+    .exitOverride((err) => {
+      throw ARGUMENT_ERRORS.has(err.code) ? new CommanderError(2, err.code, err.message) : err;
+    });
 
   program
     .command('dev')

@@ -21,7 +21,7 @@ describe('help and bad arguments', () => {
 
   it('refuses an unknown command', () => {
     const r = billing(['frobnicate']);
-    expect(r.code).not.toBe(0);
+    expect(r.code).toBe(2);
     expect(r.err).toMatch(/unknown command/);
   });
 

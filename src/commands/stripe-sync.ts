@@ -1,8 +1,6 @@
-import { CommanderError, type Command } from 'commander';
-import pino from 'pino';
+import type { Command } from 'commander';
 import { outboxEffects } from '../consume/outbox-effects';
 import { EventQueue } from '../ingest/event-queue';
-import { createLogger } from '../log';
 import { backfill, beforeEventRetention, EVENT_RETENTION_DAYS } from '../recovery/backfill';
 import { reconcile } from '../recovery/reconcile';
 import { rangeOptions } from './options';
@@ -23,35 +21,10 @@ interface SyncFlags {
  */
 const BACKOFF = { attempts: 6, baseMs: 500, maxMs: 8000 };
 
-/** Commander's own argument errors exit 2, like ours (UsageError): a script can tell usage from failure. */
-const ARGUMENT_ERRORS = new Set([
-  'commander.unknownOption',
-  'commander.optionMissingArgument',
-  'commander.missingArgument',
-  'commander.missingMandatoryOptionValue',
-  'commander.excessArguments',
-  'commander.invalidArgument',
-]);
-
-function argumentErrorsExit2(cmd: Command): Command {
-  return cmd.exitOverride((err) => {
-    throw ARGUMENT_ERRORS.has(err.code) ? new CommanderError(2, err.code, err.message) : err;
-  });
-}
-
 function range(flags: SyncFlags): { since: Date; until?: Date } {
   if (flags.since === undefined) throw new UsageError('--since is required: an ISO 8601 moment such as 2026-11-01 or 2026-11-01T09:30:00Z');
   const { since, until } = rangeOptions(flags.since, flags.until);
   return { since: since!, ...(until ? { until } : {}) };
-}
-
-/**
- * Warnings go to stderr: stdout carries the report, which --json makes a script's input, and the
- * services' logger writes to stdout.
- */
-function warnLogger(s: Services) {
-  const level = s.config.logLevel === 'info' ? 'warn' : s.config.logLevel;
-  return createLogger(level, pino.destination({ fd: 2, sync: true }));
 }
 
 const apiBase = (s: Services) => (s.config.stripe.apiBase ? { apiBase: s.config.stripe.apiBase } : {});
@@ -86,7 +59,7 @@ async function runBackfill(flags: SyncFlags): Promise<void> {
             stripe: s.stripe,
             ds: s.ds,
             ...(flags.dryRun ? {} : { queue: new EventQueue(s.queue.sqs, s.queue.url) }),
-            logger: warnLogger(s),
+            logger: s.logger,
             progress,
             backoff: BACKOFF,
             ...apiBase(s),
@@ -113,7 +86,7 @@ async function runReconcile(flags: SyncFlags): Promise<void> {
             stripe: s.stripe,
             ds: s.ds,
             afterMerge: outboxEffects(s.config.mail.enabledKinds),
-            logger: warnLogger(s),
+            logger: s.logger,
             progress,
             backoff: BACKOFF,
             ...apiBase(s),
@@ -134,43 +107,39 @@ and DATABASE_URL. STRIPE_API_BASE points at another API server (stripe-mock, a t
 double).`;
 
 export function registerStripeCommands(program: Command): void {
-  argumentErrorsExit2(
-    program
-      .command('backfill')
-      .description("after an outage: enqueue the invoice events Stripe still lists (30 days) that were never stored")
-      .option('--since <iso>', 'events created at or after this moment (required), e.g. 2026-11-01T09:00:00Z')
-      .option('--until <iso>', 'events created at or before this moment (default: now)')
-      .option('--dry-run', 'list what would be enqueued; send nothing')
-      .option('--json', 'print JSON')
-      .addHelpText(
-        'after',
-        `${ENV_HELP} Events go to SQS_QUEUE_URL, or to the embedded queue of a running
+  program
+    .command('backfill')
+    .description("after an outage: enqueue the invoice events Stripe still lists (30 days) that were never stored")
+    .option('--since <iso>', 'events created at or after this moment (required), e.g. 2026-11-01T09:00:00Z')
+    .option('--until <iso>', 'events created at or before this moment (default: now)')
+    .option('--dry-run', 'list what would be enqueued; send nothing')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      `${ENV_HELP} Events go to SQS_QUEUE_URL, or to the embedded queue of a running
 \`npm start\`.
 
 Example:
   billing backfill --since 2026-11-03T08:00:00Z --until 2026-11-03T12:00:00Z --dry-run`,
-      )
-      .action((flags: SyncFlags) => runBackfill(flags)),
-  );
+    )
+    .action((flags: SyncFlags) => runBackfill(flags));
 
-  argumentErrorsExit2(
-    program
-      .command('reconcile')
-      .description("compare invoices with Stripe's API and repair rows that differ (Stripe wins); reports each difference")
-      .option('--since <iso>', 'invoices created at or after this moment (required)')
-      .option('--until <iso>', 'invoices created at or before this moment (default: now)')
-      .option('--dry-run', 'report the differences; write nothing')
-      .option('--json', 'print JSON')
-      .addHelpText(
-        'after',
-        `${ENV_HELP}
+  program
+    .command('reconcile')
+    .description("compare invoices with Stripe's API and repair rows that differ (Stripe wins); reports each difference")
+    .option('--since <iso>', 'invoices created at or after this moment (required)')
+    .option('--until <iso>', 'invoices created at or before this moment (default: now)')
+    .option('--dry-run', 'report the differences; write nothing')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      `${ENV_HELP}
 
 Repairs overwrite the row with Stripe's state and queue the notices the change implies
 (each notice is queued once per invoice and kind, however often reconcile runs).
 
 Example:
   billing reconcile --since 2026-10-01 --dry-run`,
-      )
-      .action((flags: SyncFlags) => runReconcile(flags)),
-  );
+    )
+    .action((flags: SyncFlags) => runReconcile(flags));
 }
