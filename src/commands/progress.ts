@@ -50,3 +50,13 @@ export function progressBar(label: string, opts: { json?: boolean; stream?: Node
     },
   };
 }
+
+/** Runs fn with a bar that is taken down however fn ends, so an error message starts on a clean line. */
+export async function withProgress<T>(label: string, opts: { json?: boolean }, fn: (p: Progress) => Promise<T>): Promise<T> {
+  const bar = progressBar(label, opts);
+  try {
+    return await fn(bar);
+  } finally {
+    bar.stop();
+  }
+}

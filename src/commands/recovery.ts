@@ -5,7 +5,7 @@ import { countMatching, replayEvents, type EventFilter } from '../recovery/repla
 import { recentEvents } from '../reports/event-log';
 import { queueDepth } from '../reports/stats';
 import { eventTypeOption, invoiceIdOption, limitOption, rangeOptions } from './options';
-import { progressBar } from './progress';
+import { withProgress } from './progress';
 import { printStats } from './stats';
 import { print, UsageError, withServices } from './with-database';
 
@@ -37,15 +37,12 @@ function eventFilter(o: ReplayEventsOptions): EventFilter {
 
 async function replayDlqCommand(o: { limit?: string; dryRun?: boolean; json?: boolean }): Promise<void> {
   const limit = o.limit === undefined ? undefined : limitOption(o.limit, 0);
-  const result = await withServices({ queue: true, database: false }, async ({ queue }) => {
-    const bar = progressBar('moving', { json: o.json || o.dryRun });
-    if (bar.active) bar.total(Math.min(limit ?? Infinity, (await queueDepth(queue.sqs, queue.dlqUrl)).visible));
-    try {
-      return await redriveDlq(queue.sqs, { queueUrl: queue.url, dlqUrl: queue.dlqUrl }, { limit, dryRun: o.dryRun, onMoved: (n) => bar.update(n) });
-    } finally {
-      bar.stop();
-    }
-  });
+  const result = await withServices({ queue: true, database: false }, ({ queue }) =>
+    withProgress('moving', { json: o.json || o.dryRun }, async (bar) => {
+      if (bar.active) bar.total(Math.min(limit ?? Infinity, (await queueDepth(queue.sqs, queue.dlqUrl)).visible));
+      return redriveDlq(queue.sqs, { queueUrl: queue.url, dlqUrl: queue.dlqUrl }, { limit, dryRun: o.dryRun, onMoved: (n) => bar.update(n) });
+    }),
+  );
   print(result, o.json ?? false, () => {
     const lines = result.messages.map((m) => `  ${m.eventId ?? '-'}  ${m.type ?? '-'}  ${m.invoiceId ?? '-'}${m.problem ? `  (${m.problem})` : ''}`);
     const head = o.dryRun
@@ -58,16 +55,13 @@ async function replayDlqCommand(o: { limit?: string; dryRun?: boolean; json?: bo
 
 async function replayEventsCommand(o: ReplayEventsOptions): Promise<void> {
   const filter = eventFilter(o);
-  const result = await withServices({ queue: !o.dryRun }, async ({ ds, queue }) => {
-    const bar = progressBar('replaying', { json: o.json });
-    if (bar.active && !o.dryRun) bar.total(await countMatching(ds, filter));
-    try {
-      const target = o.dryRun ? (undefined as unknown as EventQueue) : new EventQueue(queue.sqs, queue.url);
-      return await replayEvents(ds, target, filter, { dryRun: o.dryRun, onProgress: (n) => bar.update(n) });
-    } finally {
-      bar.stop();
-    }
-  });
+  const result = await withServices({ queue: !o.dryRun }, ({ ds, queue }) =>
+    withProgress('replaying', { json: o.json || o.dryRun }, async (bar) => {
+      if (bar.active) bar.total(await countMatching(ds, filter));
+      const target = o.dryRun ? undefined : new EventQueue(queue.sqs, queue.url);
+      return replayEvents(ds, target, filter, { dryRun: o.dryRun, onProgress: (n) => bar.update(n) });
+    }),
+  );
   print(result, o.json ?? false, () => {
     const lines = result.events.map((e) => `  ${e.id}  ${e.type}  ${e.invoiceId ?? '-'}  ${e.created}${e.lastError ? `  last error: ${e.lastError}` : ''}`);
     const errors = result.errors.map((e) => `  not enqueued: ${e.id}: ${e.error}`);

@@ -4,7 +4,7 @@ import { EventQueue } from '../ingest/event-queue';
 import { backfill, beforeEventRetention, EVENT_RETENTION_DAYS } from '../recovery/backfill';
 import { reconcile } from '../recovery/reconcile';
 import { rangeOptions } from './options';
-import { progressBar } from './progress';
+import { withProgress } from './progress';
 import { backfillText, reconcileJson, reconcileText } from './stripe-sync-output';
 import { print, UsageError, withServices, type Services } from './with-database';
 
@@ -52,9 +52,8 @@ async function runBackfill(flags: SyncFlags): Promise<void> {
   }
   const result = await keyScrubbed(() =>
     withServices({ queue: !flags.dryRun, stripe: 'backfill' }, async (s) => {
-      const progress = progressBar(flags.dryRun ? 'listing events' : 'backfilling events', { json });
-      try {
-        return await backfill(
+      return withProgress(flags.dryRun ? 'listing events' : 'backfilling events', { json }, (progress) =>
+        backfill(
           {
             stripe: s.stripe,
             ds: s.ds,
@@ -65,10 +64,8 @@ async function runBackfill(flags: SyncFlags): Promise<void> {
             ...apiBase(s),
           },
           { since, ...(until ? { until } : {}), dryRun: flags.dryRun ?? false },
-        );
-      } finally {
-        progress.stop();
-      }
+        ),
+      );
     }),
   );
   print(result, json, () => backfillText(result));
@@ -79,9 +76,8 @@ async function runReconcile(flags: SyncFlags): Promise<void> {
   const json = flags.json ?? false;
   const result = await keyScrubbed(() =>
     withServices({ stripe: 'reconcile' }, async (s) => {
-      const progress = progressBar(flags.dryRun ? 'comparing invoices' : 'reconciling invoices', { json });
-      try {
-        return await reconcile(
+      return withProgress(flags.dryRun ? 'comparing invoices' : 'reconciling invoices', { json }, (progress) =>
+        reconcile(
           {
             stripe: s.stripe,
             ds: s.ds,
@@ -92,10 +88,8 @@ async function runReconcile(flags: SyncFlags): Promise<void> {
             ...apiBase(s),
           },
           { since, ...(until ? { until } : {}), dryRun: flags.dryRun ?? false },
-        );
-      } finally {
-        progress.stop();
-      }
+        ),
+      );
     }),
   );
   print(reconcileJson(result), json, () => reconcileText(result));

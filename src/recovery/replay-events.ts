@@ -95,10 +95,12 @@ const candidate = (r: Row): ReplayCandidate => ({
  */
 export async function replayEvents(
   ds: DataSource,
-  queue: EventQueue,
+  /** Unused, and may be absent, on a dry run. */
+  queue: EventQueue | undefined,
   f: EventFilter,
   o: { dryRun?: boolean; onProgress?: (done: number) => void; concurrency?: number } = {},
 ): Promise<ReplayResult> {
+  if (!o.dryRun && !queue) throw new TypeError('replayEvents: a queue is needed unless dryRun');
   const result: ReplayResult = { enqueued: 0, failed: 0, dryRun: o.dryRun === true, events: [], errors: [] };
   const attributes: Record<string, string> = f.force ? { [REPLAY_ATTRIBUTE]: 'force' } : {};
   const concurrency = o.concurrency ?? 16;
@@ -111,7 +113,7 @@ export async function replayEvents(
       await Promise.all(
         page.slice(i, i + concurrency).map(async (r) => {
           try {
-            await queue.send(r.payload, JSON.parse(r.payload) as Record<string, unknown>, attributes);
+            await queue!.send(r.payload, JSON.parse(r.payload) as Record<string, unknown>, attributes);
             result.enqueued++;
             result.events.push(candidate(r));
           } catch (err) {

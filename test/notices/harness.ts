@@ -202,3 +202,16 @@ export const summary = (rows: readonly NoticeRow[]) => rows.map((r) => `${r.kind
 /** The Message-ID the mailer promises for a row. */
 export const expectedMessageId = (r: Pick<NoticeRow, 'id' | 'kind' | 'sequence' | 'stripe_invoice_id'>, domain = 'acme.test') =>
   `<notice-${r.id}.${r.kind}.${r.sequence}.${r.stripe_invoice_id}@${domain}>`;
+
+/** One world per test file, its SMTP inbox emptied before each test; read it through the getter. */
+export function useNoticeWorld(env: Record<string, string> = {}): () => NoticeWorld {
+  let world: NoticeWorld | undefined;
+  beforeAll(async () => {
+    world = await startNoticeWorld(env);
+  });
+  afterAll(async () => {
+    await world?.close();
+  });
+  beforeEach(() => world!.smtp.clear());
+  return () => world!;
+}

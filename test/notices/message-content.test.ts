@@ -3,27 +3,17 @@
 // same every time the notice is sent (also after a crash between the server's 250 and the commit).
 import { createDataSource } from '../../src/db/data-source';
 import { waitFor } from '../support/sqs';
-import { DAY, deliverAll, drainOnce, expectedMessageId, finalizedEvent, noticeRows, openInvoice, startNoticeWorld, testMailer, wallNow, type NoticeWorld } from './harness';
+import { DAY, deliverAll, drainOnce, expectedMessageId, finalizedEvent, noticeRows, openInvoice, useNoticeWorld, testMailer, wallNow } from './harness';
 
-let world: NoticeWorld;
-
-beforeAll(async () => {
-  world = await startNoticeWorld();
-});
-
-afterAll(async () => {
-  await world?.close();
-});
-
-beforeEach(() => world.smtp.clear());
+const world = useNoticeWorld();
 
 /** Receives one open invoice, runs a mailer pass, and returns its mail in outbox order. */
 async function mailFor(fields: Parameters<typeof openInvoice>[0]) {
   const inv = openInvoice(fields);
-  await deliverAll(world, [finalizedEvent(inv)]);
-  await drainOnce(world.db.ds, world.smtp.url, { now: () => wallNow() + 1, concurrency: 1 });
+  await deliverAll(world(), [finalizedEvent(inv)]);
+  await drainOnce(world().db.ds, world().smtp.url, { now: () => wallNow() + 1, concurrency: 1 });
   const recipient = inv['customer_email'] as string;
-  return { id: inv['id'] as string, number: inv['number'] as string, mails: world.smtp.to(recipient) };
+  return { id: inv['id'] as string, number: inv['number'] as string, mails: world().smtp.to(recipient) };
 }
 
 describe('amounts in the delivered email', () => {
@@ -59,7 +49,7 @@ describe('customer-controlled text', () => {
     const { mails } = await mailFor({ customerName: evilName, number: 'INV-7\r\nBcc: attacker@evil.test' });
     expect(mails).toHaveLength(1);
     const mail = mails[0]!;
-    expect(world.smtp.rcptAttempts).toEqual(mail.envelopeTo);
+    expect(world().smtp.rcptAttempts).toEqual(mail.envelopeTo);
     expect(mail.envelopeTo).toHaveLength(1);
     expect(mail.headerLines.filter((h) => /^(bcc|cc):/i.test(h))).toEqual([]);
     expect(mail.raw).not.toMatch(/^Bcc:/im);
@@ -86,7 +76,7 @@ describe('customer-controlled text', () => {
 describe('headers', () => {
   it('From, To and a Message-ID of the form <notice-ID.kind.seq.invoice@domain>, also stored on the row', async () => {
     const { id, mails } = await mailFor({});
-    const [row] = await noticeRows(world.db.ds, [id]);
+    const [row] = await noticeRows(world().db.ds, [id]);
     const mail = mails[0]!;
     expect(mail.messageId).toBe(`<notice-${row!.id}.invoice_issued.0.${id}@acme.test>`);
     expect(mail.messageId).toMatch(/^<notice-\d+\.invoice_issued\.0\.in_[0-9a-f]+@acme\.test>$/);
@@ -100,29 +90,29 @@ describe('headers', () => {
   it('a mailer that dies after the server accepted but before its commit sends again with the same Message-ID', async () => {
     const inv = openInvoice({});
     const id = inv['id'] as string;
-    await deliverAll(world, [finalizedEvent(inv)]);
+    await deliverAll(world(), [finalizedEvent(inv)]);
 
-    const crashingPool = createDataSource({ url: world.db.url, poolSize: 2, applicationName: 'crashing-mailer' });
+    const crashingPool = createDataSource({ url: world().db.url, poolSize: 2, applicationName: 'crashing-mailer' });
     await crashingPool.initialize();
-    const crashing = testMailer(crashingPool, world.smtp.url, { now: () => wallNow() + 1, concurrency: 1 });
-    world.smtp.latencyMs = 1500;
+    const crashing = testMailer(crashingPool, world().smtp.url, { now: () => wallNow() + 1, concurrency: 1 });
+    world().smtp.latencyMs = 1500;
     try {
       const pass = crashing.drain().then(() => 'finished', (err: Error) => err.message);
-      await waitFor('the message at the server', async () => world.smtp.messages.length === 1, 10_000, 20);
-      await world.db.ds.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'crashing-mailer'`);
+      await waitFor('the message at the server', async () => world().smtp.messages.length === 1, 10_000, 20);
+      await world().db.ds.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'crashing-mailer'`);
       expect(await pass).not.toBe('finished');
     } finally {
       await crashing.stop().catch(() => undefined);
       if (crashingPool.isInitialized) await crashingPool.destroy().catch(() => undefined);
     }
-    const [afterCrash] = await noticeRows(world.db.ds, [id]);
+    const [afterCrash] = await noticeRows(world().db.ds, [id]);
     expect(afterCrash).toMatchObject({ status: 'pending', attempts: 0, message_id: null });
 
-    world.smtp.latencyMs = 0;
-    expect(await drainOnce(world.db.ds, world.smtp.url, { now: () => wallNow() + 1 })).toBe(1);
-    const [row] = await noticeRows(world.db.ds, [id]);
+    world().smtp.latencyMs = 0;
+    expect(await drainOnce(world().db.ds, world().smtp.url, { now: () => wallNow() + 1 })).toBe(1);
+    const [row] = await noticeRows(world().db.ds, [id]);
     expect(row).toMatchObject({ status: 'sent', attempts: 1 });
-    const ids = world.smtp.messages.map((m) => m.messageId);
+    const ids = world().smtp.messages.map((m) => m.messageId);
     expect(ids).toEqual([expectedMessageId(row!), expectedMessageId(row!)]);
   });
 });

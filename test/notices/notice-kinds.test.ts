@@ -6,22 +6,12 @@ import { sweepInvoices } from '../../src/sweep/invoice-sweep';
 import { startProcessor } from '../support/processor';
 import { paidLifecycle, uid } from '../support/stripe-events';
 import type { StripeEvent } from '../integration/helpers';
-import { DAY, deliverAll, drainOnce, finalizedEvent, noticeRows, openInvoice, startNoticeWorld, summary, wallNow, withFields, type NoticeWorld } from './harness';
+import { DAY, deliverAll, drainOnce, finalizedEvent, noticeRows, openInvoice, useNoticeWorld, summary, wallNow, withFields } from './harness';
 
-let world: NoticeWorld;
+const world = useNoticeWorld();
 
-beforeAll(async () => {
-  world = await startNoticeWorld();
-});
-
-afterAll(async () => {
-  await world?.close();
-});
-
-beforeEach(() => world.smtp.clear());
-
-const enabled = () => world.processor.config.mail.enabledKinds;
-const drain = (at = wallNow() + 1) => drainOnce(world.db.ds, world.smtp.url, { now: () => at, concurrency: 1 });
+const enabled = () => world().processor.config.mail.enabledKinds;
+const drain = (at = wallNow() + 1) => drainOnce(world().db.ds, world().smtp.url, { now: () => at, concurrency: 1 });
 
 /** A paid lifecycle in three stages, with a mailer pass after each, as in real time. */
 async function paidInStages() {
@@ -29,7 +19,7 @@ async function paidInStages() {
   const recipient = `ap.${id.slice(-8)}@customer.test`;
   const events = withFields(paidLifecycle(id, wallNow() - 600, { customer: uid('cus') }), { customer_email: recipient });
   for (const stage of [events.slice(0, 2), events.slice(2, 4), events.slice(4)] as StripeEvent[][]) {
-    await deliverAll(world, stage);
+    await deliverAll(world(), stage);
     await drain();
   }
   return { id, recipient };
@@ -40,65 +30,65 @@ async function dunnable() {
   const now = wallNow();
   const late = openInvoice({ dueDate: now - 2 * DAY, finalizedAt: now - 20 * DAY });
   const soon = openInvoice({ dueDate: now + 2 * DAY, finalizedAt: now - 20 * DAY });
-  await deliverAll(world, [finalizedEvent(late), finalizedEvent(soon)]);
+  await deliverAll(world(), [finalizedEvent(late), finalizedEvent(soon)]);
   return { now, late: late['id'] as string, soon: soon['id'] as string, soonDue: now + 2 * DAY };
 }
 
 describe('NOTICE_KINDS=invoice_paid,overdue', () => {
   beforeAll(async () => {
-    await world.restartProcessor({ NOTICE_KINDS: 'invoice_paid, overdue' });
+    await world().restartProcessor({ NOTICE_KINDS: 'invoice_paid, overdue' });
   });
 
   it('queues and sends only the receipt of a paid lifecycle', async () => {
     expect([...enabled()].sort()).toEqual(['invoice_paid', 'overdue']);
     const { id, recipient } = await paidInStages();
-    expect(summary(await noticeRows(world.db.ds, [id]))).toEqual(['invoice_paid#0 sent']);
-    expect(world.smtp.to(recipient).map((m) => m.subject)).toEqual([expect.stringMatching(/^Receipt for invoice /)]);
+    expect(summary(await noticeRows(world().db.ds, [id]))).toEqual(['invoice_paid#0 sent']);
+    expect(world().smtp.to(recipient).map((m) => m.subject)).toEqual([expect.stringMatching(/^Receipt for invoice /)]);
   });
 
   it('dunning: overdue is queued, due_soon is not, neither by the consumer nor by the sweep', async () => {
     const { late, soon, soonDue } = await dunnable();
-    expect(summary(await noticeRows(world.db.ds, [late]))).toEqual(['overdue#0 pending']);
-    expect(await noticeRows(world.db.ds, [soon])).toEqual([]);
+    expect(summary(await noticeRows(world().db.ds, [late]))).toEqual(['overdue#0 pending']);
+    expect(await noticeRows(world().db.ds, [soon])).toEqual([]);
 
-    await sweepInvoices(world.db.ds, soonDue - DAY, enabled());
-    expect(await noticeRows(world.db.ds, [soon])).toEqual([]);
+    await sweepInvoices(world().db.ds, soonDue - DAY, enabled());
+    expect(await noticeRows(world().db.ds, [soon])).toEqual([]);
     // The turned-off stage does not hold back the next one.
-    await sweepInvoices(world.db.ds, soonDue + DAY, enabled());
-    expect(summary(await noticeRows(world.db.ds, [soon]))).toEqual(['overdue#0 pending']);
+    await sweepInvoices(world().db.ds, soonDue + DAY, enabled());
+    expect(summary(await noticeRows(world().db.ds, [soon]))).toEqual(['overdue#0 pending']);
     await drain(soonDue + DAY);
-    expect(summary(await noticeRows(world.db.ds, [late, soon]))).toEqual(['overdue#0 sent', 'overdue#0 sent']);
+    expect(summary(await noticeRows(world().db.ds, [late, soon]))).toEqual(['overdue#0 sent', 'overdue#0 sent']);
     // Weekly reminders are their own kind, and off.
-    await sweepInvoices(world.db.ds, soonDue + 30 * DAY, enabled());
-    expect(summary(await noticeRows(world.db.ds, [late, soon]))).toEqual(['overdue#0 sent', 'overdue#0 sent']);
+    await sweepInvoices(world().db.ds, soonDue + 30 * DAY, enabled());
+    expect(summary(await noticeRows(world().db.ds, [late, soon]))).toEqual(['overdue#0 sent', 'overdue#0 sent']);
   });
 });
 
 describe('NOTICE_KINDS=none', () => {
   beforeAll(async () => {
-    await world.restartProcessor({ NOTICE_KINDS: 'none' });
+    await world().restartProcessor({ NOTICE_KINDS: 'none' });
   });
 
   it('queues nothing at all', async () => {
     expect(enabled().size).toBe(0);
     const { id } = await paidInStages();
     const { late, soon, soonDue } = await dunnable();
-    await sweepInvoices(world.db.ds, soonDue + 9 * DAY, enabled());
-    expect(await noticeRows(world.db.ds, [id, late, soon])).toEqual([]);
-    expect(world.smtp.messages).toEqual([]);
+    await sweepInvoices(world().db.ds, soonDue + 9 * DAY, enabled());
+    expect(await noticeRows(world().db.ds, [id, late, soon])).toEqual([]);
+    expect(world().smtp.messages).toEqual([]);
   });
 });
 
 describe('NOTICE_KINDS unset (all kinds)', () => {
   beforeAll(async () => {
-    await world.restartProcessor({});
+    await world().restartProcessor({});
   });
 
   it('queues every event-driven kind of a paid lifecycle', async () => {
     expect([...enabled()].sort()).toEqual([...NOTICE_KINDS].sort());
     const { id, recipient } = await paidInStages();
-    expect(summary(await noticeRows(world.db.ds, [id]))).toEqual(['invoice_issued#0 sent', 'invoice_paid#0 sent', 'payment_failed#1 sent']);
-    expect(world.smtp.to(recipient)).toHaveLength(3);
+    expect(summary(await noticeRows(world().db.ds, [id]))).toEqual(['invoice_issued#0 sent', 'invoice_paid#0 sent', 'payment_failed#1 sent']);
+    expect(world().smtp.to(recipient)).toHaveLength(3);
   });
 });
 
@@ -107,7 +97,7 @@ describe('a bad NOTICE_KINDS', () => {
     expect(() => loadConfig({ NOTICE_KINDS: value })).toThrow(ConfigError);
     expect(() => loadConfig({ NOTICE_KINDS: value })).toThrow(/NOTICE_KINDS: unknown kind/);
     await expect(
-      startProcessor({ databaseUrl: world.db.url, queueUrl: world.sqs.queueUrl, dlqUrl: world.sqs.dlqUrl, endpoint: world.sqs.endpoint, env: { NOTICE_KINDS: value } }),
+      startProcessor({ databaseUrl: world().db.url, queueUrl: world().sqs.queueUrl, dlqUrl: world().sqs.dlqUrl, endpoint: world().sqs.endpoint, env: { NOTICE_KINDS: value } }),
     ).rejects.toThrow(/NOTICE_KINDS/);
   });
 });
