@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { ENTITIES } from '../../entities';
 import { MIGRATIONS } from '../../migrations';
@@ -13,6 +14,9 @@ export interface DataSourceOptions {
 export function createDataSource(options: DataSourceOptions): DataSource {
   return new DataSource({
     type: 'postgres',
+    // Handed over explicitly: TypeORM otherwise loads pg with a dynamic require that a bundle
+    // (the Lambda artifacts) cannot follow.
+    driver: pg,
     url: options.url,
     entities: ENTITIES,
     migrations: MIGRATIONS,

@@ -33,6 +33,8 @@ const TEMPLATE_DIRS = [
   path.join(__dirname, 'templates'),
   // A bare `tsc` build leaves the templates behind; from dist/src/mail/ the sources are three up.
   path.join(__dirname, '..', '..', '..', 'src', 'mail', 'templates'),
+  // A Lambda bundle is one file, handlers/<name>.js, with the templates packaged at their source path.
+  path.join(__dirname, '..', 'src', 'mail', 'templates'),
 ];
 
 function loadBodies(dir: string, ext: 'txt' | 'html'): Bodies {

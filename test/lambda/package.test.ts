@@ -1,0 +1,244 @@
+import { execFile } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import * as yauzl from 'yauzl';
+import { MIGRATIONS } from '../../migrations';
+import { createDataSource } from '../../src/db/data-source';
+import { findInvoice } from '../../src/db/invoice-rows';
+import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
+import { startTestSqs, type TestSqs } from '../support/sqs';
+import { event, invoice, sign, uid } from '../support/stripe-events';
+import { startSecretsServer, type SecretsServer } from './aws-secrets-server';
+import { createEmptyDatabase } from './empty-database';
+import { httpApiEvent, receiveBatch, scheduledEvent, settleLikeLambda } from './events';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(__dirname, '../..');
+const FUNCTIONS = ['webhook', 'consumer', 'sweep', 'mailer', 'migrate'] as const;
+type FunctionName = (typeof FUNCTIONS)[number];
+
+/**
+ * `npm run package` as CI runs it (offline, no AWS credentials), then each handler loaded from its
+ * own zip in a separate Node process: the bundles carry everything they require. Set LAMBDA_NODE
+ * to a Node binary of the Lambda runtime's major version (22) to run them on that one too.
+ */
+jest.setTimeout(240_000);
+
+async function unzip(zipPath: string, dir: string): Promise<string[]> {
+  const zip = await yauzl.openPromise(zipPath, { lazyEntries: true });
+  const names: string[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      zip.on('error', reject);
+      zip.on('end', resolve);
+      zip.on('entry', (entry: yauzl.Entry) => {
+        const target = path.join(dir, entry.fileName);
+        if (!target.startsWith(dir + path.sep)) return reject(new Error(`zip entry outside the target: ${entry.fileName}`));
+        names.push(entry.fileName);
+        if (entry.fileName.endsWith('/')) return zip.readEntry();
+        void (async () => {
+          await fs.mkdir(path.dirname(target), { recursive: true });
+          await pipeline(await zip.openReadStreamPromise(entry), createWriteStream(target));
+          zip.readEntry();
+        })().catch(reject);
+      });
+      zip.readEntry();
+    });
+  } finally {
+    zip.close();
+  }
+  return names.sort();
+}
+
+/** AWS settings of the machine running the tests must not leak in: packaging needs none. */
+function withoutAws(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const clean = Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('AWS_') && !k.startsWith('SLS_')));
+  return { ...clean, AWS_EC2_METADATA_DISABLED: 'true' };
+}
+
+interface Template {
+  Resources: Record<string, { Type: string; Condition?: string; Properties: Record<string, any> }>;
+}
+
+let work: string;
+let artifacts: string;
+let template: Template;
+let listings: Record<FunctionName, string[]>;
+
+beforeAll(async () => {
+  work = await fs.mkdtemp(path.join(os.tmpdir(), 'billing-lambda-package-'));
+  artifacts = path.join(work, 'artifacts');
+  await run('npm', ['run', 'package', '--', '--package', artifacts], { cwd: ROOT, env: withoutAws(process.env), maxBuffer: 16 * 1024 * 1024 });
+  template = JSON.parse(await fs.readFile(path.join(artifacts, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
+  listings = {} as Record<FunctionName, string[]>;
+  for (const fn of FUNCTIONS) listings[fn] = await unzip(path.join(artifacts, `${fn}.zip`), path.join(work, fn));
+});
+afterAll(async () => {
+  if (work) await fs.rm(work, { recursive: true, force: true });
+});
+
+const resourcesOf = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+const fnResource = (fn: FunctionName) => template.Resources[`${fn[0]!.toUpperCase()}${fn.slice(1)}LambdaFunction`]!;
+
+describe('npm run package', () => {
+  it('bundles each function into one file; only the mailer carries its templates; no node_modules', () => {
+    expect(listings.webhook).toEqual(['handlers/webhook.js']);
+    expect(listings.consumer).toEqual(['handlers/consumer.js']);
+    expect(listings.sweep).toEqual(['handlers/sweep.js']);
+    expect(listings.migrate).toEqual(['handlers/migrate.js']);
+    expect(listings.mailer).toContain('handlers/mailer.js');
+    expect(listings.mailer).toContain('src/mail/templates/invoice_issued.html');
+    expect(listings.mailer.every((f) => f === 'handlers/mailer.js' || f.startsWith('src/mail/templates/'))).toBe(true);
+  });
+
+  it('describes the queue, the DLQ and the consumer as the issue asks', () => {
+    const queue = template.Resources['EventsQueue']!.Properties;
+    const dlq = template.Resources['EventsDeadLetterQueue']!.Properties;
+    const consumer = fnResource('consumer').Properties;
+    const [, mapping] = resourcesOf('AWS::Lambda::EventSourceMapping')[0]!;
+    expect(queue['MaximumMessageSize']).toBe(1048576);
+    expect(queue['FifoQueue']).toBeUndefined();
+    expect(queue['RedrivePolicy']).toMatchObject({ maxReceiveCount: 5, deadLetterTargetArn: { 'Fn::GetAtt': ['EventsDeadLetterQueue', 'Arn'] } });
+    expect(queue['VisibilityTimeout']).toBeGreaterThanOrEqual(6 * consumer['Timeout'] + mapping.Properties['MaximumBatchingWindowInSeconds']);
+    expect(dlq['MessageRetentionPeriod']).toBe(14 * 86_400);
+    expect(dlq['RedriveAllowPolicy']).toMatchObject({ redrivePermission: 'byQueue' });
+    expect(queue['MessageRetentionPeriod']).toBeLessThan(dlq['MessageRetentionPeriod']);
+    expect(mapping.Properties).toMatchObject({
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: expect.any(Number) },
+      EventSourceArn: { 'Fn::GetAtt': ['EventsQueue', 'Arn'] },
+    });
+    expect(mapping.Properties['MaximumBatchingWindowInSeconds']).toBeGreaterThan(0);
+    const [, alarm] = resourcesOf('AWS::CloudWatch::Alarm')[0]!;
+    expect(alarm.Properties).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0 });
+    expect(alarm.Properties['Dimensions'][0].Value).toEqual({ 'Fn::GetAtt': ['EventsDeadLetterQueue', 'QueueName'] });
+    expect(template.Resources['StripeEventBridgeRule']!.Condition).toBe('HasStripeEventBridge');
+  });
+
+  it('runs every function on nodejs22.x with its own role, the webhook behind POST /webhooks/stripe, schedules for the rest', () => {
+    for (const fn of FUNCTIONS) {
+      const props = fnResource(fn).Properties;
+      expect(props['Runtime']).toBe('nodejs22.x');
+      expect(props['Role']).toEqual({ 'Fn::GetAtt': [`${fn[0]!.toUpperCase()}${fn.slice(1)}Role`, 'Arn'] });
+      expect(props['Handler']).toBe(`handlers/${fn}.handler`);
+    }
+    expect(template.Resources['IamRoleLambdaExecution']).toBeUndefined();
+    expect(fnResource('webhook').Properties['VpcConfig']).toBeUndefined();
+    for (const fn of ['consumer', 'sweep', 'mailer', 'migrate'] as const) expect(fnResource(fn).Properties['VpcConfig']).toBeDefined();
+    const routes = resourcesOf('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties['RouteKey']);
+    expect(routes).toEqual(['POST /webhooks/stripe']);
+    const schedules = resourcesOf('AWS::Events::Rule')
+      .filter(([, r]) => r.Properties['ScheduleExpression'])
+      .map(([, r]) => r.Properties['ScheduleExpression'])
+      .sort();
+    expect(schedules).toEqual(['rate(1 minute)', 'rate(5 minutes)']);
+  });
+
+  it('grants each role only what its function calls, and puts no secret into the template', async () => {
+    const actionsOf = (role: string): string[] =>
+      JSON.stringify(template.Resources[role]!.Properties['Policies'])
+        .match(/"(?:logs|sqs|ssm|secretsmanager|kms|ec2):[A-Za-z]+"/g)!
+        .map((a) => a.slice(1, -1))
+        .filter((a, i, all) => all.indexOf(a) === i)
+        .sort();
+    expect(actionsOf('WebhookRole')).toEqual(['kms:Decrypt', 'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:GetQueueAttributes', 'sqs:SendMessage', 'ssm:GetParameter']);
+    expect(actionsOf('ConsumerRole')).not.toContain('sqs:SendMessage');
+    expect(actionsOf('ConsumerRole')).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'secretsmanager:GetSecretValue']));
+    expect(actionsOf('SweepRole').filter((a) => !a.startsWith('ec2:'))).toEqual(['kms:Decrypt', 'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue']);
+    expect(actionsOf('MailerRole')).not.toContain('sqs:ReceiveMessage');
+    const text = JSON.stringify(template);
+    expect(text).not.toMatch(/whsec_|sk_live|sk_test|smtps?:\/\/|postgres(ql)?:\/\//);
+  });
+});
+
+describe('the packaged handlers, each loaded from its zip in a fresh Node process', () => {
+  let db: Awaited<ReturnType<typeof createEmptyDatabase>>;
+  let sqs: TestSqs;
+  let smtp: SmtpSink;
+  let aws: SecretsServer;
+  const SECRET = 'whsec_packaged_artifact_test_0123456789';
+  const PARAMETER = '/stripe-billing/ci/stripe-webhook-secret';
+
+  beforeAll(async () => {
+    db = await createEmptyDatabase();
+    sqs = await startTestSqs();
+    smtp = await startSmtpSink();
+    aws = await startSecretsServer();
+    aws.parameters.set(PARAMETER, SECRET);
+  });
+  afterAll(async () => {
+    await aws?.close();
+    await smtp?.close();
+    await sqs?.stop();
+    await db?.drop();
+  });
+
+  async function invoke(node: string, fn: FunctionName, event: unknown, env: Record<string, string>): Promise<any> {
+    const base = withoutAws({ PATH: process.env['PATH'] ?? '' });
+    const { stdout } = await run(node, [path.join(__dirname, 'invoke-artifact.cjs'), path.join(work, fn), `handlers/${fn}.handler`, JSON.stringify(event)], {
+      cwd: path.join(work, fn),
+      // Only what the function would see on Lambda, plus the local stand-ins' endpoints.
+      env: { ...base, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 'test', LOG_LEVEL: 'warn', ...env },
+      maxBuffer: 16 * 1024 * 1024,
+    }).catch((err: { stdout?: string; stderr?: string }) => {
+      throw new Error(`${fn} failed in ${node}:\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
+    });
+    const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+    if (!line) throw new Error(`${fn} printed no result:\n${stdout}`);
+    return JSON.parse(line.slice('RESULT '.length));
+  }
+
+  const nodes = [process.execPath, ...(process.env['LAMBDA_NODE'] ? [process.env['LAMBDA_NODE']] : [])];
+
+  it.each(nodes)('migrate → webhook → consumer → mailer → sweep on %s', async (node) => {
+    const version = (await run(node, ['--version'])).stdout.trim();
+    expect(version).toMatch(/^v(2[0-9])\./);
+
+    // The bundled migrations (class names kept through bundling) build the schema the rest uses.
+    const migrated = await invoke(node, 'migrate', {}, { DATABASE_URL: db.url });
+    expect(migrated.applied).toEqual(node === nodes[0] ? MIGRATIONS.map((m) => m.name) : []);
+
+    const id = uid('in');
+    const email = `artifact-${uid('c')}@example.com`;
+    const stripeEvent = event(
+      'invoice.finalized',
+      invoice({ id, status: 'open', customer_email: email, collection_method: 'send_invoice', due_date: Math.floor(Date.now() / 1000) + 86_400 * 14, amount_due: 990, total: 990, amount_remaining: 990, amount_paid: 0, currency: 'eur', number: 'INV-ART-1', status_transitions: { finalized_at: Math.floor(Date.now() / 1000), paid_at: null, voided_at: null, marked_uncollectible_at: null } }),
+    );
+    const payload = JSON.stringify(stripeEvent);
+    const sqsEnv = { SQS_QUEUE_URL: sqs.queueUrl, SQS_DLQ_URL: sqs.dlqUrl, AWS_ENDPOINT_URL_SQS: sqs.endpoint };
+
+    // The webhook reads its secret from "SSM" (the stand-in), through the bundled Powertools and SDK.
+    const answer = await invoke(node, 'webhook', httpApiEvent(payload, { 'stripe-signature': sign(payload, SECRET) }, { base64: true }), {
+      ...sqsEnv,
+      STRIPE_WEBHOOK_SECRET_PARAMETER: PARAMETER,
+      AWS_ENDPOINT_URL_SSM: aws.endpoint,
+    });
+    expect(answer).toMatchObject({ statusCode: 200, body: JSON.stringify({ received: true }) });
+
+    const batch = await receiveBatch(sqs.client, sqs.queueUrl, 1);
+    expect(batch.Records.map((r) => r.body)).toEqual([payload]);
+    const consumed = await invoke(node, 'consumer', batch, { DATABASE_URL: db.url });
+    expect(consumed).toEqual({ batchItemFailures: [] });
+    await settleLikeLambda(sqs.client, sqs.queueUrl, batch, consumed);
+    const ds = createDataSource({ url: db.url, poolSize: 1 });
+    await ds.initialize();
+    try {
+      expect(await findInvoice(ds.manager, id)).toMatchObject({ status: 'open', amountCents: 990, currency: 'eur' });
+    } finally {
+      await ds.destroy();
+    }
+
+    const mailed = await invoke(node, 'mailer', scheduledEvent('mailer'), { DATABASE_URL: db.url, SMTP_URL: smtp.url, MAIL_FROM: 'Acme Billing <billing@acme.test>' });
+    expect(mailed).toMatchObject({ sent: 1, timedOut: false });
+    expect(smtp.to(email)).toHaveLength(1);
+    expect(smtp.to(email)[0]!.html).toContain('INV-ART-1');
+
+    const swept = await invoke(node, 'sweep', scheduledEvent('sweep'), { DATABASE_URL: db.url });
+    expect(swept).toEqual({ flagged: 0, reviewed: expect.any(Number) });
+  });
+});
