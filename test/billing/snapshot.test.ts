@@ -1,12 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { mergeInvoice } from '../../src/billing/merge';
 import { MalformedEventError, snapshotFromEvent } from '../../src/billing/snapshot';
+import { fixture } from '../support/stripe-events';
 import { NOW, draftInvoice } from './invoice-events';
-
-// Stripe's official OpenAPI fixtures live next to the repository (see DESIGN.md, "Layout").
-const FIXTURES = resolve(__dirname, '../../../shared/fixtures/stripe');
-const fixture = (name: string): Record<string, unknown> => JSON.parse(readFileSync(resolve(FIXTURES, name), 'utf8'));
 
 const eventWith = (object: unknown, overrides: Record<string, unknown> = {}) => ({
   id: 'evt_1Fixture',
@@ -75,7 +70,7 @@ describe('snapshotFromEvent with Stripe fixtures', () => {
   });
 
   it('lowercases the currency, so "USD" and "usd" are one currency', () => {
-    const snapshot = snapshotFromEvent(eventWith({ ...fixture('invoice_fixture.json'), currency: 'USD' }));
+    const snapshot = snapshotFromEvent(eventWith({ ...fixture<Record<string, unknown>>('invoice_fixture.json'), currency: 'USD' }));
     expect(snapshot.fields?.currency).toBe('usd');
   });
 

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Stripe from 'stripe';
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/stripe');
+/** Stripe's official fixtures (stripe-mock's), and the current invoice event types. */
+const FIXTURES = path.resolve(__dirname, '../fixtures/stripe');
 
 export function fixture<T = Record<string, unknown>>(name: string): T {
   return JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8')) as T;
