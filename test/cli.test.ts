@@ -74,8 +74,10 @@ describe('migrate', () => {
 
 describe('dev on embedded defaults (what npm start runs)', () => {
   it('starts embedded PostgreSQL and SQS, processes a signed event, and stops cleanly on SIGTERM', async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'billing-dev-'));
-    fs.chmodSync(dataDir, 0o755);
+    const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'billing-dev-'));
+    fs.chmodSync(parent, 0o755);
+    // Not created beforehand: a fresh checkout has no ./.data either.
+    const dataDir = path.join(parent, 'data');
     const port = await freePort();
     const child = spawn(process.execPath, [CLI, 'dev'], {
       env: { PATH: process.env['PATH'] ?? '', HOME: os.tmpdir(), DATA_DIR: dataDir, PORT: String(port) },
@@ -103,7 +105,7 @@ describe('dev on embedded defaults (what npm start runs)', () => {
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      fs.rmSync(parent, { recursive: true, force: true });
     }
     expect(out).toMatch(/"msg":"stopped"/);
   }, 120000);

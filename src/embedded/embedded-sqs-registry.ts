@@ -13,6 +13,8 @@ export interface RegisteredQueue {
 /** Lets other `billing` commands (replay, stats) reach the in-memory queue of a running `billing dev`. */
 export async function registerEmbeddedSqs(dataDir: string, q: Omit<RegisteredQueue, 'pid'>): Promise<() => Promise<void>> {
   const file = path.join(dataDir, FILE);
+  // The queue starts before the database, so on a fresh checkout this may be the first thing in DATA_DIR.
+  await fs.mkdir(dataDir, { recursive: true });
   await fs.writeFile(file, JSON.stringify({ pid: process.pid, ...q }), { mode: 0o600 });
   return () => fs.rm(file, { force: true });
 }
