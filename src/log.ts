@@ -1,41 +1,23 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { censorChildBindings, redactionOptions } from './log-redaction';
 
 /**
- * Paths that could carry a secret if an object is ever logged whole; values are also never
- * interpolated into messages, so this is the second line of defence, not the first.
+ * Every line is censored of values that could carry a secret (log-redaction.ts: secret, password,
+ * databaseUrl, smtpUrl, apiKey, secretKey, webhookSecrets and the credential headers, at the top
+ * of a logged object or one level down). Values are also never interpolated into messages, so
+ * this is the second line of defence, not the first. Lines are written asynchronously.
  */
-const REDACT_PATHS = [
-  'secret',
-  'secrets',
-  '*.secret',
-  '*.secrets',
-  'webhookSecrets',
-  '*.webhookSecrets',
-  'password',
-  '*.password',
-  'databaseUrl',
-  '*.databaseUrl',
-  'smtpUrl',
-  '*.smtpUrl',
-  'apiKey',
-  'secretKey',
-  '*.secretKey',
-  '*.apiKey',
-  'headers["stripe-signature"]',
-  'headers.authorization',
-  '*.headers["stripe-signature"]',
-  '*.headers.authorization',
-];
-
 export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return pino(
-    {
-      level,
-      base: { service: 'stripe-billing' },
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      timestamp: pino.stdTimeFunctions.isoTime,
-    },
-    destination ?? pino.destination({ sync: false }),
+  return censorChildBindings(
+    pino(
+      {
+        level,
+        base: { service: 'stripe-billing' },
+        ...redactionOptions(),
+        timestamp: pino.stdTimeFunctions.isoTime,
+      },
+      destination ?? pino.destination({ sync: false }),
+    ),
   );
 }
 

@@ -1,11 +1,6 @@
 import type { Logger } from 'pino';
+import { abortableSleep } from './abortable-sleep';
 import type { DataSource } from 'typeorm';
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-  });
 
 /**
  * Holds polling while the database is unreachable. Receiving messages we cannot process would
@@ -35,7 +30,7 @@ export class DatabaseGate {
         this.down = false;
         this.logger.info('database reachable again; resuming the queue');
       } catch {
-        await sleep(backoff, this.abort.signal);
+        await abortableSleep(backoff, this.abort.signal);
         backoff = Math.min(backoff * 2, this.maxBackoffMs);
       }
     }

@@ -1,5 +1,6 @@
 import Stripe from 'stripe';
 import { MalformedEventError } from '../billing/snapshot';
+import { findUnstorableText } from './unstorable-text';
 
 /** Stripe's Amazon EventBridge destination wraps the event: `{"detail-type", "source", "detail": event}`. */
 function isEventBridgeEnvelope(v: Record<string, unknown>): boolean {
@@ -20,6 +21,10 @@ export function parseMessageBody(body: string): { event: unknown; payload: strin
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new MalformedEventError('message body is not a JSON object');
   }
+  // Such an event can never be stored: refused here, it reaches the DLQ in seconds instead of
+  // failing its transaction (and, in a batch, everyone else's) at every receive.
+  const where = findUnstorableText(parsed);
+  if (where !== null) throw new MalformedEventError(`text PostgreSQL cannot store (a NUL character or an unpaired surrogate) at ${where}`);
   if (isEventBridgeEnvelope(parsed as Record<string, unknown>)) {
     const event = Stripe.webhooks.constructEventWithoutVerification(body) as unknown;
     return { event, payload: JSON.stringify(event) };

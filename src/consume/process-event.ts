@@ -25,9 +25,17 @@ export interface ProcessResult {
 /** Runs inside the event's transaction after the merge; issue-specific effects (the outbox) hang here. */
 export type AfterMerge = (db: EntityManager, change: InvoiceChange, nowSeconds: number) => Promise<void>;
 
+/**
+ * AfterMerge for all the changes of a batch transaction, in processing order, after every invoice
+ * row is written; it must leave the same rows as calling AfterMerge for each change in that order.
+ */
+export type AfterMergeBatch = (db: EntityManager, changes: InvoiceChange[], nowSeconds: number) => Promise<void>;
+
 export interface ProcessOptions {
   nowSeconds?: () => number;
   afterMerge?: AfterMerge;
+  /** The batch form of afterMerge; without it a batch calls afterMerge once per change. */
+  afterMergeBatch?: AfterMergeBatch;
   /** Fetches an invoice from Stripe's API for thin events; null when Stripe has no such invoice. */
   fetchInvoice?: FetchInvoice;
 }
@@ -37,7 +45,7 @@ export interface MessageOptions {
   force?: boolean;
 }
 
-const wallClock = () => Math.floor(Date.now() / 1000);
+export const wallClock = (): number => Math.floor(Date.now() / 1000);
 
 async function mergeLocked(db: EntityManager, snapshot: InvoiceSnapshot, now: number): Promise<InvoiceChange & { written: boolean }> {
   const previous = await lockInvoice(db, snapshot.stripeInvoiceId);
@@ -52,6 +60,55 @@ async function mergeLocked(db: EntityManager, snapshot: InvoiceSnapshot, now: nu
   return { snapshot, previous, next, written: true };
 }
 
+/** What a queue message carries, parsed once: the batch and the one-message path both start here. */
+export interface PreparedMessage {
+  event: unknown;
+  /** The event as stored in the log: the message body itself unless it had to be unwrapped or fetched. */
+  payload: string;
+  snapshot: InvoiceSnapshot;
+  force: boolean;
+}
+
+/**
+ * Parses a message (fetching the invoice of a thin event). A malformed event is recorded in the
+ * event log, then thrown: it can never succeed.
+ */
+export async function prepareMessage(ds: DataSource, body: string, options: ProcessOptions, now: number, message: MessageOptions = {}): Promise<PreparedMessage> {
+  let { event, payload } = parseMessageBody(body);
+  try {
+    // Inside the try: a thin event whose invoice Stripe does not have is malformed too, and its
+    // reason belongs in the event log like any other.
+    if (isThinEvent(event)) {
+      event = await expandThinEvent(event, options.fetchInvoice, now);
+      payload = JSON.stringify(event);
+    }
+    return { event, payload, snapshot: snapshotFromEvent(event), force: message.force === true };
+  } catch (err) {
+    if (err instanceof MalformedEventError) await recordMalformed(ds, event, err.message);
+    throw err;
+  }
+}
+
+export const resultBase = (s: InvoiceSnapshot) => ({ eventId: s.eventId, type: s.eventType, invoiceId: s.stripeInvoiceId });
+
+/** One prepared message in its own transaction; a failure is recorded in the event log, then thrown. */
+export async function applyMessage(ds: DataSource, p: PreparedMessage, options: ProcessOptions, now: number): Promise<ProcessResult> {
+  const base = resultBase(p.snapshot);
+  try {
+    return await ds.transaction('READ COMMITTED', async (db) => {
+      const claim = await claimEvent(db, p.snapshot, p.payload);
+      if (claim === 'done' && !p.force) return { ...base, outcome: 'duplicate' as const };
+      const change = await mergeLocked(db, p.snapshot, now);
+      if (options.afterMerge) await options.afterMerge(db, change, now);
+      await markProcessed(db, p.snapshot.eventId);
+      return { ...base, outcome: change.written ? ('merged' as const) : ('unchanged' as const) };
+    });
+  } catch (err) {
+    await recordFailure(ds.manager, identify(p.snapshot), p.event, errorText(err)).catch(() => undefined);
+    throw err;
+  }
+}
+
 /**
  * One queue message, one transaction: record the event (a known id is a no-op), merge the
  * invoice, run the after-merge effects, mark the event processed. The caller deletes the message
@@ -64,36 +121,10 @@ export async function processMessage(
   message: MessageOptions = {},
 ): Promise<ProcessResult> {
   const now = (options.nowSeconds ?? wallClock)();
-  let { event, payload } = parseMessageBody(body);
-  if (isThinEvent(event)) {
-    event = await expandThinEvent(event, options.fetchInvoice, now);
-    payload = JSON.stringify(event);
-  }
-  let snapshot: InvoiceSnapshot;
-  try {
-    snapshot = snapshotFromEvent(event);
-  } catch (err) {
-    if (err instanceof MalformedEventError) await recordMalformed(ds, event, err.message);
-    throw err;
-  }
-  const base = { eventId: snapshot.eventId, type: snapshot.eventType, invoiceId: snapshot.stripeInvoiceId };
-
-  try {
-    return await ds.transaction('READ COMMITTED', async (db) => {
-      const claim = await claimEvent(db, snapshot, payload);
-      if (claim === 'done' && !message.force) return { ...base, outcome: 'duplicate' as const };
-      const change = await mergeLocked(db, snapshot, now);
-      if (options.afterMerge) await options.afterMerge(db, change, now);
-      await markProcessed(db, snapshot.eventId);
-      return { ...base, outcome: change.written ? ('merged' as const) : ('unchanged' as const) };
-    });
-  } catch (err) {
-    await recordFailure(ds.manager, identify(snapshot), event, errorText(err)).catch(() => undefined);
-    throw err;
-  }
+  return applyMessage(ds, await prepareMessage(ds, body, options, now, message), options, now);
 }
 
-function identify(s: InvoiceSnapshot) {
+export function identify(s: InvoiceSnapshot) {
   return {
     id: s.eventId,
     type: s.eventType,
@@ -108,8 +139,10 @@ function identify(s: InvoiceSnapshot) {
 async function recordMalformed(ds: DataSource, event: unknown, reason: string): Promise<void> {
   const e = event as Record<string, unknown> | null;
   if (!e || typeof e['id'] !== 'string' || typeof e['type'] !== 'string') return;
-  const object = (e['data'] as { object?: Record<string, unknown> } | undefined)?.object;
-  const created = typeof e['created'] === 'number' && Number.isSafeInteger(e['created']) ? e['created'] : 0;
+  // A thin event names its invoice in related_object and dates itself with an ISO string.
+  const object = (e['data'] as { object?: Record<string, unknown> } | undefined)?.object ?? (e['related_object'] as Record<string, unknown> | undefined);
+  const iso = typeof e['created'] === 'string' ? Date.parse(e['created']) : NaN;
+  const created = typeof e['created'] === 'number' && Number.isSafeInteger(e['created']) ? e['created'] : Number.isFinite(iso) ? Math.floor(iso / 1000) : 0;
   await recordFailure(
     ds.manager,
     {

@@ -5,7 +5,9 @@ import type { DataSource } from 'typeorm';
 import { MalformedEventError } from '../billing/snapshot';
 import { isConnectionError } from '../db/connection-errors';
 import { DatabaseGate } from './database-gate';
-import { errorText, processMessage, type ProcessOptions } from './process-event';
+import { isReceiveFailure, QueueGate } from './queue-gate';
+import { processBatch } from './process-batch';
+import { errorText, type ProcessOptions } from './process-event';
 import { REPLAY_ATTRIBUTE } from './replay-attribute';
 
 export interface WorkerOptions extends ProcessOptions {
@@ -20,15 +22,17 @@ export interface WorkerOptions extends ProcessOptions {
   visibilityTimeoutSeconds: number;
 }
 
-/** Consumes the queue with sqs-consumer; a message is deleted only after its transaction committed. */
+/** Consumes the queue with sqs-consumer; a message is deleted only after its own event committed. */
 export class Worker {
   private readonly consumers: Consumer[] = [];
   private readonly gate: DatabaseGate;
+  private readonly queueGate: QueueGate;
   private readonly inFlight = new Set<Promise<unknown>>();
   private running = false;
 
   constructor(private readonly options: WorkerOptions) {
     this.gate = new DatabaseGate(options.ds, options.logger);
+    this.queueGate = new QueueGate(options.logger);
     for (let i = 0; i < options.pollers; i++) this.consumers.push(this.createConsumer());
   }
 
@@ -44,12 +48,17 @@ export class Worker {
       attributeNames: ['All'],
       messageSystemAttributeNames: ['ApproximateReceiveCount'],
       messageAttributeNames: [REPLAY_ATTRIBUTE],
-      preReceiveMessageCallback: () => this.gate.waitUntilUp(),
+      preReceiveMessageCallback: async () => {
+        await this.gate.waitUntilUp();
+        await this.queueGate.beforeReceive();
+      },
+      postReceiveMessageCallback: async () => this.queueGate.received(),
       handleMessageBatch: (messages) => this.track(this.handleBatch(messages)),
     });
     consumer.on('error', (err) => {
       // Stopping aborts the pending long poll; that is not a queue failure.
       if (!this.running) return;
+      if (isReceiveFailure(err)) return this.queueGate.receiveFailed(errorText(err));
       o.logger.error({ err: errorText(err) }, 'queue error');
     });
     return consumer;
@@ -61,35 +70,47 @@ export class Worker {
     return p;
   }
 
-  /** Each message commits or fails on its own; only the committed ones are acknowledged. */
+  /**
+   * The receive's messages are processed together (processBatch); each is acknowledged only if its
+   * own event committed, and the others stay on the queue for their next receive.
+   */
   private async handleBatch(messages: Message[]): Promise<Message[]> {
-    const done = await Promise.all(messages.map((m) => this.handleOne(m)));
-    return messages.filter((_, i) => done[i]);
-  }
-
-  private async handleOne(message: Message): Promise<boolean> {
     const o = this.options;
     const started = process.hrtime.bigint();
+    const items = messages.map((m) => ({ body: m.Body ?? '', force: m.MessageAttributes?.[REPLAY_ATTRIBUTE]?.StringValue === 'force' }));
+    const outcomes = await processBatch(o.ds, items, o);
+    const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+    const acked: Message[] = [];
+    await Promise.all(
+      messages.map(async (m, i) => {
+        const r = outcomes[i]!;
+        if (r.ok) {
+          const { eventId, type, invoiceId, outcome } = r.result;
+          o.logger.info({ messageId: m.MessageId, eventId, type, invoiceId, outcome, durationMs, batch: messages.length }, 'event processed');
+          acked.push(m);
+        } else {
+          await this.failed(m, r.error, durationMs);
+        }
+      }),
+    );
+    return acked;
+  }
+
+  private async failed(message: Message, err: unknown, durationMs: number): Promise<void> {
+    const o = this.options;
     const receiveCount = Number(message.Attributes?.['ApproximateReceiveCount'] ?? 1);
-    const log = o.logger.child({ messageId: message.MessageId });
-    const durationMs = () => Number(process.hrtime.bigint() - started) / 1e6;
-    try {
-      const force = message.MessageAttributes?.[REPLAY_ATTRIBUTE]?.StringValue === 'force';
-      const r = await processMessage(o.ds, message.Body ?? '', o, { force });
-      log.info({ eventId: r.eventId, type: r.type, invoiceId: r.invoiceId, outcome: r.outcome, durationMs: durationMs() }, 'event processed');
-      return true;
-    } catch (err) {
-      const permanent = err instanceof MalformedEventError;
-      if (isConnectionError(err)) this.gate.markDown();
-      log.error({ outcome: permanent ? 'malformed' : 'failed', receiveCount, err: errorText(err), durationMs: durationMs() }, 'event failed; left on the queue');
-      // A malformed message can never succeed: let it be received again at once so the redrive
-      // policy moves it to the DLQ quickly instead of waiting out the visibility timeout each time.
-      if (permanent && message.ReceiptHandle) {
-        await o.sqs
-          .send(new ChangeMessageVisibilityCommand({ QueueUrl: o.queueUrl, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 }))
-          .catch(() => undefined);
-      }
-      return false;
+    const permanent = err instanceof MalformedEventError;
+    if (isConnectionError(err)) this.gate.markDown();
+    o.logger.error(
+      { messageId: message.MessageId, outcome: permanent ? 'malformed' : 'failed', receiveCount, err: errorText(err), durationMs },
+      'event failed; left on the queue',
+    );
+    // A malformed message can never succeed: let it be received again at once so the redrive
+    // policy moves it to the DLQ quickly instead of waiting out the visibility timeout each time.
+    if (permanent && message.ReceiptHandle) {
+      await o.sqs
+        .send(new ChangeMessageVisibilityCommand({ QueueUrl: o.queueUrl, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 }))
+        .catch(() => undefined);
     }
   }
 
@@ -104,6 +125,7 @@ export class Worker {
     if (!this.running) return;
     this.running = false;
     this.gate.close();
+    this.queueGate.close();
     await Promise.all(
       this.consumers.map(
         (c) =>

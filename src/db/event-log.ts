@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { InvoiceSnapshot } from '../billing/snapshot';
+import { statementFamily, valuesList, type SqlClient } from './sql-client';
 
 export type Claim = 'new' | 'retry' | 'done';
 
@@ -52,4 +53,48 @@ export async function recordFailure(db: EntityManager, event: FailedEvent, paylo
        WHERE stripe_events.processed_at IS NULL`,
     [event.id, event.type, event.stripeInvoiceId, event.created, event.livemode, event.apiVersion, JSON.stringify(payload), error.slice(0, 2000)],
   );
+}
+
+const CLAIM_MANY = statementFamily(
+  'claim_events',
+  (rows) => `INSERT INTO stripe_events (id, type, stripe_invoice_id, created, livemode, api_version, payload, processed_at, attempts)
+     VALUES ${valuesList(rows, 7, (n, c) => (c === 3 ? `to_timestamp($${n})` : c === 6 ? `$${n}::jsonb, now(), 1` : `$${n}`))}
+     ON CONFLICT (id) DO NOTHING
+     RETURNING id`,
+);
+
+const LOCK_KNOWN = {
+  name: 'lock_known_events',
+  text: `SELECT id, processed_at IS NOT NULL AS processed FROM stripe_events WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+};
+
+const MARK_MANY = {
+  name: 'mark_events_processed',
+  text: `UPDATE stripe_events SET processed_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = ANY($1::text[])`,
+};
+
+/**
+ * claimEvent for the events of one transaction that merges every event it claims as new. A new
+ * event's row is written already marked processed (attempts 1), as markProcessed would leave it
+ * at commit: nobody sees the row before then, and a rollback removes it, so the outcome is the
+ * same without a second version of a row that carries the whole payload. Rows are inserted in id
+ * order, and those already there locked in id order, so two transactions claiming overlapping
+ * sets wait for each other instead of deadlocking. Each event id must appear once; the events
+ * claimed 'retry' or merged although 'done' (forced) still need markAllProcessed.
+ */
+export async function claimEventsProcessed(c: SqlClient, events: ReadonlyArray<{ snapshot: InvoiceSnapshot; payload: string }>): Promise<Map<string, Claim>> {
+  const sorted = [...events].sort((a, b) => (a.snapshot.eventId < b.snapshot.eventId ? -1 : 1));
+  const values = sorted.flatMap(({ snapshot: s, payload }) => [s.eventId, s.eventType, s.stripeInvoiceId, s.eventCreated, s.livemode, s.apiVersion, payload]);
+  const inserted = await c.query<{ id: string }>({ ...CLAIM_MANY(sorted.length), values });
+  const claims = new Map<string, Claim>(inserted.rows.map((r) => [r.id, 'new']));
+  const known = sorted.map((e) => e.snapshot.eventId).filter((id) => !claims.has(id));
+  if (known.length > 0) {
+    const rows = await c.query<{ id: string; processed: boolean }>({ ...LOCK_KNOWN, values: [known] });
+    for (const r of rows.rows) claims.set(r.id, r.processed ? 'done' : 'retry');
+  }
+  return claims;
+}
+
+export async function markAllProcessed(c: SqlClient, eventIds: readonly string[]): Promise<void> {
+  if (eventIds.length > 0) await c.query({ ...MARK_MANY, values: [eventIds] });
 }

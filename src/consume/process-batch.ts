@@ -1,0 +1,145 @@
+import type { DataSource } from 'typeorm';
+import type { InvoiceState } from '../billing/invoice-state';
+import { mergeInvoice, sameState } from '../billing/merge';
+import { isConnectionError } from '../db/connection-errors';
+import { claimEventsProcessed, markAllProcessed } from '../db/event-log';
+import { insertInvoices, lockInvoices, updateInvoices } from '../db/invoice-rows-batch';
+import { sqlClientOf } from '../db/sql-client';
+import {
+  applyMessage,
+  prepareMessage,
+  resultBase,
+  wallClock,
+  type InvoiceChange,
+  type PreparedMessage,
+  type ProcessOptions,
+  type ProcessResult,
+} from './process-event';
+
+export interface BatchItem {
+  body: string;
+  /** Merge even an event already processed (`replay events --force`). */
+  force: boolean;
+}
+
+export type BatchOutcome = { ok: true; result: ProcessResult } | { ok: false; error: unknown };
+
+interface Change extends InvoiceChange {
+  index: number;
+  written: boolean;
+}
+
+/** One invoice's events of the batch merged in order, starting from its row (or none). */
+function mergeGroup(start: InvoiceState | null, items: ReadonlyArray<{ index: number; p: PreparedMessage }>, now: number) {
+  let row = start;
+  const changes: Change[] = [];
+  for (const { index, p } of items) {
+    const next = mergeInvoice(row, p.snapshot, now);
+    changes.push({ index, snapshot: p.snapshot, previous: row, next, written: row === null || !sameState(row, next) });
+    row = next;
+  }
+  return { start, final: row!, changes };
+}
+
+/**
+ * A receive's messages in one transaction, leaving the rows that processing them one by one in
+ * order would leave: each event is claimed, each invoice locked once and merged with all its
+ * events of the batch, written once, then the effects run and every claimed event is marked.
+ */
+async function applyBatch(ds: DataSource, msgs: PreparedMessage[], options: ProcessOptions, now: number): Promise<ProcessResult[]> {
+  return ds.transaction('READ COMMITTED', async (db) => {
+    const c = await sqlClientOf(db);
+    // The first message of an event id counts; a second copy in the same receive is its duplicate.
+    const first = new Map<string, number>();
+    msgs.forEach((m, i) => first.has(m.snapshot.eventId) || first.set(m.snapshot.eventId, i));
+    const claims = await claimEventsProcessed(c, [...first.values()].map((i) => msgs[i]!));
+    const merging: Array<{ index: number; p: PreparedMessage }> = [];
+    msgs.forEach((p, index) => {
+      const claim = claims.get(p.snapshot.eventId);
+      if (claim === undefined) throw new Error(`event ${p.snapshot.eventId} was neither inserted nor found`);
+      if (first.get(p.snapshot.eventId) === index && (claim !== 'done' || p.force)) merging.push({ index, p });
+    });
+
+    const byInvoice = new Map<string, Array<{ index: number; p: PreparedMessage }>>();
+    for (const m of merging) {
+      const list = byInvoice.get(m.p.snapshot.stripeInvoiceId);
+      if (list) list.push(m);
+      else byInvoice.set(m.p.snapshot.stripeInvoiceId, [m]);
+    }
+    const ids = [...byInvoice.keys()];
+    const rows = ids.length > 0 ? await lockInvoices(c, ids) : new Map<string, InvoiceState>();
+    const groups = new Map(ids.map((id) => [id, mergeGroup(rows.get(id) ?? null, byInvoice.get(id)!, now)]));
+
+    const lost = await insertInvoices(c, [...groups.values()].filter((g) => g.start === null).map((g) => g.final));
+    if (lost.length > 0) {
+      // Another consumer inserted these between our lock and our insert: merge into their rows.
+      const theirs = await lockInvoices(c, lost);
+      for (const id of lost) {
+        const row = theirs.get(id);
+        if (!row) throw new Error(`invoice ${id} conflicted on insert but cannot be locked`);
+        groups.set(id, mergeGroup(row, byInvoice.get(id)!, now));
+      }
+    }
+    await updateInvoices(
+      c,
+      [...groups.values()].filter((g) => g.start !== null && !sameState(g.start, g.final)).map((g) => g.final),
+    );
+
+    const changes = [...groups.values()].flatMap((g) => g.changes).sort((a, b) => a.index - b.index);
+    if (options.afterMergeBatch) await options.afterMergeBatch(db, changes, now);
+    else if (options.afterMerge) for (const change of changes) await options.afterMerge(db, change, now);
+    await markAllProcessed(
+      c,
+      merging.filter((m) => claims.get(m.p.snapshot.eventId) !== 'new').map((m) => m.p.snapshot.eventId),
+    );
+
+    const written = new Map(changes.map((ch) => [ch.index, ch.written]));
+    return msgs.map((p, i) => {
+      const w = written.get(i);
+      return { ...resultBase(p.snapshot), outcome: w === undefined ? ('duplicate' as const) : w ? ('merged' as const) : ('unchanged' as const) };
+    });
+  });
+}
+
+/**
+ * Processes a receive's messages together: one transaction for all of them, so a batch costs
+ * a handful of statements and one commit instead of a transaction per event. A message that
+ * cannot be parsed fails alone before the transaction. If the transaction fails for any other
+ * reason (one bad event, a lost race), every message gets its own transaction, as processMessage
+ * would give it, so one bad message never fails the others. Each outcome is its message's own:
+ * ok only once that message's event has committed.
+ */
+export async function processBatch(ds: DataSource, items: readonly BatchItem[], options: ProcessOptions = {}): Promise<BatchOutcome[]> {
+  const now = (options.nowSeconds ?? wallClock)();
+  const outcomes: BatchOutcome[] = new Array(items.length);
+  const prepared: Array<{ index: number; p: PreparedMessage }> = [];
+  await Promise.all(
+    items.map(async (item, index) => {
+      try {
+        prepared.push({ index, p: await prepareMessage(ds, item.body, options, now, { force: item.force }) });
+      } catch (error) {
+        outcomes[index] = { ok: false, error };
+      }
+    }),
+  );
+  prepared.sort((a, b) => a.index - b.index);
+  const one = async ({ index, p }: { index: number; p: PreparedMessage }) => {
+    try {
+      outcomes[index] = { ok: true, result: await applyMessage(ds, p, options, now) };
+    } catch (error) {
+      outcomes[index] = { ok: false, error };
+    }
+  };
+  if (prepared.length === 1) await one(prepared[0]!);
+  else if (prepared.length > 1) {
+    try {
+      const results = await applyBatch(ds, prepared.map((x) => x.p), options, now);
+      prepared.forEach((x, i) => (outcomes[x.index] = { ok: true, result: results[i]! }));
+    } catch (error) {
+      // Unreachable database: each message alone would fail the same way.
+      if (isConnectionError(error)) for (const x of prepared) outcomes[x.index] = { ok: false, error };
+      else await Promise.all(prepared.map(one));
+    }
+  }
+  return outcomes;
+}

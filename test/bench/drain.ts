@@ -1,0 +1,151 @@
+// Drain: `billing worker` emptying a filled queue into PostgreSQL, beside the raw-SQL and SQS ceilings.
+import { loadConfig } from '../../src/config';
+import { connect, createBenchDatabase, type BenchDatabase } from './bench-database';
+import { postgresPids, startChild, treeCpuSeconds } from './processes';
+import { rawSqlCeiling } from './raw-sql-ceiling';
+import { median, row, type Row } from './report';
+import { centralRate, dropQueue, fill, freshQueue, queueDepth, receiveDeleteCeiling, type BenchSqs } from './sqs-admin';
+import { drainWorkload, type DrainWorkload } from './workload';
+
+export interface DrainSizes {
+  rounds: number;
+  /** WORKER_POLLERS for the worker, and the concurrency of the SQS ceiling beside it. */
+  pollers: number;
+  invoices: number;
+  smallPreload: number;
+  largePreload: number;
+}
+
+interface WorkerRun {
+  rate: number;
+  rssMB: number;
+  /** CPU per message of each party over the whole run, in µs: where the two cores went. */
+  cpu: { worker: number; sqs: number; postgres: number };
+}
+
+const postgresCpu = () => postgresPids().reduce((n, pid) => n + treeCpuSeconds(pid), 0);
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+/** Starts a worker on a filled queue and waits until every distinct event is processed. */
+async function drainOnce(sqs: BenchSqs, db: BenchDatabase, w: DrainWorkload, env: Record<string, string>): Promise<WorkerRun> {
+  await db.reset();
+  const queueUrl = await freshQueue(sqs, 'bench-drain');
+  await fill(sqs, queueUrl, w.bodies);
+  const worker = await startChild({
+    kind: 'node',
+    args: ['dist/src/cli.js', 'worker'],
+    env: { ...env, SQS_QUEUE_URL: queueUrl, DATABASE_URL: db.url, SQS_WAIT_TIME_SECONDS: '1' },
+    ready: /stripe-billing worker/,
+    label: `worker-${db.preloaded}`,
+  });
+  const check = await connect(db.url);
+  const cpu0 = { sqs: sqs.cpuSeconds(), postgres: postgresCpu() };
+  try {
+    // The queue server answers "how many left" without touching the database being measured; a
+    // message is deleted only after its event committed, so an empty queue means all committed.
+    const deadline = Date.now() + 240_000;
+    while ((await queueDepth(sqs, queueUrl)) > 0) {
+      if (worker.proc.exitCode !== null || Date.now() > deadline) {
+        throw new Error(`drain incomplete: ${await queueDepth(sqs, queueUrl)} messages left\n${worker.output().slice(-3000)}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const done = Number((await check.query(`SELECT count(*) AS n FROM stripe_events WHERE processed_at IS NOT NULL`)).rows[0].n);
+    if (done !== w.distinctEvents) throw new Error(`the queue is empty but ${done} of ${w.distinctEvents} events are processed`);
+    const rows = (await check.query(`SELECT extract(epoch from processed_at) * 1000 AS t FROM stripe_events`)).rows as { t: string }[];
+    // A wrong merge would make the figure meaningless: every invoice of the workload is terminal.
+    const ends = (await check.query(`SELECT count(*) FILTER (WHERE status IN ('paid', 'void')) AS ended, count(*) AS n FROM invoices WHERE last_event_id NOT LIKE 'evt_pre_%'`)).rows[0];
+    if (Number(ends.ended) !== w.invoices || Number(ends.n) !== w.invoices) {
+      throw new Error(`after the drain ${ends.ended} of ${ends.n} invoices ended paid or void; expected all ${w.invoices}`);
+    }
+    // Redeliveries leave no row of their own; they are spread evenly by the shuffle, so the rate of
+    // distinct events scales to the rate of messages.
+    const rate = centralRate(rows.map((r) => Number(r.t))) * (w.bodies.length / w.distinctEvents);
+    const perMessage = (seconds: number) => (seconds * 1e6) / w.bodies.length;
+    const cpu = { worker: perMessage(worker.cpuSeconds()), sqs: perMessage(sqs.cpuSeconds() - cpu0.sqs), postgres: perMessage(postgresCpu() - cpu0.postgres) };
+    return { rate, rssMB: worker.peakRssMB(), cpu };
+  } finally {
+    await check.end();
+    await worker.stop();
+    await dropQueue(sqs, queueUrl);
+  }
+}
+
+export async function drainSection(sqs: BenchSqs, adminUrl: string, sizes: DrainSizes, env: Record<string, string>): Promise<Row[]> {
+  // The pool is the product's default, and the raw-SQL baseline gets as many connections.
+  const connections = loadConfig({}).databasePoolSize;
+  const pollers = sizes.pollers;
+  const workerEnv = { ...env, WORKER_POLLERS: String(pollers) };
+  const small = await createBenchDatabase(adminUrl, sizes.smallPreload);
+  const large = await createBenchDatabase(adminUrl, sizes.largePreload);
+  const smallRuns: WorkerRun[] = [];
+  const largeRuns: WorkerRun[] = [];
+  const ceilings: number[] = [];
+  const sqsCeilings: number[] = [];
+  try {
+    for (let r = 0; r < sizes.rounds; r++) {
+      const w = drainWorkload(sizes.invoices, `r${r}`, 20_000 + r);
+      smallRuns.push(await drainOnce(sqs, small, w, workerEnv));
+      largeRuns.push(await drainOnce(sqs, large, w, workerEnv));
+      await small.reset();
+      ceilings.push(await rawSqlCeiling(small.url, w.bodies, connections));
+      const url = await freshQueue(sqs, 'bench-receive');
+      await fill(sqs, url, w.bodies);
+      sqsCeilings.push(await receiveDeleteCeiling(sqs, url, w.bodies.length, pollers));
+      await dropQueue(sqs, url);
+      const c = smallRuns[r]!.cpu;
+      process.stderr.write(
+        `drain round ${r + 1}: worker ${smallRuns[r]!.rate.toFixed(0)} / ${largeRuns[r]!.rate.toFixed(0)} msg/s (small / large preload), raw SQL ${ceilings[r]!.toFixed(0)}, SQS ${sqsCeilings[r]!.toFixed(0)}; ` +
+          `CPU µs/msg worker ${c.worker.toFixed(0)}, SQS server ${c.sqs.toFixed(0)}, PostgreSQL ${c.postgres.toFixed(0)}\n`,
+      );
+    }
+  } finally {
+    await small.drop();
+    await large.drop();
+  }
+  const messages = sizes.invoices * 10;
+  const drain = median(smallRuns.map((x) => x.rate));
+  const drainLarge = median(largeRuns.map((x) => x.rate));
+  const rounds = `median of ${sizes.rounds}; messages/s between 1 % and 99 % done`;
+  const cpuNote = (k: keyof WorkerRun['cpu']) => median(smallRuns.map((x) => x.cpu[k])).toFixed(0);
+  return [
+    row({
+      figure: `drain: billing worker, ${fmt(messages)} messages over ${fmt(sizes.invoices)} invoices (${fmt(sizes.smallPreload)} preloaded)`,
+      value: drain,
+      unit: 'msg/s',
+      baseline: `raw SQL, 1 transaction per event, ${connections} connections`,
+      baselineValue: median(ceilings),
+      target: { on: 'ratio', op: '>=', limit: 0.7, stretch: 1.0 },
+      note: `${rounds}; WORKER_POLLERS=${pollers}, DATABASE_POOL_SIZE ${connections} (default); CPU per message (median): worker ${cpuNote('worker')} µs, SQS server ${cpuNote('sqs')} µs, PostgreSQL ${cpuNote('postgres')} µs`,
+    }),
+    row({
+      figure: `SQS server alone: receive 10 + delete batch, ${pollers} pollers`,
+      value: median(sqsCeilings),
+      unit: 'msg/s',
+      baseline: 'drain (billing worker)',
+      baselineValue: drain,
+      ratio: drain / median(sqsCeilings),
+      target: null,
+      note: `${rounds}; ratio = drain / this ceiling`,
+    }),
+    row({
+      figure: `drain cost per event, ${fmt(sizes.largePreload)} invoices preloaded`,
+      value: 1000 / drainLarge,
+      unit: 'ms',
+      baseline: `with ${fmt(sizes.smallPreload)} preloaded`,
+      baselineValue: 1000 / drain,
+      target: { on: 'ratio', op: '<=', limit: 1.3 },
+      note: `${rounds}; same workload, rounds alternate between the two tables`,
+    }),
+    row({
+      figure: 'billing worker peak RSS during the drains',
+      value: Math.max(...smallRuns.map((x) => x.rssMB), ...largeRuns.map((x) => x.rssMB)),
+      unit: 'MB',
+      baseline: '-',
+      baselineValue: null,
+      target: { on: 'value', op: '<=', limit: 250 },
+      note: 'highest of all drain runs, /proc VmRSS sampled every 100 ms',
+    }),
+  ];
+}

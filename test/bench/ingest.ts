@@ -1,0 +1,123 @@
+// Ingest: `billing serve` against a bare express endpoint, same requests, same load generator.
+import { freePort } from '../../src/embedded/embedded-postgres';
+import { fixedRate, percentile, saturate } from './load';
+import { startChild, type Child } from './processes';
+import { median, row, type Row } from './report';
+import { dropQueue, freshQueue, sendCeiling, type BenchSqs } from './sqs-admin';
+import { webhookFactory } from './workload';
+
+export interface IngestSizes {
+  rounds: number;
+  throughputSeconds: number;
+  connections: number;
+  rate: number;
+  rateSeconds: number;
+  /** The bare endpoint's latency only frames the figure, so it gets shorter rounds. */
+  bareRateSeconds: number;
+}
+
+const QUEUE = 'bench-ingest';
+
+const perRequest = (cpuSeconds: number, rps: number, seconds: number) => (cpuSeconds * 1e6) / (rps * seconds);
+
+export async function ingestSection(sqs: BenchSqs, sizes: IngestSizes, env: Record<string, string>): Promise<Row[]> {
+  const next = webhookFactory();
+  const barePort = await freePort();
+  const servePort = await freePort();
+  let queueUrl = await freshQueue(sqs, QUEUE);
+  const children: Child[] = [];
+  // The server keeps every message; a fresh queue per run keeps its memory (and GC) flat.
+  const resetQueue = async () => {
+    queueUrl = await freshQueue(sqs, QUEUE);
+  };
+  try {
+    const bare = await startChild({ kind: 'tsx', args: ['test/bench/bare-server.ts'], env: { PORT: String(barePort) }, ready: /listening/ });
+    children.push(bare);
+    const serve = await startChild({
+      kind: 'node',
+      args: ['dist/src/cli.js', 'serve'],
+      env: { ...env, SQS_QUEUE_URL: queueUrl, PORT: String(servePort) },
+      ready: /webhook URL/,
+      label: 'serve',
+    });
+    children.push(serve);
+    const bareUrl = `http://127.0.0.1:${barePort}/webhooks/stripe`;
+    const serveUrl = `http://127.0.0.1:${servePort}/webhooks/stripe`;
+    await saturate(serveUrl, sizes.connections, 2, next); // warm-up: JIT, sockets, the queue's size limit
+    await saturate(bareUrl, sizes.connections, 2, next);
+
+    // Alternating rounds, so drift on the shared machine hits both alike.
+    const bareRuns = [];
+    const serveRuns = [];
+    const cpu = { serve: [] as number[], sqs: [] as number[], bare: [] as number[] };
+    for (let r = 0; r < sizes.rounds; r++) {
+      const b0 = bare.cpuSeconds();
+      bareRuns.push(await saturate(bareUrl, sizes.connections, sizes.throughputSeconds, next));
+      cpu.bare.push(perRequest(bare.cpuSeconds() - b0, bareRuns[r]!.rps, sizes.throughputSeconds));
+      await resetQueue();
+      const s0 = serve.cpuSeconds();
+      const q0 = sqs.cpuSeconds();
+      serveRuns.push(await saturate(serveUrl, sizes.connections, sizes.throughputSeconds, next));
+      cpu.serve.push(perRequest(serve.cpuSeconds() - s0, serveRuns[r]!.rps, sizes.throughputSeconds));
+      cpu.sqs.push(perRequest(sqs.cpuSeconds() - q0, serveRuns[r]!.rps, sizes.throughputSeconds));
+      process.stderr.write(
+        `ingest round ${r + 1}: serve ${serveRuns[r]!.rps.toFixed(0)} req/s, bare ${bareRuns[r]!.rps.toFixed(0)} req/s; ` +
+          `CPU µs/request serve ${cpu.serve[r]!.toFixed(0)}, SQS server ${cpu.sqs[r]!.toFixed(0)}, bare ${cpu.bare[r]!.toFixed(0)}\n`,
+      );
+    }
+    const failures = serveRuns.reduce((n, r) => n + r.failures, 0);
+    if (failures > 0) throw new Error(`billing serve failed ${failures} requests under load; the figure would be meaningless`);
+
+    const bareP99: number[] = [];
+    const serveP99: number[] = [];
+    for (let r = 0; r < sizes.rounds; r++) {
+      await resetQueue();
+      const s = await fixedRate({ url: serveUrl, rate: sizes.rate, seconds: sizes.rateSeconds, next });
+      if (s.failures > 0) throw new Error(`billing serve failed ${s.failures} of ${s.offered} requests at ${sizes.rate} req/s`);
+      serveP99.push(percentile(s.latencies, 99));
+      const b = await fixedRate({ url: bareUrl, rate: sizes.rate, seconds: sizes.bareRateSeconds, next });
+      bareP99.push(percentile(b.latencies, 99));
+      process.stderr.write(`latency round ${r + 1}: serve p99 ${serveP99[r]!.toFixed(1)} ms, bare ${bareP99[r]!.toFixed(1)} ms\n`);
+    }
+
+    await resetQueue();
+    const body = next().body;
+    const ceiling = await sendCeiling(sqs, queueUrl, body, 4, 10, Math.min(5, sizes.throughputSeconds));
+    const rps = median(serveRuns.map((r) => r.rps));
+    return [
+      row({
+        figure: `ingest throughput: billing serve, ${sizes.connections} connections`,
+        value: rps,
+        unit: 'req/s',
+        baseline: 'bare express 200, same load',
+        baselineValue: median(bareRuns.map((r) => r.rps)),
+        target: { on: 'ratio', op: '>=', limit: 0.6 },
+        note:
+          `autocannon, distinct signed ~4 KB invoice.finalized per request; median of ${sizes.rounds} × ${sizes.throughputSeconds} s; ` +
+          `CPU per request (median): billing serve ${median(cpu.serve).toFixed(0)} µs + SQS server ${median(cpu.sqs).toFixed(0)} µs, bare express ${median(cpu.bare).toFixed(0)} µs`,
+      }),
+      row({
+        figure: 'SQS server alone: SendMessageBatch of 10 × 4 KB, 4 in flight',
+        value: ceiling,
+        unit: 'msg/s',
+        baseline: 'ingest throughput',
+        baselineValue: rps,
+        ratio: rps / ceiling,
+        target: null,
+        note: 'ratio = ingest / this ceiling',
+      }),
+      row({
+        figure: `ingest p99 at ${sizes.rate} req/s offered`,
+        value: median(serveP99),
+        unit: 'ms',
+        baseline: `bare express at ${sizes.rate} req/s`,
+        baselineValue: median(bareP99),
+        target: { on: 'value', op: '<=', limit: 50 },
+        note: `open loop, latency from each request's scheduled time; median of ${sizes.rounds} × ${sizes.rateSeconds} s (bare ${sizes.bareRateSeconds} s)`,
+      }),
+    ];
+  } finally {
+    for (const c of children.reverse()) await c.stop();
+    await dropQueue(sqs, queueUrl);
+  }
+}

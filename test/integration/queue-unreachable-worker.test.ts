@@ -1,0 +1,65 @@
+// Found by the fault suite (queue outage): with the queue refusing connections, sqs-consumer
+// polled again at once after each failure, so the worker spun and logged ~60 errors a second.
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { start, type Running } from '../../src/run/commands';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { sendRaw, startTestSqs, waitFor, type TestSqs } from '../support/sqs';
+import { paidLifecycle, TEST_SECRET, uid } from '../support/stripe-events';
+import { TcpProxy, viaProxy } from '../support/tcp-proxy';
+import { eventId, processedCount } from './helpers';
+
+let db: TestDatabase;
+let sqs: TestSqs;
+let proxy: TcpProxy;
+let worker: Running | undefined;
+const lines: Array<{ level: number; msg: string }> = [];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+beforeAll(async () => {
+  db = await createTestDatabase(3);
+  sqs = await startTestSqs();
+  proxy = new TcpProxy('127.0.0.1', Number(new URL(sqs.endpoint).port));
+  await proxy.start();
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await proxy?.stop();
+  await sqs?.stop();
+  await db?.drop();
+});
+
+it('backs off and logs once while the queue refuses connections, then resumes', async () => {
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as { level: number; msg: string });
+      done();
+    },
+  });
+  worker = await start(
+    ['worker'],
+    {
+      DATABASE_URL: db.url,
+      SQS_QUEUE_URL: viaProxy(sqs.queueUrl, proxy.port),
+      SQS_DLQ_URL: viaProxy(sqs.dlqUrl, proxy.port),
+      AWS_ENDPOINT_URL_SQS: viaProxy(sqs.endpoint, proxy.port),
+      AWS_REGION: 'us-east-1',
+      STRIPE_WEBHOOK_SECRET: TEST_SECRET,
+      SQS_WAIT_TIME_SECONDS: '1',
+      WORKER_POLLERS: '2',
+    },
+    { quiet: true, logger: pino({ level: 'info' }, sink) },
+  );
+  await sleep(500);
+  await proxy.refuse();
+  await sleep(4_000);
+  const errors = lines.filter((l) => l.level >= 50);
+  expect(errors.map((l) => l.msg)).toEqual(['queue unreachable; receiving again with backoff']);
+  await proxy.restore();
+
+  const e = paidLifecycle(uid('in'), 1_700_000_000)[1]!;
+  await sendRaw(sqs.client, sqs.queueUrl, JSON.stringify(e));
+  await waitFor('the event after the outage', async () => (await processedCount(db.ds, [eventId(e)])) === 1, 15_000);
+  expect(lines.filter((l) => l.msg === 'queue reachable again; receiving')).toHaveLength(1);
+});

@@ -1,0 +1,49 @@
+// Found by the fault suite (database outage): the mailer logged an error at every poll while the
+// database was down (five lines a second at a 200 ms poll) and kept knocking at full rate.
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { createDataSource } from '../../src/db/data-source';
+import { Mailer } from '../../src/mail/mailer';
+import { smtpTransport } from '../../src/mail/transport';
+import { waitFor } from '../support/sqs';
+import { TcpProxy, viaProxy } from '../support/tcp-proxy';
+import { deliverAll, finalizedEvent, FROM, noticeRows, openInvoice, useNoticeWorld } from './harness';
+
+const world = useNoticeWorld();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+it('logs a database outage once, backs off, and sends what queued up once the database is back', async () => {
+  const proxy = new TcpProxy('127.0.0.1', Number(new URL(world().db.url).port));
+  await proxy.start();
+  const ds = createDataSource({ url: viaProxy(world().db.url, proxy.port), poolSize: 2 });
+  await ds.initialize();
+  const lines: Array<{ level: number; msg: string }> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as { level: number; msg: string });
+      done();
+    },
+  });
+  const mailer = new Mailer({ ds, transport: smtpTransport(world().smtp.url), logger: pino({ level: 'info' }, sink), from: { ...FROM }, maxAttempts: 10, maxBackoffSeconds: 300, concurrency: 2, pollIntervalMs: 50 });
+  try {
+    mailer.start();
+    await sleep(300);
+    proxy.cut();
+    await sleep(3_000);
+    const duringOutage = lines.filter((l) => l.level >= 50);
+    // At 50 ms a poll, 3 s is 60 passes; with the backoff it is a handful, logged once.
+    expect(duringOutage).toHaveLength(1);
+    expect(duringOutage[0]!.msg).toMatch(/mailer pass failed/);
+
+    const inv = openInvoice({ customerEmail: 'ap@db-down.test' });
+    await deliverAll(world(), [finalizedEvent(inv)]);
+    await proxy.restore();
+    await waitFor('the notice to be sent', async () => (await noticeRows(world().db.ds, [inv['id'] as string]))[0]?.status === 'sent', 15_000, 100);
+    expect(world().smtp.to('ap@db-down.test')).toHaveLength(1);
+    expect(lines.filter((l) => l.msg === 'mailer passes succeed again')).toHaveLength(1);
+  } finally {
+    await mailer.stop();
+    await ds.destroy();
+    await proxy.stop();
+  }
+});
