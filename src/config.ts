@@ -66,7 +66,7 @@ const schema = z
     SQS_MAX_RECEIVE_COUNT: intFrom(1, 5, 1000),
     SQS_WAIT_TIME_SECONDS: intFrom(0, 20, 20),
     SQS_VISIBILITY_TIMEOUT_SECONDS: intFrom(1, 30, 43200),
-    WORKER_POLLERS: intFrom(1, 2, 64),
+    WORKER_POLLERS: intFrom(1, 4, 64),
     STRIPE_WEBHOOK_SECRET: webhookSecrets,
     STRIPE_WEBHOOK_TOLERANCE_SECONDS: intFrom(1, 300, 86400),
     WEBHOOK_MAX_BODY_BYTES: intFrom(1024, 2 * MIB, 64 * MIB),

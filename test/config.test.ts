@@ -28,7 +28,7 @@ describe('loadConfig defaults', () => {
       maxReceiveCount: 5,
       waitTimeSeconds: 20,
       visibilityTimeoutSeconds: 30,
-      workerPollers: 2,
+      workerPollers: 4,
       webhookSecrets: [],
       toleranceSeconds: 300,
       maxBodyBytes: 2 * 1024 * 1024,

@@ -3,7 +3,7 @@ import type { InvoiceState } from '../billing/invoice-state';
 import { mergeInvoice, sameState } from '../billing/merge';
 import { isConnectionError } from '../db/connection-errors';
 import { claimEventsProcessed, markAllProcessed } from '../db/event-log';
-import { insertInvoices, lockInvoices, updateInvoices } from '../db/invoice-rows-batch';
+import { insertInvoices, lockInvoiceKeys, lockInvoices, updateInvoices } from '../db/invoice-rows-batch';
 import { sqlClientOf } from '../db/sql-client';
 import {
   applyMessage,
@@ -43,8 +43,9 @@ function mergeGroup(start: InvoiceState | null, items: ReadonlyArray<{ index: nu
 
 /**
  * A receive's messages in one transaction, leaving the rows that processing them one by one in
- * order would leave: each event is claimed, each invoice locked once and merged with all its
- * events of the batch, written once, then the effects run and every claimed event is marked.
+ * order would leave: each event is claimed, each invoice locked once (its key first, see
+ * lockInvoiceKeys) and merged with all its events of the batch, written once, then the effects
+ * run and every claimed event is marked.
  */
 async function applyBatch(ds: DataSource, msgs: PreparedMessage[], options: ProcessOptions, now: number): Promise<ProcessResult[]> {
   return ds.transaction('READ COMMITTED', async (db) => {
@@ -67,6 +68,7 @@ async function applyBatch(ds: DataSource, msgs: PreparedMessage[], options: Proc
       else byInvoice.set(m.p.snapshot.stripeInvoiceId, [m]);
     }
     const ids = [...byInvoice.keys()];
+    await lockInvoiceKeys(c, ids);
     const rows = ids.length > 0 ? await lockInvoices(c, ids) : new Map<string, InvoiceState>();
     const groups = new Map(ids.map((id) => [id, mergeGroup(rows.get(id) ?? null, byInvoice.get(id)!, now)]));
 
@@ -138,7 +140,10 @@ export async function processBatch(ds: DataSource, items: readonly BatchItem[], 
     } catch (error) {
       // Unreachable database: each message alone would fail the same way.
       if (isConnectionError(error)) for (const x of prepared) outcomes[x.index] = { ok: false, error };
-      else await Promise.all(prepared.map(one));
+      else {
+        options.onBatchFallback?.(error, prepared.length);
+        await Promise.all(prepared.map(one));
+      }
     }
   }
   return outcomes;

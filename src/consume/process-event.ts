@@ -36,6 +36,11 @@ export interface ProcessOptions {
   afterMerge?: AfterMerge;
   /** The batch form of afterMerge; without it a batch calls afterMerge once per change. */
   afterMergeBatch?: AfterMergeBatch;
+  /**
+   * Told when a batch's transaction failed and its messages are being processed one by one: each
+   * still gets its own outcome, but a batch that keeps failing costs every message a transaction.
+   */
+  onBatchFallback?: (error: unknown, messages: number) => void;
   /** Fetches an invoice from Stripe's API for thin events; null when Stripe has no such invoice. */
   fetchInvoice?: FetchInvoice;
 }

@@ -29,8 +29,13 @@ export class Worker {
   private readonly queueGate: QueueGate;
   private readonly inFlight = new Set<Promise<unknown>>();
   private running = false;
+  private readonly processOptions: ProcessOptions;
 
   constructor(private readonly options: WorkerOptions) {
+    this.processOptions = {
+      ...options,
+      onBatchFallback: (err, size) => options.logger.warn({ err: errorText(err), batch: size }, 'batch transaction failed; processing its messages one by one'),
+    };
     this.gate = new DatabaseGate(options.ds, options.logger);
     this.queueGate = new QueueGate(options.logger);
     for (let i = 0; i < options.pollers; i++) this.consumers.push(this.createConsumer());
@@ -78,7 +83,7 @@ export class Worker {
     const o = this.options;
     const started = process.hrtime.bigint();
     const items = messages.map((m) => ({ body: m.Body ?? '', force: m.MessageAttributes?.[REPLAY_ATTRIBUTE]?.StringValue === 'force' }));
-    const outcomes = await processBatch(o.ds, items, o);
+    const outcomes = await processBatch(o.ds, items, this.processOptions);
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
     const acked: Message[] = [];
     await Promise.all(

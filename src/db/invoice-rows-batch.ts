@@ -27,6 +27,27 @@ const UPDATE_MANY = statementFamily(
     WHERE i.stripe_invoice_id = v.stripe_invoice_id`,
 );
 
+/** The first key of the two-key advisory locks on invoice ids, so they share no key with other locks. */
+const INVOICE_LOCK_SPACE = 0x1a7e1c;
+
+const LOCK_KEYS = {
+  name: 'lock_invoice_keys',
+  text: `SELECT pg_advisory_xact_lock(${INVOICE_LOCK_SPACE}, k)
+           FROM (SELECT DISTINCT hashtext(id) AS k FROM unnest($1::text[]) AS id ORDER BY k) AS keys`,
+};
+
+/**
+ * Serialises the transactions that merge any of these invoices, existing or not yet inserted, by
+ * locks taken in one pass in key order until commit. Row locks alone come in two passes (lock the
+ * rows that exist, then insert the new ones, then lock those another transaction inserted first),
+ * and two batches overlapping on several invoices deadlocked across those passes: PostgreSQL broke
+ * each cycle after its one-second deadlock_timeout. A hash collision only makes two unrelated
+ * invoices wait for each other; the keys are still taken in one order.
+ */
+export async function lockInvoiceKeys(c: SqlClient, ids: readonly string[]): Promise<void> {
+  if (ids.length > 0) await c.query({ ...LOCK_KEYS, values: [ids] });
+}
+
 /**
  * lockInvoice for several invoices in one statement. The rows are locked in the order of their
  * ids, so transactions locking overlapping sets queue behind each other instead of deadlocking.
