@@ -1,6 +1,6 @@
 import Stripe from 'stripe';
 import { MalformedEventError } from '../billing/snapshot';
-import { findUnstorableText } from './unstorable-text';
+import { findUnstorableText, mayHoldUnstorableText } from './unstorable-text';
 
 /** Stripe's Amazon EventBridge destination wraps the event: `{"detail-type", "source", "detail": event}`. */
 function isEventBridgeEnvelope(v: Record<string, unknown>): boolean {
@@ -23,7 +23,7 @@ export function parseMessageBody(body: string): { event: unknown; payload: strin
   }
   // Such an event can never be stored: refused here, it reaches the DLQ in seconds instead of
   // failing its transaction (and, in a batch, everyone else's) at every receive.
-  const where = findUnstorableText(parsed);
+  const where = mayHoldUnstorableText(body) ? findUnstorableText(parsed) : null;
   if (where !== null) throw new MalformedEventError(`text PostgreSQL cannot store (a NUL character or an unpaired surrogate) at ${where}`);
   if (isEventBridgeEnvelope(parsed as Record<string, unknown>)) {
     const event = Stripe.webhooks.constructEventWithoutVerification(body) as unknown;

@@ -2,6 +2,19 @@ const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBF
 
 const unstorable = (s: string) => s.includes('\u0000') || UNPAIRED_SURROGATE.test(s);
 
+/** A `\u` escape of NUL or of a surrogate (either half), in any case. */
+const SUSPECT_ESCAPE = /\\u(?:0000|[dD][89a-fA-F])/;
+
+/**
+ * False when the JSON text cannot parse to a string that findUnstorableText would refuse: such a
+ * string needs a NUL or an unpaired surrogate in the text itself, or an escape of one. A valid
+ * pair or an escaped backslash before `u0000` only answers true, and the walk decides. It saves
+ * the walk over every string of nearly every event.
+ */
+export function mayHoldUnstorableText(json: string): boolean {
+  return unstorable(json) || SUSPECT_ESCAPE.test(json);
+}
+
 /**
  * The path of the first string (key or value) PostgreSQL's text and jsonb cannot hold: one with
  * U+0000 or an unpaired UTF-16 surrogate, both of which JSON can carry as escapes. Null when there
