@@ -88,11 +88,7 @@ it('keeps answering 200 through a 30 s database outage and lands every event onc
   figures.set('worker started during the outage', `exit ${lateStart.code}: ${lateStart.err.trim().split('\n')[0]}`);
   figures.set('time to land everything after the restore', `${((landedAt - upAt) / 1000).toFixed(1)} s`);
   figures.set('events posted before the restore', idsPostedBeforeRestore);
-  figures.set('drain after the last post', `${(drainMs / 1000).toFixed(1)} s`);
-  figures.set('events processed', log.processed);
-  figures.set('rows differing from the chronological merge', wrong.length);
-  figures.set('messages in the DLQ', dlq);
-  figures.set('emails delivered, delivered twice', `${notices.delivered}, ${notices.duplicates.size}`);
+  figures.outcome({ drainMs, processed: log.processed, wrongRows: wrong.length, dlq, delivered: notices.delivered, deliveredTwice: notices.duplicates.size });
   figures.write();
 
   expect(answersDown.length).toBeGreaterThan(0);

@@ -79,11 +79,7 @@ it(`loses and doubles nothing when the webhook process is SIGKILLed ${KILLS} tim
   figures.set('enqueued, 2xx answered', `${enqueued}, ${answered}`);
   figures.set('enqueued but never answered (absorbed)', enqueued - answered);
   figures.set('webhook down per kill (kill → serving), median / max', spread(downtimes));
-  figures.set('drain after the last post', `${(drainMs / 1000).toFixed(1)} s`);
-  figures.set('events processed', log.processed);
-  figures.set('rows differing from the chronological merge', wrong.length);
-  figures.set('messages in the DLQ', dlq);
-  figures.set('emails delivered, delivered twice', `${notices.delivered}, ${notices.duplicates.size}`);
+  figures.outcome({ drainMs, processed: log.processed, wrongRows: wrong.length, dlq, delivered: notices.delivered, deliveredTwice: notices.duplicates.size });
   figures.write();
 
   expect(kills).toBeGreaterThanOrEqual(Math.min(3, KILLS));

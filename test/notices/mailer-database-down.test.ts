@@ -40,6 +40,8 @@ it('logs a database outage once, backs off, and sends what queued up once the da
     await proxy.restore();
     await waitFor('the notice to be sent', async () => (await noticeRows(world().db.ds, [inv['id'] as string]))[0]?.status === 'sent', 15_000, 100);
     expect(world().smtp.to('ap@db-down.test')).toHaveLength(1);
+    // Logged when the pass that sent it ends, which may be just after the row says sent.
+    await waitFor('the recovery to be logged', async () => lines.some((l) => l.msg === 'mailer passes succeed again'), 5_000, 20);
     expect(lines.filter((l) => l.msg === 'mailer passes succeed again')).toHaveLength(1);
   } finally {
     await mailer.stop();

@@ -47,6 +47,15 @@ export class Figures {
     this.values[name] = typeof value === 'number' && !Number.isInteger(value) ? Number(value.toFixed(2)) : value;
   }
 
+  /** How a delivery scenario ended, named alike in every scenario so the summaries compare. */
+  outcome(o: { drainMs: number; processed: number; wrongRows: number; dlq: number; delivered: number; deliveredTwice: number }): void {
+    this.set('drain after the last post', `${(o.drainMs / 1000).toFixed(1)} s`);
+    this.set('events processed', o.processed);
+    this.set('rows differing from the chronological merge', o.wrongRows);
+    this.set('messages in the DLQ', o.dlq);
+    this.set('emails delivered, delivered twice', `${o.delivered}, ${o.deliveredTwice}`);
+  }
+
   write(): void {
     // Two cores shared with whatever else runs: a loaded machine explains slow figures.
     this.set('machine load average (1 min) at the end', os.loadavg()[0]!);
