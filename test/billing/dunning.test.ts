@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import type { InvoiceState } from '../../src/billing/invoice-state';
 import { DUNNING_KINDS, type NoticeRequest } from '../../src/billing/notice-kinds';
 import { planDunning, stageIndex, type DunningPlan, type LastDunning } from '../../src/billing/dunning';
+import { openInvoiceState } from '../support/invoice-state';
 
 const DAY = 86_400;
 const HOUR = 3_600;
@@ -14,37 +15,7 @@ const OVERDUE_AT = DUE + 1 * DAY;
 const reminderAt = (k: number) => DUE + 1 * DAY + 7 * k * DAY;
 
 function invoice(overrides: Partial<InvoiceState> = {}): InvoiceState {
-  return {
-    stripeInvoiceId: 'in_1DunningTest01',
-    stripeCustomerId: 'cus_Dunning',
-    customerEmail: 'jane@example.com',
-    customerName: 'Jane Doe',
-    number: 'INV-0001',
-    status: 'open',
-    overdue: false,
-    amountCents: 1000,
-    amountPaidCents: 0,
-    amountRemainingCents: 1000,
-    totalCents: 1000,
-    currency: 'usd',
-    dueDate: DUE,
-    collectionMethod: 'send_invoice',
-    billingReason: 'manual',
-    hostedInvoiceUrl: null,
-    invoicePdfUrl: null,
-    livemode: false,
-    metadata: {},
-    attemptCount: 0,
-    stripeCreatedAt: DUE - 31 * DAY,
-    finalizedAt: DUE - 30 * DAY,
-    paidAt: null,
-    voidedAt: null,
-    markedUncollectibleAt: null,
-    deletedAt: null,
-    lastEventId: 'evt_1Dunning',
-    lastEventCreatedAt: DUE - 30 * DAY,
-    ...overrides,
-  };
+  return openInvoiceState(DUE, { stripeInvoiceId: 'in_1DunningTest01', stripeCustomerId: 'cus_Dunning', lastEventId: 'evt_1Dunning', ...overrides });
 }
 
 const dueSoon: NoticeRequest = { kind: 'due_soon', sequence: 0 };

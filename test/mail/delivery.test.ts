@@ -2,42 +2,22 @@ import fc from 'fast-check';
 import type { InvoiceState, InvoiceStatus } from '../../src/billing/invoice-state';
 import { NOTICE_KINDS, type NoticeKind } from '../../src/billing/notice-kinds';
 import { chooseRecipient, decideDelivery, retryDelaySeconds, type Contact, type Delivery, type NoticeStatus } from '../../src/mail/delivery';
+import { openInvoiceState } from '../support/invoice-state';
 
 const NOW = Date.UTC(2027, 0, 20) / 1000;
 const DAY = 86_400;
 
 function invoice(overrides: Partial<InvoiceState> = {}): InvoiceState {
-  return {
+  return openInvoiceState(NOW - 2 * DAY, {
     stripeInvoiceId: 'in_1DeliveryTest01',
     stripeCustomerId: 'cus_Delivery',
     customerEmail: 'invoice@example.com',
-    customerName: 'Jane Doe',
-    number: 'INV-0001',
-    status: 'open',
-    overdue: false,
-    amountCents: 1000,
-    amountPaidCents: 0,
-    amountRemainingCents: 1000,
-    totalCents: 1000,
-    currency: 'usd',
-    dueDate: NOW - 2 * DAY,
-    collectionMethod: 'send_invoice',
-    billingReason: 'manual',
-    hostedInvoiceUrl: null,
-    invoicePdfUrl: null,
-    livemode: false,
-    metadata: {},
-    attemptCount: 0,
     stripeCreatedAt: NOW - 40 * DAY,
     finalizedAt: NOW - 30 * DAY,
-    paidAt: null,
-    voidedAt: null,
-    markedUncollectibleAt: null,
-    deletedAt: null,
     lastEventId: 'evt_1Delivery',
     lastEventCreatedAt: NOW - DAY,
     ...overrides,
-  };
+  });
 }
 
 /** Each status as the merge would leave the row, so that amounts agree with the status. */

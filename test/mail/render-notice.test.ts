@@ -1,6 +1,7 @@
 import type { InvoiceState } from '../../src/billing/invoice-state';
 import { NOTICE_KINDS, type NoticeKind } from '../../src/billing/notice-kinds';
 import { loadNoticeTemplates, renderNotice } from '../../src/mail/render-notice';
+import { openInvoiceState } from '../support/invoice-state';
 
 const DAY = 86_400;
 const DUE = Date.UTC(2027, 0, 5) / 1000; // January 5, 2027, 00:00 UTC
@@ -9,37 +10,15 @@ const PAY_URL = 'https://invoice.stripe.com/i/acct_1Abc/test_YWNjdF8x?s=ap';
 const PDF_URL = 'https://pay.stripe.com/invoice/acct_1Abc/test_YWNjdF8x/pdf?s=ap';
 
 function invoice(overrides: Partial<InvoiceState> = {}): InvoiceState {
-  return {
+  return openInvoiceState(DUE, {
     stripeInvoiceId: 'in_1Render',
     stripeCustomerId: 'cus_Render',
-    customerEmail: 'jane@example.com',
-    customerName: 'Jane Doe',
-    number: 'INV-0001',
-    status: 'open',
-    overdue: false,
-    amountCents: 1000,
-    amountPaidCents: 0,
-    amountRemainingCents: 1000,
-    totalCents: 1000,
-    currency: 'usd',
-    dueDate: DUE,
-    collectionMethod: 'send_invoice',
-    billingReason: 'manual',
     hostedInvoiceUrl: PAY_URL,
     invoicePdfUrl: PDF_URL,
-    livemode: false,
-    metadata: {},
-    attemptCount: 0,
     stripeCreatedAt: DUE - 30 * DAY,
-    finalizedAt: DUE - 30 * DAY,
-    paidAt: null,
-    voidedAt: null,
-    markedUncollectibleAt: null,
-    deletedAt: null,
     lastEventId: 'evt_1Render',
-    lastEventCreatedAt: DUE - 30 * DAY,
     ...overrides,
-  };
+  });
 }
 
 const render = (kind: NoticeKind, inv: InvoiceState, nowSeconds = DUE - 10 * DAY, sequence = 0) =>
