@@ -1,8 +1,7 @@
 import { getContact, upsertContact, type StoredContact } from '../db/billing-contacts';
 import { parseEmailAddress } from '../mail/address';
+import { CUSTOMER_ID } from './options';
 import { print, UsageError, withDatabase } from './with-database';
-
-const CUSTOMER_ID = /^cus_[A-Za-z0-9]{1,250}$/;
 
 function customerId(raw: string): string {
   if (!CUSTOMER_ID.test(raw)) throw new UsageError(`not a Stripe customer id: expected cus_…`);

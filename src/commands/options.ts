@@ -1,7 +1,7 @@
 import { UsageError } from './with-database';
 
 const INVOICE_ID = /^in_[A-Za-z0-9]{1,250}$/;
-const CUSTOMER_ID = /^cus_[A-Za-z0-9]{1,250}$/;
+export const CUSTOMER_ID = /^cus_[A-Za-z0-9]{1,250}$/;
 const EVENT_TYPE = /^(v1\.)?invoice\.[a-z_.]+$/;
 
 export function invoiceIdOption(raw: string | undefined, option = '--invoice'): string | undefined {

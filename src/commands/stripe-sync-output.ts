@@ -1,11 +1,13 @@
 import type { FieldDifference } from '../billing/repair';
+import { COLUMNS } from '../db/invoice-rows';
 import type { BackfillResult, EventRef } from '../recovery/backfill';
 import type { ReconcileResult } from '../recovery/reconcile';
 
-/** InvoiceState's keys are the invoices table's columns in camelCase; engineers know the columns. */
-export const columnName = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+/** Differences are named by the invoices table's columns: engineers know those. */
+const COLUMN_OF = new Map<string, string>(COLUMNS.map(([field, column]) => [field, column]));
+const columnName = (field: string) => COLUMN_OF.get(field) ?? field;
 
-const TIME_FIELDS = new Set(['dueDate', 'stripeCreatedAt', 'finalizedAt', 'paidAt', 'voidedAt', 'markedUncollectibleAt', 'deletedAt']);
+const TIME_FIELDS = new Set<string>(COLUMNS.filter(([, , kind]) => kind === 'seconds').map(([field]) => field));
 
 /** Timestamps as ISO (as the columns read in SQL); everything else as is. */
 function displayValue(field: string, value: unknown): unknown {

@@ -3,7 +3,7 @@ import { MalformedEventError } from '../billing/snapshot';
 import { findUnstorableText, mayHoldUnstorableText } from './unstorable-text';
 
 /** Stripe's Amazon EventBridge destination wraps the event: `{"detail-type", "source", "detail": event}`. */
-function isEventBridgeEnvelope(v: Record<string, unknown>): boolean {
+export function isEventBridgeEnvelope(v: Record<string, unknown>): boolean {
   return typeof v['detail'] === 'object' && v['detail'] !== null && typeof v['detail-type'] === 'string';
 }
 

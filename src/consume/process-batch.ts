@@ -1,15 +1,16 @@
 import type { DataSource } from 'typeorm';
+import { wallClock } from '../clock';
 import type { InvoiceState } from '../billing/invoice-state';
 import { mergeInvoice, sameState } from '../billing/merge';
 import { isConnectionError } from '../db/connection-errors';
 import { claimEventsProcessed, markAllProcessed } from '../db/event-log';
 import { insertInvoices, lockInvoiceKeys, lockInvoices, updateInvoices } from '../db/invoice-rows-batch';
 import { sqlClientOf } from '../db/sql-client';
+import type { FetchInvoice } from '../stripe/thin-events';
 import {
   applyMessage,
   prepareMessage,
   resultBase,
-  wallClock,
   type InvoiceChange,
   type PreparedMessage,
   type ProcessOptions,
@@ -103,6 +104,17 @@ async function applyBatch(ds: DataSource, msgs: PreparedMessage[], options: Proc
   });
 }
 
+/** One request per invoice however many events ask; each caller gets its own copy of the answer. */
+function fetchOncePerInvoice(fetch: FetchInvoice): FetchInvoice {
+  const asked = new Map<string, ReturnType<FetchInvoice>>();
+  return async (id) => {
+    let answer = asked.get(id);
+    if (!answer) asked.set(id, (answer = fetch(id)));
+    const invoice = await answer;
+    return invoice && structuredClone(invoice);
+  };
+}
+
 /**
  * Processes a receive's messages together: one transaction for all of them, so a batch costs
  * a handful of statements and one commit instead of a transaction per event. A message that
@@ -113,12 +125,15 @@ async function applyBatch(ds: DataSource, msgs: PreparedMessage[], options: Proc
  */
 export async function processBatch(ds: DataSource, items: readonly BatchItem[], options: ProcessOptions = {}): Promise<BatchOutcome[]> {
   const now = (options.nowSeconds ?? wallClock)();
+  // Thin events of one invoice often arrive together; its state as of this batch is fetched once.
+  const fetchInvoice = options.fetchInvoice && fetchOncePerInvoice(options.fetchInvoice);
+  const prepareOptions = fetchInvoice ? { ...options, fetchInvoice } : options;
   const outcomes: BatchOutcome[] = new Array(items.length);
   const prepared: Array<{ index: number; p: PreparedMessage }> = [];
   await Promise.all(
     items.map(async (item, index) => {
       try {
-        prepared.push({ index, p: await prepareMessage(ds, item.body, options, now, { force: item.force }) });
+        prepared.push({ index, p: await prepareMessage(ds, item.body, prepareOptions, now, { force: item.force }) });
       } catch (error) {
         outcomes[index] = { ok: false, error };
       }

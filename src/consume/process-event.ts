@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { wallClock } from '../clock';
 import type { InvoiceState } from '../billing/invoice-state';
 import { mergeInvoice, sameState } from '../billing/merge';
 import { MalformedEventError, snapshotFromEvent, type InvoiceSnapshot } from '../billing/snapshot';
@@ -50,7 +51,6 @@ export interface MessageOptions {
   force?: boolean;
 }
 
-export const wallClock = (): number => Math.floor(Date.now() / 1000);
 
 async function mergeLocked(db: EntityManager, snapshot: InvoiceSnapshot, now: number): Promise<InvoiceChange & { written: boolean }> {
   const previous = await lockInvoice(db, snapshot.stripeInvoiceId);
@@ -129,7 +129,7 @@ export async function processMessage(
   return applyMessage(ds, await prepareMessage(ds, body, options, now, message), options, now);
 }
 
-export function identify(s: InvoiceSnapshot) {
+function identify(s: InvoiceSnapshot) {
   return {
     id: s.eventId,
     type: s.eventType,

@@ -6,16 +6,7 @@ const DUNNING = [...DUNNING_KINDS];
 
 /** Adds notices to the outbox; one already there for the same (invoice, kind, sequence) is kept as is. */
 export async function queueNotices(db: EntityManager, stripeInvoiceId: string, notices: NoticeRequest[], nowSeconds: number): Promise<number> {
-  if (notices.length === 0) return 0;
-  const rows: unknown[] = await db.query(
-    `INSERT INTO email_notices (stripe_invoice_id, kind, sequence, created_at, next_attempt_at, updated_at)
-     SELECT $1, k, s, to_timestamp($4), to_timestamp($4), to_timestamp($4)
-       FROM unnest($2::text[], $3::int[]) AS n(k, s)
-     ON CONFLICT (stripe_invoice_id, kind, sequence) DO NOTHING
-     RETURNING id`,
-    [stripeInvoiceId, notices.map((n) => n.kind), notices.map((n) => n.sequence), nowSeconds],
-  );
-  return rows.length;
+  return queueNoticesOfMany(db, notices.map((n) => ({ ...n, stripeInvoiceId })), nowSeconds);
 }
 
 /** queueNotices for the notices of several invoices in one statement. */
@@ -50,11 +41,7 @@ export async function lastDunning(db: EntityManager, stripeInvoiceId: string): P
 }
 
 export async function setNextDunning(db: EntityManager, stripeInvoiceId: string, at: number | null): Promise<void> {
-  await db.query(
-    `UPDATE invoices SET next_dunning_at = to_timestamp($2)
-      WHERE stripe_invoice_id = $1 AND next_dunning_at IS DISTINCT FROM to_timestamp($2)`,
-    [stripeInvoiceId, at],
-  );
+  await setNextDunningOfMany(db, new Map([[stripeInvoiceId, at]]));
 }
 
 export interface DunningNotice {

@@ -35,16 +35,15 @@ export function consumerHandler(rt: LambdaRuntime) {
 
     const handleRecord = async (record: SQSRecord): Promise<void> => {
       const started = process.hrtime.bigint();
-      const log = logger.child({ messageId: record.messageId });
       const durationMs = () => Number(process.hrtime.bigint() - started) / 1e6;
       const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? 1);
       try {
         const force = record.messageAttributes?.[REPLAY_ATTRIBUTE]?.stringValue === 'force';
         const r = await processMessage(ds, record.body, options, { force });
-        log.info({ eventId: r.eventId, type: r.type, invoiceId: r.invoiceId, outcome: r.outcome, durationMs: durationMs() }, 'event processed');
+        logger.info({ messageId: record.messageId, eventId: r.eventId, type: r.type, invoiceId: r.invoiceId, outcome: r.outcome, durationMs: durationMs() }, 'event processed');
       } catch (err) {
         const outcome = err instanceof MalformedEventError ? 'malformed' : 'failed';
-        log.error({ outcome, receiveCount, err: errorText(err), durationMs: durationMs() }, 'event failed; left on the queue');
+        logger.error({ messageId: record.messageId, outcome, receiveCount, err: errorText(err), durationMs: durationMs() }, 'event failed; left on the queue');
         throw err;
       }
     };

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { NoticeKind } from '../billing/notice-kinds';
+import { wallClock } from '../clock';
 import { getContact } from '../db/billing-contacts';
 import { findInvoice } from '../db/invoice-rows';
 import { noticeMessageId } from './message-id';
@@ -58,12 +59,7 @@ export class Mailer {
   constructor(private readonly o: MailerOptions) {}
 
   private now(): number {
-    return (this.o.nowSeconds ?? (() => Math.floor(Date.now() / 1000)))();
-  }
-
-  /** A stable id per notice, so a resend after a crash carries the same Message-ID. */
-  messageIdFor(n: Pick<ClaimedNotice, 'id' | 'kind' | 'sequence' | 'stripe_invoice_id'>): string {
-    return noticeMessageId(n, this.o.from.address);
+    return (this.o.nowSeconds ?? wallClock)();
   }
 
   /** Delivers or settles one due notice. */
@@ -104,7 +100,7 @@ export class Mailer {
     const recipient = chooseRecipient(await getContact(db, invoice!.stripeCustomerId), invoice!);
     if (recipient === null) return this.settle(db, n, 'skipped', 'no_recipient', log);
 
-    const messageId = this.messageIdFor(n);
+    const messageId = noticeMessageId(n, this.o.from.address);
     let rendered;
     try {
       rendered = renderNotice({ kind: n.kind, sequence: n.sequence, invoice: invoice!, nowSeconds: now, companyName: this.o.from.name ?? 'Billing' });

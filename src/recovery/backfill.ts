@@ -3,7 +3,7 @@ import type { DataSource } from 'typeorm';
 import { isHandledInvoiceEvent } from '../ingest/event-filter';
 import type { EventQueue } from '../ingest/event-queue';
 import type { BackoffOptions } from '../stripe/with-backoff';
-import { listPages, type WarnLogger } from './stripe-pages';
+import { createdBetween, listPages, type WarnLogger } from './stripe-pages';
 
 /** Stripe lists events of the last 30 days only. */
 export const EVENT_RETENTION_DAYS = 30;
@@ -18,8 +18,6 @@ export interface BackfillOptions {
   until?: Date;
   /** List and compare only: nothing is sent. */
   dryRun?: boolean;
-  /** 1–100, Stripe's page limit; 100 keeps the number of calls (and of 429s) lowest. */
-  pageSize?: number;
 }
 
 export interface BackfillDeps {
@@ -72,7 +70,6 @@ export class QueueUnreachableError extends Error {
   override readonly name = 'QueueUnreachableError';
 }
 
-const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
 
 /** The ids among these that the consumer has already stored (processed or failed: replay handles those). */
 async function knownIds(ds: Pick<DataSource, 'query'>, ids: string[]): Promise<Set<string>> {
@@ -108,11 +105,10 @@ export async function backfill(deps: BackfillDeps, o: BackfillOptions): Promise<
     skipped: 0,
     ids: { enqueued: [], alreadyKnown: [], skipped: [] },
   };
-  const created: Stripe.RangeQueryParam = { gte: seconds(o.since), ...(o.until ? { lte: seconds(o.until) } : {}) };
+  const created = createdBetween(o.since, o.until);
   const pages = listPages((p) => deps.stripe.events.list({ ...p, type: 'invoice.*', created }), {
     path: '/v1/events',
     logger: deps.logger,
-    ...(o.pageSize === undefined ? {} : { pageSize: o.pageSize }),
     ...(deps.backoff ? { backoff: deps.backoff } : {}),
     ...(deps.apiBase ? { apiBase: deps.apiBase } : {}),
   });

@@ -1,4 +1,5 @@
 import type { Message } from '@aws-sdk/client-sqs';
+import { isEventBridgeEnvelope } from '../consume/message-body';
 
 export interface MessageSummary {
   messageId: string;
@@ -20,7 +21,7 @@ export function describeMessage(m: Message): MessageSummary {
   }
   if (typeof body !== 'object' || body === null) return { ...base, problem: 'body is not a JSON object' };
   let e = body as Record<string, unknown>;
-  if (typeof e['detail'] === 'object' && e['detail'] !== null && typeof e['detail-type'] === 'string') e = e['detail'] as Record<string, unknown>;
+  if (isEventBridgeEnvelope(e)) e = e['detail'] as Record<string, unknown>;
   const str = (v: unknown) => (typeof v === 'string' ? v : null);
   const object = (e['data'] as { object?: { id?: unknown } } | undefined)?.object;
   const related = e['related_object'] as { id?: unknown } | undefined;

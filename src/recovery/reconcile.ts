@@ -5,7 +5,8 @@ import { MalformedEventError, type InvoiceSnapshot } from '../billing/snapshot';
 import type { AfterMerge } from '../consume/process-event';
 import { findInvoice, insertInvoice, lockInvoice, updateInvoice } from '../db/invoice-rows';
 import type { BackoffOptions } from '../stripe/with-backoff';
-import { listPages, type WarnLogger } from './stripe-pages';
+import { wallClock } from '../clock';
+import { createdBetween, listPages, type WarnLogger } from './stripe-pages';
 
 export interface ReconcileOptions {
   /** Invoices created in [since, until]: Stripe filters the invoice list by creation, not by change. */
@@ -13,7 +14,6 @@ export interface ReconcileOptions {
   until?: Date;
   /** Compare and report only: nothing is written. */
   dryRun?: boolean;
-  pageSize?: number;
 }
 
 export interface ReconcileDeps {
@@ -58,8 +58,6 @@ export interface ReconcileResult {
   invoices: InvoiceReport[];
 }
 
-const wallClock = () => Math.floor(Date.now() / 1000);
-const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
 
 /**
  * Makes rows agree with Stripe for the invoices created in a range. Stripe is authoritative
@@ -81,12 +79,11 @@ export async function reconcile(deps: ReconcileDeps, o: ReconcileOptions): Promi
     invalid: 0,
     invoices: [],
   };
-  const created: Stripe.RangeQueryParam = { gte: seconds(o.since), ...(o.until ? { lte: seconds(o.until) } : {}) };
+  const created = createdBetween(o.since, o.until);
   const pages = listPages((p) => deps.stripe.invoices.list({ ...p, created }), {
     path: '/v1/invoices',
     logger: deps.logger,
     nowSeconds: clock,
-    ...(o.pageSize === undefined ? {} : { pageSize: o.pageSize }),
     ...(deps.backoff ? { backoff: deps.backoff } : {}),
     ...(deps.apiBase ? { apiBase: deps.apiBase } : {}),
   });

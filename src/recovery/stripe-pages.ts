@@ -1,4 +1,5 @@
 import Stripe from 'stripe';
+import { unixSeconds, wallClock } from '../clock';
 import { withBackoff, type BackoffOptions } from '../stripe/with-backoff';
 
 /** The Stripe API did not answer usefully, even after backing off; says which call and why. */
@@ -20,7 +21,6 @@ export interface Page<T> {
 export interface PageOptions {
   /** GET path, for messages and logs. */
   path: string;
-  pageSize?: number;
   backoff?: BackoffOptions;
   logger: WarnLogger;
   nowSeconds?: () => number;
@@ -28,9 +28,12 @@ export interface PageOptions {
   apiBase?: string;
 }
 
-type ListCall<T> = (params: { limit: number; starting_after?: string }) => Promise<{ data: T[]; has_more: boolean }>;
+/** Stripe's `created` filter for [since, until]. */
+export function createdBetween(since: Date, until?: Date): Stripe.RangeQueryParam {
+  return { gte: unixSeconds(since), ...(until ? { lte: unixSeconds(until) } : {}) };
+}
 
-const wallClock = () => Math.floor(Date.now() / 1000);
+type ListCall<T> = (params: { limit: number; starting_after?: string }) => Promise<{ data: T[]; has_more: boolean }>;
 
 /**
  * Walks a Stripe list endpoint page by page with starting_after, each page retried on 429 and
@@ -39,7 +42,8 @@ const wallClock = () => Math.floor(Date.now() / 1000);
  */
 export async function* listPages<T extends { id: string }>(list: ListCall<T>, o: PageOptions): AsyncGenerator<Page<T>> {
   const clock = o.nowSeconds ?? wallClock;
-  const limit = o.pageSize ?? 100;
+  // Stripe's largest page: the fewest calls, and so the fewest 429s.
+  const limit = 100;
   let startingAfter: string | undefined;
   for (;;) {
     let fetchedAt = clock();
