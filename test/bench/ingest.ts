@@ -17,6 +17,14 @@ export interface IngestSizes {
 }
 
 const QUEUE = 'bench-ingest';
+/** The issue's target: billing serve's throughput against the bare endpoint's. */
+const THROUGHPUT_TARGET = 0.6;
+
+/** The load generator runs in this process (autocannon is in-process), so its CPU is ours. */
+function loadGeneratorCpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
 
 const perRequest = (cpuSeconds: number, rps: number, seconds: number) => (cpuSeconds * 1e6) / (rps * seconds);
 
@@ -49,20 +57,25 @@ export async function ingestSection(sqs: BenchSqs, sizes: IngestSizes, env: Reco
     // Alternating rounds, so drift on the shared machine hits both alike.
     const bareRuns = [];
     const serveRuns = [];
-    const cpu = { serve: [] as number[], sqs: [] as number[], bare: [] as number[] };
+    const cpu = { serve: [] as number[], sqs: [] as number[], bare: [] as number[], loadServe: [] as number[], loadBare: [] as number[] };
     for (let r = 0; r < sizes.rounds; r++) {
       const b0 = bare.cpuSeconds();
+      const bl0 = loadGeneratorCpuSeconds();
       bareRuns.push(await saturate(bareUrl, sizes.connections, sizes.throughputSeconds, next));
       cpu.bare.push(perRequest(bare.cpuSeconds() - b0, bareRuns[r]!.rps, sizes.throughputSeconds));
+      cpu.loadBare.push(perRequest(loadGeneratorCpuSeconds() - bl0, bareRuns[r]!.rps, sizes.throughputSeconds));
       await resetQueue();
       const s0 = serve.cpuSeconds();
       const q0 = sqs.cpuSeconds();
+      const sl0 = loadGeneratorCpuSeconds();
       serveRuns.push(await saturate(serveUrl, sizes.connections, sizes.throughputSeconds, next));
       cpu.serve.push(perRequest(serve.cpuSeconds() - s0, serveRuns[r]!.rps, sizes.throughputSeconds));
       cpu.sqs.push(perRequest(sqs.cpuSeconds() - q0, serveRuns[r]!.rps, sizes.throughputSeconds));
+      cpu.loadServe.push(perRequest(loadGeneratorCpuSeconds() - sl0, serveRuns[r]!.rps, sizes.throughputSeconds));
       process.stderr.write(
         `ingest round ${r + 1}: serve ${serveRuns[r]!.rps.toFixed(0)} req/s, bare ${bareRuns[r]!.rps.toFixed(0)} req/s; ` +
-          `CPU µs/request serve ${cpu.serve[r]!.toFixed(0)}, SQS server ${cpu.sqs[r]!.toFixed(0)}, bare ${cpu.bare[r]!.toFixed(0)}\n`,
+          `CPU µs/request serve ${cpu.serve[r]!.toFixed(0)}, SQS server ${cpu.sqs[r]!.toFixed(0)}, load generator ${cpu.loadServe[r]!.toFixed(0)}; ` +
+          `bare ${cpu.bare[r]!.toFixed(0)}, load generator ${cpu.loadBare[r]!.toFixed(0)}\n`,
       );
     }
     const failures = serveRuns.reduce((n, r) => n + r.failures, 0);
@@ -84,6 +97,11 @@ export async function ingestSection(sqs: BenchSqs, sizes: IngestSizes, env: Reco
     const body = next().body;
     const ceiling = await sendCeiling(sqs, queueUrl, body, 4, 10, Math.min(5, sizes.throughputSeconds));
     const rps = median(serveRuns.map((r) => r.rps));
+    // Every process of a run shares the same cores, so the throughput ratio follows the ratio of
+    // the CPU each request costs them all; this row shows where the product's share must end.
+    const serveAll = median(cpu.serve) + median(cpu.sqs) + median(cpu.loadServe);
+    const bareAll = median(cpu.bare) + median(cpu.loadBare);
+    const allowed = bareAll / THROUGHPUT_TARGET;
     return [
       row({
         figure: `ingest throughput: billing serve, ${sizes.connections} connections`,
@@ -91,10 +109,24 @@ export async function ingestSection(sqs: BenchSqs, sizes: IngestSizes, env: Reco
         unit: 'req/s',
         baseline: 'bare express 200, same load',
         baselineValue: median(bareRuns.map((r) => r.rps)),
-        target: { on: 'ratio', op: '>=', limit: 0.6 },
+        target: { on: 'ratio', op: '>=', limit: THROUGHPUT_TARGET },
         note:
           `autocannon, distinct signed ~4 KB invoice.finalized per request; median of ${sizes.rounds} × ${sizes.throughputSeconds} s; ` +
           `CPU per request (median): billing serve ${median(cpu.serve).toFixed(0)} µs + SQS server ${median(cpu.sqs).toFixed(0)} µs, bare express ${median(cpu.bare).toFixed(0)} µs`,
+      }),
+      row({
+        figure: 'ingest CPU per request, all processes (serve + SQS server + load generator)',
+        value: serveAll,
+        unit: 'µs',
+        baseline: 'bare express + load generator',
+        baselineValue: bareAll,
+        ratio: bareAll / serveAll,
+        target: null,
+        note:
+          `ratio = bare / serve, what the throughput ratio follows when every process shares the cores; ` +
+          `${THROUGHPUT_TARGET}× allows ${allowed.toFixed(0)} µs in all, of which the SQS server took ${median(cpu.sqs).toFixed(0)} and the load generator ` +
+          `${median(cpu.loadServe).toFixed(0)}, leaving billing serve ${(allowed - median(cpu.sqs) - median(cpu.loadServe)).toFixed(0)} µs (it used ${median(cpu.serve).toFixed(0)}; bare express alone used ${median(cpu.bare).toFixed(0)}); ` +
+          `without the SQS server's share, as with a remote queue, the same arithmetic gives ${(bareAll / (serveAll - median(cpu.sqs))).toFixed(2)}×`,
       }),
       row({
         figure: 'SQS server alone: SendMessageBatch of 10 × 4 KB, 4 in flight',

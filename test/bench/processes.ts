@@ -17,6 +17,8 @@ export interface Child {
   cpuSeconds(): number;
   /** CPU seconds of the child process alone (not the servers it started). */
   ownCpuSeconds(): number;
+  /** The product's log lines at warn or above so far: how many, and the first few. */
+  warnings(): { count: number; first: string[] };
 }
 
 function statFields(pid: number): string[] | null {
@@ -76,6 +78,25 @@ function rssMB(pid: number | undefined): number {
 }
 
 /** Keeps the tail of a child's output without re-copying it on every chunk (the product logs at info). */
+const WARN_OR_WORSE = /"level":(4|5|6)\d/;
+const KEPT_WARNINGS = 20;
+
+/** Counts pino lines at warn (40) or above across chunk boundaries; keeps the first few. */
+class Warnings {
+  count = 0;
+  first: string[] = [];
+  private partial = '';
+  push(s: string): void {
+    const lines = (this.partial + s).split('\n');
+    this.partial = lines.pop()!;
+    for (const line of lines) {
+      if (!WARN_OR_WORSE.test(line)) continue;
+      this.count++;
+      if (this.first.length < KEPT_WARNINGS) this.first.push(line.slice(0, 2000));
+    }
+  }
+}
+
 class Tail {
   private chunks: string[] = [];
   private size = 0;
@@ -108,13 +129,23 @@ export function startChild(o: ChildOptions): Promise<Child> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const tail = new Tail();
+  // One per stream: a line split across chunks must not be joined to the other stream's.
+  const warnings = [new Warnings(), new Warnings()];
   let peak = 0;
   const sampler = setInterval(() => (peak = Math.max(peak, rssMB(proc.pid))), 100);
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => tail.push(d));
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => tail.push(d));
+  [proc.stdout!, proc.stderr!].forEach((stream, i) => {
+    stream.setEncoding('utf8').on('data', (d: string) => {
+      tail.push(d);
+      warnings[i]!.push(d);
+    });
+  });
   const child: Child = {
     proc,
     output: () => tail.text(),
+    warnings: () => ({
+      count: warnings[0]!.count + warnings[1]!.count,
+      first: [...warnings[0]!.first, ...warnings[1]!.first].slice(0, KEPT_WARNINGS),
+    }),
     peakRssMB: () => Math.max(peak, rssMB(proc.pid)),
     resetPeak: () => (peak = 0),
     cpuSeconds: () => treeCpuSeconds(proc.pid),
