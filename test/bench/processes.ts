@@ -77,7 +77,6 @@ function rssMB(pid: number | undefined): number {
   }
 }
 
-/** Keeps the tail of a child's output without re-copying it on every chunk (the product logs at info). */
 const WARN_OR_WORSE = /"level":(4|5|6)\d/;
 const KEPT_WARNINGS = 20;
 
@@ -97,6 +96,7 @@ class Warnings {
   }
 }
 
+/** Keeps the tail of a child's output without re-copying it on every chunk (the product logs at info). */
 class Tail {
   private chunks: string[] = [];
   private size = 0;

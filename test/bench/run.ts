@@ -2,13 +2,12 @@
 // printed beside a baseline measured in the same run (the machine is shared), as medians of rounds,
 // with its target; the table also goes to bench-results/bench.json.
 // BENCH_PROFILE_DIR=dir writes a CPU profile of each product process under dir.
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { createSqsClient } from '../../src/queue/sqs-client';
 import { TEST_SECRET } from '../support/stripe-events';
 import { startServer } from './bench-database';
 import { drainSection, type DrainSizes } from './drain';
-import type { EndToEndSizes } from './end-to-end';
+import { endToEndSection, type EndToEndSizes } from './end-to-end';
 import { ingestSection, type IngestSizes } from './ingest';
 import { ROOT, startChild } from './processes';
 import { machine, markdownTable, writeJson, type Row } from './report';
@@ -25,30 +24,6 @@ const DRAIN: DrainSizes = quick
   : { rounds: 3, pollers: 4, invoices: 2_000, smallPreload: 10_000, largePreload: 1_000_000 };
 const END_TO_END: EndToEndSizes = quick ? { rate: 300, seconds: 15, warmupSeconds: 5 } : { rate: 300, seconds: 60, warmupSeconds: 15 };
 
-/**
- * Runs end-to-end-main.ts, so that the section's load generator and watcher time the product from
- * a heap of their own whichever sections ran in this process.
- */
-function endToEndInFreshProcess(sizes: EndToEndSizes): Promise<Row[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), ['test/bench/end-to-end-main.ts', JSON.stringify(sizes)], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      if (code !== 0) return reject(new Error(`the end-to-end section exited with ${code}`));
-      try {
-        resolve(JSON.parse(out) as Row[]);
-      } catch {
-        reject(new Error(`the end-to-end section printed no rows: ${out.slice(0, 500)}`));
-      }
-    });
-  });
-}
-
 async function main() {
   const started = Date.now();
   const rows: Row[] = [];
@@ -56,7 +31,7 @@ async function main() {
   // section measured p99s of 1.6 to 1.7 s, with 20 s backlogs and 13 % more CPU per event, where it
   // measured 0.26 to 0.28 s three times without them before it (the kernel reclaiming the drains'
   // memory is the likeliest cause; it was not proven). `npm start` brings its own PostgreSQL and SQS.
-  if (wanted('e2e')) rows.push(...(await endToEndInFreshProcess(END_TO_END)));
+  if (wanted('e2e')) rows.push(...(await endToEndSection(END_TO_END)));
   const pg = await startServer();
   const sqsChild = await startChild({ kind: 'tsx', args: ['test/bench/sqs-server.ts'], env: {}, ready: /queueUrl/ });
   const info = JSON.parse(/\{.*queueUrl.*\}/.exec(sqsChild.output())![0]) as { endpoint: string; queueUrl: string; dlqUrl: string };
