@@ -78,6 +78,7 @@ const schema = z
     MAILER_CONCURRENCY: intFrom(1, 4, 64),
     MAIL_POLL_INTERVAL_MS: intFrom(50, 1000, 60000),
     NOTICE_KINDS: noticeKinds,
+    NOTICE_MAX_EVENT_AGE_HOURS: intFrom(1, 72, 24 * 366),
     STRIPE_SECRET_KEY: z
       .string()
       .trim()
@@ -140,6 +141,11 @@ export interface MailConfig {
   concurrency: number;
   pollIntervalMs: number;
   enabledKinds: ReadonlySet<NoticeKind>;
+  /**
+   * NOTICE_MAX_EVENT_AGE_HOURS in seconds: a notice about something that happened longer ago than
+   * this (Stripe's 72-hour retry window by default) is recorded as skipped (`stale`), not sent.
+   */
+  noticeMaxAgeSeconds: number;
 }
 
 /** Parses the environment once; a bad value throws a ConfigError naming the variable. */
@@ -175,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       concurrency: e.MAILER_CONCURRENCY,
       pollIntervalMs: e.MAIL_POLL_INTERVAL_MS,
       enabledKinds: new Set(e.NOTICE_KINDS),
+      noticeMaxAgeSeconds: e.NOTICE_MAX_EVENT_AGE_HOURS * 3600,
     },
     stripe: { secretKey: e.STRIPE_SECRET_KEY, apiBase: e.STRIPE_API_BASE },
     logLevel: e.LOG_LEVEL,
