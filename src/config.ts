@@ -65,6 +65,7 @@ const schema = z
     AWS_ENDPOINT_URL_SQS: optionalUrl,
     SQS_MAX_RECEIVE_COUNT: intFrom(1, 5, 1000),
     SQS_WAIT_TIME_SECONDS: intFrom(0, 20, 20),
+    SQS_RECEIVE_TIMEOUT_SECONDS: intFrom(1, 30, 900),
     SQS_VISIBILITY_TIMEOUT_SECONDS: intFrom(1, 30, 43200),
     WORKER_POLLERS: intFrom(1, 4, 64),
     STRIPE_WEBHOOK_SECRET: webhookSecrets,
@@ -94,6 +95,12 @@ const schema = z
     message: 'set MAIL_FROM (for example "Billing <billing@example.com>") when SMTP_URL is set',
     path: ['MAIL_FROM'],
   })
+  // A queue holds an idle long poll open for the whole wait: a receive given up before that is
+  // retried for nothing, and a message the queue hands to it stays hidden and counts a receive.
+  .refine((c) => c.SQS_RECEIVE_TIMEOUT_SECONDS > c.SQS_WAIT_TIME_SECONDS, {
+    message: 'must be longer than SQS_WAIT_TIME_SECONDS (the long poll), or receives are cut before the queue answers',
+    path: ['SQS_RECEIVE_TIMEOUT_SECONDS'],
+  })
   .refine((c) => (c.SQS_QUEUE_URL === undefined) === (c.SQS_DLQ_URL === undefined), {
     message: 'set both SQS_QUEUE_URL and SQS_DLQ_URL, or neither (to use the embedded queue)',
     path: ['SQS_QUEUE_URL'],
@@ -113,6 +120,8 @@ export interface Config {
   sqsEndpoint?: string;
   maxReceiveCount: number;
   waitTimeSeconds: number;
+  /** How long the worker's receive calls wait for an answer; longer than waitTimeSeconds. */
+  receiveTimeoutSeconds: number;
   visibilityTimeoutSeconds: number;
   workerPollers: number;
   /** Empty means: use (or generate) the secret kept under dataDir. */
@@ -167,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sqsEndpoint: e.AWS_ENDPOINT_URL_SQS,
     maxReceiveCount: e.SQS_MAX_RECEIVE_COUNT,
     waitTimeSeconds: e.SQS_WAIT_TIME_SECONDS,
+    receiveTimeoutSeconds: e.SQS_RECEIVE_TIMEOUT_SECONDS,
     visibilityTimeoutSeconds: e.SQS_VISIBILITY_TIMEOUT_SECONDS,
     workerPollers: e.WORKER_POLLERS,
     webhookSecrets: e.STRIPE_WEBHOOK_SECRET,

@@ -117,3 +117,28 @@ describe('STRIPE_WEBHOOK_SECRET', () => {
     for (const fragment of bad.split(/\s+/).filter((f) => f.length > 6)) expect(err.message).not.toContain(fragment);
   });
 });
+
+describe('SQS_RECEIVE_TIMEOUT_SECONDS', () => {
+  it('defaults to 30 s, longer than the default 20 s long poll', () => {
+    expect(loadConfig({})).toMatchObject({ waitTimeSeconds: 20, receiveTimeoutSeconds: 30 });
+  });
+
+  it.each([
+    [{ SQS_RECEIVE_TIMEOUT_SECONDS: '20' }],
+    [{ SQS_RECEIVE_TIMEOUT_SECONDS: '10' }],
+    [{ SQS_RECEIVE_TIMEOUT_SECONDS: '5', SQS_WAIT_TIME_SECONDS: '5' }],
+  ])('refuses a receive timeout not longer than the long poll, naming both variables: %j', (env) => {
+    const err = configError(env);
+    expect(err.message).toContain('SQS_RECEIVE_TIMEOUT_SECONDS');
+    expect(err.message).toContain('SQS_WAIT_TIME_SECONDS');
+  });
+
+  it('accepts one second more than the long poll', () => {
+    expect(loadConfig({ SQS_WAIT_TIME_SECONDS: '10', SQS_RECEIVE_TIMEOUT_SECONDS: '11' }).receiveTimeoutSeconds).toBe(11);
+    expect(loadConfig({ SQS_WAIT_TIME_SECONDS: '0', SQS_RECEIVE_TIMEOUT_SECONDS: '1' }).receiveTimeoutSeconds).toBe(1);
+  });
+
+  it.each(['0', 'abc', '1.5', '-30'])('refuses %p, naming the variable', (value) => {
+    expect(configError({ SQS_RECEIVE_TIMEOUT_SECONDS: value }).message).toContain('SQS_RECEIVE_TIMEOUT_SECONDS');
+  });
+});

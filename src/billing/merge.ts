@@ -110,3 +110,11 @@ export function sameState(a: InvoiceState, b: InvoiceState): boolean {
   }
   return JSON.stringify(sortedEntries(a.metadata)) === JSON.stringify(sortedEntries(b.metadata));
 }
+
+/**
+ * sameState but for which snapshot the row last took its fields from: a snapshot read again from
+ * the API (an import run twice) that says nothing new changes nothing.
+ */
+export function sameContent(a: InvoiceState, b: InvoiceState): boolean {
+  return sameState({ ...b, lastEventId: a.lastEventId, lastEventCreatedAt: a.lastEventCreatedAt }, a);
+}

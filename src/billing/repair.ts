@@ -8,8 +8,11 @@ import { MalformedEventError, snapshotFromEvent, type InvoiceSnapshot } from './
  * status ladder would keep a corrupted `paid` forever.
  */
 
-/** The snapshot's event type; no Stripe event has it, and no notice keys on it (payment_failed does). */
-export const RECONCILE_EVENT_TYPE = 'reconcile';
+/**
+ * Where a snapshot read from the API (not from an event) came from; it is also the snapshot's
+ * event type, which no Stripe event has and no notice keys on (payment_failed does).
+ */
+export type ApiSource = 'reconcile' | 'import';
 
 /**
  * What a repaired row records as its last event. There is no event: the row now holds Stripe's
@@ -20,15 +23,15 @@ export const RECONCILE_EVENT_TYPE = 'reconcile';
  * an event created in the second of the fetch. It is never a stripe_events id, so replays and
  * lookups by id pass it by.
  */
-export function reconcileEventId(fetchedAt: number): string {
-  return `api_reconcile_${fetchedAt}`;
+export function reconcileEventId(fetchedAt: number, source: ApiSource = 'reconcile'): string {
+  return `api_${source}_${fetchedAt}`;
 }
 
 /** Reads one invoice as listed by Stripe; throws MalformedEventError when it cannot become a row. */
-export function snapshotFromListedInvoice(invoice: Record<string, unknown>, fetchedAt: number): InvoiceSnapshot {
+export function snapshotFromListedInvoice(invoice: Record<string, unknown>, fetchedAt: number, source: ApiSource = 'reconcile'): InvoiceSnapshot {
   const snapshot = snapshotFromEvent({
-    id: reconcileEventId(fetchedAt),
-    type: RECONCILE_EVENT_TYPE,
+    id: reconcileEventId(fetchedAt, source),
+    type: source,
     created: fetchedAt,
     livemode: invoice['livemode'] === true,
     api_version: null,

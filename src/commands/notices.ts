@@ -1,3 +1,4 @@
+import { renderTable } from '../finance/table';
 import { invoiceIdOption, limitOption } from './options';
 import { print, UsageError, withDatabase } from './with-database';
 
@@ -44,9 +45,23 @@ export async function listNotices(opts: { invoice?: string; status?: string; lim
       [opts.invoice ?? null, opts.status ?? null, limit],
     ),
   );
-  print(rows, opts.json ?? false, () =>
-    rows.length === 0
-      ? 'no notices'
-      : rows.map((r) => `${r['stripe_invoice_id']}  ${r['kind']}#${r['sequence']}  ${r['status']}  ${r['recipient'] ?? '-'}  ${r['last_error'] ?? ''}`).join('\n'),
+  print(rows, opts.json ?? false, () => (rows.length === 0 ? 'no notices' : noticeTable(rows)));
+}
+
+/** To the second, in UTC, as every time the CLI prints. */
+const moment = (v: unknown): string => (v instanceof Date ? `${v.toISOString().slice(0, 19)}Z` : '-');
+
+function noticeTable(rows: readonly Record<string, unknown>[]): string {
+  return renderTable(
+    [{ header: 'CREATED' }, { header: 'INVOICE' }, { header: 'NOTICE' }, { header: 'STATUS' }, { header: 'SENT' }, { header: 'RECIPIENT' }, { header: 'LAST ERROR' }],
+    rows.map((r) => [
+      moment(r['created_at']),
+      String(r['stripe_invoice_id']),
+      `${r['kind']}#${r['sequence']}`,
+      String(r['status']),
+      moment(r['sent_at']),
+      String(r['recipient'] ?? '-'),
+      String(r['last_error'] ?? ''),
+    ]),
   );
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { EventQueue } from '../ingest/event-queue';
 import { redriveDlq } from '../recovery/redrive-dlq';
 import { countMatching, replayEvents, type EventFilter } from '../recovery/replay-events';
-import { recentEvents } from '../reports/event-log';
+import { eventState, recentEvents } from '../reports/event-log';
 import { queueDepth } from '../reports/stats';
 import { eventTypeOption, invoiceIdOption, limitOption, rangeOptions } from './options';
 import { withProgress } from './progress';
@@ -80,7 +80,7 @@ async function eventsCommand(o: { invoice?: string; failed?: boolean; limit?: st
     rows.length === 0
       ? 'no events'
       : rows
-          .map((e) => `${e.created}  ${e.id}  ${e.type}  ${e.invoiceId ?? '-'}  ${e.processedAt ? 'processed' : `unprocessed (${e.attempts} attempt(s))`}${e.lastError ? `  ${e.lastError}` : ''}`)
+          .map((e) => `${e.created}  ${e.id}  ${e.type}  ${e.invoiceId ?? '-'}  ${eventState(e)}${e.lastError ? `  ${e.lastError}` : ''}`)
           .join('\n'),
   );
 }

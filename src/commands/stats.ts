@@ -1,4 +1,5 @@
 import { loadConfig } from '../config';
+import { formatMinorUnits } from '../finance/amounts';
 import { createLogger } from '../log';
 import { databaseStats, queueDepth, type DatabaseStats, type QueueDepth } from '../reports/stats';
 import { Closers, connectQueue, StartupError } from '../run/resources';
@@ -23,15 +24,16 @@ async function queueReport(env: NodeJS.ProcessEnv): Promise<QueueReport> {
   }
 }
 
-const money = (cents: string, currency: string | null) => `${cents} ${currency ?? ''} cents`.replace('  ', ' ');
-
 function human(db: DatabaseStats, q: QueueReport): string {
   const out: string[] = ['invoices (not deleted)'];
   if (db.invoices.length === 0) out.push('  none');
-  for (const r of db.invoices) out.push(`  ${r.status.padEnd(14)} ${(r.currency ?? '-').padEnd(4)} ${String(r.count).padStart(7)}   remaining ${money(r.amountRemainingCents, r.currency)}`);
+  for (const r of db.invoices) {
+    const writtenOff = r.amountWrittenOffCents === 0 ? '' : `   written off ${formatMinorUnits(r.amountWrittenOffCents, r.currency)}`;
+    out.push(`  ${r.status.padEnd(14)} ${r.currency.padEnd(4)} ${String(r.count).padStart(7)}   remaining ${formatMinorUnits(r.amountRemainingCents, r.currency)}${writtenOff}`);
+  }
   out.push('overdue');
   if (db.overdue.length === 0) out.push('  none');
-  for (const r of db.overdue) out.push(`  ${r.currency.padEnd(4)} ${String(r.count).padStart(7)}   remaining ${money(r.amountRemainingCents, r.currency)}`);
+  for (const r of db.overdue) out.push(`  ${r.currency.padEnd(4)} ${String(r.count).padStart(7)}   remaining ${formatMinorUnits(r.amountRemainingCents, r.currency)}`);
   const e = db.events;
   out.push(`events     ${e.total} stored, ${e.unprocessed} unprocessed, ${e.failed} failing`);
   if (e.oldestUnprocessed) out.push(`  oldest unprocessed: ${e.oldestUnprocessed.id} (${e.oldestUnprocessed.type}) received ${e.oldestUnprocessed.receivedAt}`);

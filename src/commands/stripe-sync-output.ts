@@ -1,6 +1,7 @@
 import type { FieldDifference } from '../billing/repair';
 import { COLUMNS } from '../db/invoice-rows';
 import type { BackfillResult, EventRef } from '../recovery/backfill';
+import type { ImportResult } from '../recovery/import';
 import type { ReconcileResult } from '../recovery/reconcile';
 
 /** Differences are named by the invoices table's columns: engineers know those. */
@@ -68,5 +69,28 @@ export function backfillText(r: BackfillResult): string {
   // A dry run is for reading what would happen; a real run lists only what it left out.
   if (r.dryRun && r.ids.enqueued.length > 0) lines.push('would enqueue:', ...r.ids.enqueued.map(refLine));
   if (r.ids.skipped.length > 0) lines.push('skipped:', ...r.ids.skipped.map(refLine));
+  return lines.join('\n');
+}
+
+const count = (n: number) => n.toLocaleString('en-US');
+
+export function importText(r: ImportResult): string {
+  const would = r.dryRun ? 'would be ' : '';
+  const byStatus = Object.entries(r.insertedByStatus)
+    .map(([status, n]) => `${status} ${count(n)}`)
+    .join(', ');
+  const lines = [
+    `${r.dryRun ? 'dry run: ' : ''}invoices created ${window(r.since, r.until)}: ${count(r.listed)} listed in ${r.pages} page(s)`,
+    `  ${would}inserted   ${count(r.inserted)}${byStatus ? `   (${byStatus})` : ''}`,
+    `  ${would}updated    ${count(r.updated)}`,
+    `  unchanged  ${count(r.unchanged)}`,
+    `  invalid    ${count(r.invalid)}`,
+  ];
+  for (const i of r.invoices) lines.push(i.action === 'invalid' ? `  ${i.invoice}  invalid: ${i.reason}` : `  ${i.invoice}  ${would}updated (${i.status})`);
+  lines.push(
+    r.dryRun
+      ? 'nothing was written; no email would be sent for what is imported'
+      : `no email was queued: ${count(r.noticesRecorded)} notice(s) recorded as skipped (imported); reminders continue from each invoice's next step`,
+  );
   return lines.join('\n');
 }

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
-import { outboxEffects } from '../consume/outbox-effects';
+import { noticeEffects, noticePolicy } from '../consume/notice-effects';
 import { EventQueue } from '../ingest/event-queue';
 import { backfill, beforeEventRetention, EVENT_RETENTION_DAYS } from '../recovery/backfill';
+import { importInvoices } from '../recovery/import';
 import { reconcile } from '../recovery/reconcile';
 import { rangeOptions } from './options';
 import { withProgress } from './progress';
-import { backfillText, reconcileJson, reconcileText } from './stripe-sync-output';
+import { backfillText, importText, reconcileJson, reconcileText } from './stripe-sync-output';
 import { print, UsageError, withServices, type Services } from './with-database';
 
 interface SyncFlags {
@@ -81,7 +82,7 @@ async function runReconcile(flags: SyncFlags): Promise<void> {
           {
             stripe: s.stripe,
             ds: s.ds,
-            afterMerge: outboxEffects(s.config.mail.enabledKinds),
+            afterMerge: noticeEffects(noticePolicy(s.config)),
             logger: s.logger,
             progress,
             backoff: BACKOFF,
@@ -93,6 +94,30 @@ async function runReconcile(flags: SyncFlags): Promise<void> {
     }),
   );
   print(reconcileJson(result), json, () => reconcileText(result));
+}
+
+async function runImport(flags: SyncFlags): Promise<void> {
+  const { since, until } = range(flags);
+  const json = flags.json ?? false;
+  const result = await keyScrubbed(() =>
+    withServices({ stripe: 'import' }, async (s) => {
+      return withProgress(flags.dryRun ? 'comparing invoices' : 'importing invoices', { json }, (progress) =>
+        importInvoices(
+          {
+            stripe: s.stripe,
+            ds: s.ds,
+            effects: noticeEffects(noticePolicy(s.config)),
+            logger: s.logger,
+            progress,
+            backoff: BACKOFF,
+            ...apiBase(s),
+          },
+          { since, ...(until ? { until } : {}), dryRun: flags.dryRun ?? false },
+        ),
+      );
+    }),
+  );
+  print(result, json, () => importText(result));
 }
 
 const ENV_HELP = `
@@ -119,6 +144,27 @@ Example:
     .action((flags: SyncFlags) => runBackfill(flags));
 
   program
+    .command('import')
+    .description("adopting an account: bring in its existing invoices as the baseline, emailing no one about them")
+    .option('--since <iso>', 'invoices created at or after this moment (required), e.g. 2025-01-01')
+    .option('--until <iso>', 'invoices created at or before this moment (default: now)')
+    .option('--dry-run', 'count what would be inserted and updated; write nothing')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      `${ENV_HELP}
+
+Each invoice is merged into its row as an event would be (never moving a row back), and every
+email it implies is recorded as skipped (imported): customers hear only of what happens from
+now on, and overdue reminders continue from each invoice's next step. Running it again changes
+nothing; if it stops part way, run the same command again to finish.
+
+Example:
+  billing import --since 2025-01-01 --dry-run`,
+    )
+    .action((flags: SyncFlags) => runImport(flags));
+
+  program
     .command('reconcile')
     .description("compare invoices with Stripe's API and repair rows that differ (Stripe wins); reports each difference")
     .option('--since <iso>', 'invoices created at or after this moment (required)')
@@ -129,8 +175,10 @@ Example:
       'after',
       `${ENV_HELP}
 
-Repairs overwrite the row with Stripe's state and queue the notices the change implies
-(each notice is queued once per invoice and kind, however often reconcile runs).
+Repairs overwrite the row with Stripe's state and queue the notices the repaired transition
+implies (each once per invoice and kind, however often reconcile runs; one about something
+older than NOTICE_MAX_EVENT_AGE_HOURS is recorded as skipped, stale). Rows it has to insert are
+a baseline, as with import: their notices are recorded as skipped (imported), none is sent.
 
 Example:
   billing reconcile --since 2026-10-01 --dry-run`,

@@ -1,17 +1,15 @@
 import type { DataSource } from 'typeorm';
 import { wallClock } from '../clock';
-import type { InvoiceState } from '../billing/invoice-state';
-import { mergeInvoice, sameState } from '../billing/merge';
 import { isConnectionError } from '../db/connection-errors';
 import { claimEventsProcessed, markAllProcessed } from '../db/event-log';
-import { insertInvoices, lockInvoiceKeys, lockInvoices, updateInvoices } from '../db/invoice-rows-batch';
 import { sqlClientOf } from '../db/sql-client';
 import type { FetchInvoice } from '../stripe/thin-events';
+import { mergeSnapshots } from './merge-snapshots';
 import {
   applyMessage,
+  liveChange,
   prepareMessage,
   resultBase,
-  type InvoiceChange,
   type PreparedMessage,
   type ProcessOptions,
   type ProcessResult,
@@ -24,23 +22,6 @@ export interface BatchItem {
 }
 
 export type BatchOutcome = { ok: true; result: ProcessResult } | { ok: false; error: unknown };
-
-interface Change extends InvoiceChange {
-  index: number;
-  written: boolean;
-}
-
-/** One invoice's events of the batch merged in order, starting from its row (or none). */
-function mergeGroup(start: InvoiceState | null, items: ReadonlyArray<{ index: number; p: PreparedMessage }>, now: number) {
-  let row = start;
-  const changes: Change[] = [];
-  for (const { index, p } of items) {
-    const next = mergeInvoice(row, p.snapshot, now);
-    changes.push({ index, snapshot: p.snapshot, previous: row, next, written: row === null || !sameState(row, next) });
-    row = next;
-  }
-  return { start, final: row!, changes };
-}
 
 /**
  * A receive's messages in one transaction, leaving the rows that processing them one by one in
@@ -62,35 +43,8 @@ async function applyBatch(ds: DataSource, msgs: PreparedMessage[], options: Proc
       if (first.get(p.snapshot.eventId) === index && (claim !== 'done' || p.force)) merging.push({ index, p });
     });
 
-    const byInvoice = new Map<string, Array<{ index: number; p: PreparedMessage }>>();
-    for (const m of merging) {
-      const list = byInvoice.get(m.p.snapshot.stripeInvoiceId);
-      if (list) list.push(m);
-      else byInvoice.set(m.p.snapshot.stripeInvoiceId, [m]);
-    }
-    const ids = [...byInvoice.keys()];
-    await lockInvoiceKeys(c, ids);
-    const rows = ids.length > 0 ? await lockInvoices(c, ids) : new Map<string, InvoiceState>();
-    const groups = new Map(ids.map((id) => [id, mergeGroup(rows.get(id) ?? null, byInvoice.get(id)!, now)]));
-
-    const lost = await insertInvoices(c, [...groups.values()].filter((g) => g.start === null).map((g) => g.final));
-    if (lost.length > 0) {
-      // Another consumer inserted these between our lock and our insert: merge into their rows.
-      const theirs = await lockInvoices(c, lost);
-      for (const id of lost) {
-        const row = theirs.get(id);
-        if (!row) throw new Error(`invoice ${id} conflicted on insert but cannot be locked`);
-        groups.set(id, mergeGroup(row, byInvoice.get(id)!, now));
-      }
-    }
-    await updateInvoices(
-      c,
-      [...groups.values()].filter((g) => g.start !== null && !sameState(g.start, g.final)).map((g) => g.final),
-    );
-
-    const changes = [...groups.values()].flatMap((g) => g.changes).sort((a, b) => a.index - b.index);
-    if (options.afterMergeBatch) await options.afterMergeBatch(db, changes, now);
-    else if (options.afterMerge) for (const change of changes) await options.afterMerge(db, change, now);
+    const changes = await mergeSnapshots(c, merging.map((m) => ({ index: m.index, snapshot: m.p.snapshot })), now);
+    if (options.afterMerge) await options.afterMerge(db, changes.map(liveChange), now);
     await markAllProcessed(
       c,
       merging.filter((m) => claims.get(m.p.snapshot.eventId) !== 'new').map((m) => m.p.snapshot.eventId),

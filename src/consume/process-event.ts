@@ -6,6 +6,8 @@ import { MalformedEventError, snapshotFromEvent, type InvoiceSnapshot } from '..
 import { claimEvent, markProcessed, recordFailure } from '../db/event-log';
 import { insertInvoice, lockInvoice, updateInvoice } from '../db/invoice-rows';
 import { expandThinEvent, isThinEvent, type FetchInvoice } from '../stripe/thin-events';
+import type { NoticeChange } from '../billing/notice-plan';
+import type { NoticeEffects } from './notice-effects';
 import { parseMessageBody } from './message-body';
 
 export type Outcome = 'merged' | 'unchanged' | 'duplicate';
@@ -23,20 +25,13 @@ export interface ProcessResult {
   invoiceId: string;
 }
 
-/** Runs inside the event's transaction after the merge; issue-specific effects (the outbox) hang here. */
-export type AfterMerge = (db: EntityManager, change: InvoiceChange, nowSeconds: number) => Promise<void>;
-
-/**
- * AfterMerge for all the changes of a batch transaction, in processing order, after every invoice
- * row is written; it must leave the same rows as calling AfterMerge for each change in that order.
- */
-export type AfterMergeBatch = (db: EntityManager, changes: InvoiceChange[], nowSeconds: number) => Promise<void>;
+/** An event's change as the notice effects take it: something that happens now. */
+export const liveChange = (c: InvoiceChange): NoticeChange => ({ previous: c.previous, next: c.next, event: c.snapshot, mode: 'live' });
 
 export interface ProcessOptions {
   nowSeconds?: () => number;
-  afterMerge?: AfterMerge;
-  /** The batch form of afterMerge; without it a batch calls afterMerge once per change. */
-  afterMergeBatch?: AfterMergeBatch;
+  /** Runs in the transaction after the rows are written, with every change in processing order (the outbox). */
+  afterMerge?: NoticeEffects;
   /**
    * Told when a batch's transaction failed and its messages are being processed one by one: each
    * still gets its own outcome, but a batch that keeps failing costs every message a transaction.
@@ -104,7 +99,7 @@ export async function applyMessage(ds: DataSource, p: PreparedMessage, options: 
       const claim = await claimEvent(db, p.snapshot, p.payload);
       if (claim === 'done' && !p.force) return { ...base, outcome: 'duplicate' as const };
       const change = await mergeLocked(db, p.snapshot, now);
-      if (options.afterMerge) await options.afterMerge(db, change, now);
+      if (options.afterMerge) await options.afterMerge(db, [liveChange(change)], now);
       await markProcessed(db, p.snapshot.eventId);
       return { ...base, outcome: change.written ? ('merged' as const) : ('unchanged' as const) };
     });

@@ -4,10 +4,13 @@ import { Consumer } from 'sqs-consumer';
 import type { DataSource } from 'typeorm';
 import { MalformedEventError } from '../billing/snapshot';
 import { isConnectionError } from '../db/connection-errors';
+import { isLastReceive } from '../queue/redrive-policy';
+import { recordDeadLetter } from './dead-letter';
 import { DatabaseGate } from './database-gate';
 import { isReceiveFailure, QueueGate } from './queue-gate';
 import { processBatch } from './process-batch';
 import { errorText, type ProcessOptions } from './process-event';
+import { RedriveLimit } from './redrive-limit';
 import { REPLAY_ATTRIBUTE } from './replay-attribute';
 
 export interface WorkerOptions extends ProcessOptions {
@@ -20,6 +23,8 @@ export interface WorkerOptions extends ProcessOptions {
   batchSize?: number;
   waitTimeSeconds: number;
   visibilityTimeoutSeconds: number;
+  /** SQS_MAX_RECEIVE_COUNT: assumed while the queue's own RedrivePolicy cannot be read. */
+  maxReceiveCount: number;
 }
 
 /** Consumes the queue with sqs-consumer; a message is deleted only after its own event committed. */
@@ -27,6 +32,7 @@ export class Worker {
   private readonly consumers: Consumer[] = [];
   private readonly gate: DatabaseGate;
   private readonly queueGate: QueueGate;
+  private readonly redriveLimit: RedriveLimit;
   private readonly inFlight = new Set<Promise<unknown>>();
   private running = false;
   private readonly processOptions: ProcessOptions;
@@ -38,6 +44,7 @@ export class Worker {
     };
     this.gate = new DatabaseGate(options.ds, options.logger);
     this.queueGate = new QueueGate(options.logger);
+    this.redriveLimit = new RedriveLimit(options.sqs, options.queueUrl, options.maxReceiveCount, options.logger);
     for (let i = 0; i < options.pollers; i++) this.consumers.push(this.createConsumer());
   }
 
@@ -91,7 +98,7 @@ export class Worker {
         const r = outcomes[i]!;
         if (r.ok) {
           const { eventId, type, invoiceId, outcome } = r.result;
-          o.logger.info({ messageId: m.MessageId, eventId, type, invoiceId, outcome, durationMs, batch: messages.length }, 'event processed');
+          o.logger.info({ messageId: m.MessageId, eventId, type, invoiceId, outcome, receiveCount: receiveCountOf(m), durationMs, batch: messages.length }, 'event processed');
           acked.push(m);
         } else {
           await this.failed(m, r.error, durationMs);
@@ -103,13 +110,19 @@ export class Worker {
 
   private async failed(message: Message, err: unknown, durationMs: number): Promise<void> {
     const o = this.options;
-    const receiveCount = Number(message.Attributes?.['ApproximateReceiveCount'] ?? 1);
+    const receiveCount = receiveCountOf(message);
     const permanent = err instanceof MalformedEventError;
     if (isConnectionError(err)) this.gate.markDown();
+    const deadLettered = isLastReceive(receiveCount, await this.redriveLimit.get());
     o.logger.error(
-      { messageId: message.MessageId, outcome: permanent ? 'malformed' : 'failed', receiveCount, err: errorText(err), durationMs },
+      { messageId: message.MessageId, outcome: permanent ? 'malformed' : 'failed', receiveCount, deadLettered, err: errorText(err), durationMs },
       'event failed; left on the queue',
     );
+    if (deadLettered) {
+      await recordDeadLetter(o.ds, message.MessageId, message.Body).catch((e: unknown) =>
+        o.logger.warn({ messageId: message.MessageId, err: errorText(e) }, 'could not record that the event was dead-lettered'),
+      );
+    }
     // A malformed message can never succeed: let it be received again at once so the redrive
     // policy moves it to the DLQ quickly instead of waiting out the visibility timeout each time.
     if (permanent && message.ReceiptHandle) {
@@ -122,6 +135,8 @@ export class Worker {
   start(): void {
     if (this.running) return;
     this.running = true;
+    // Read ahead of the first failure that needs it.
+    void this.redriveLimit.get();
     for (const c of this.consumers) c.start();
   }
 
@@ -143,4 +158,9 @@ export class Worker {
     );
     await Promise.allSettled([...this.inFlight]);
   }
+}
+
+/** ApproximateReceiveCount: 1 on the first delivery. */
+function receiveCountOf(message: Message): number {
+  return Number(message.Attributes?.['ApproximateReceiveCount'] ?? 1);
 }

@@ -55,6 +55,39 @@ export async function recordFailure(db: EntityManager, event: FailedEvent, paylo
   );
 }
 
+/**
+ * The event's message failed on its last receive and the queue moves it to the DLQ. Kept when the
+ * event is processed later (after a replay): it is the record that this happened.
+ */
+export async function markDeadLettered(db: EntityManager, eventId: string): Promise<void> {
+  await db.query(`UPDATE stripe_events SET dead_lettered_at = now() WHERE id = $1`, [eventId]);
+}
+
+export interface StoredEvent {
+  id: string;
+  type: string;
+  stripe_invoice_id: string | null;
+  created: Date;
+  received_at: Date;
+  processed_at: Date | null;
+  attempts: number;
+  last_error: string | null;
+  dead_lettered_at: Date | null;
+}
+
+/** The newest stored events (without payloads), of one invoice or only the failing ones if asked. */
+export async function listEvents(db: EntityManager, f: { invoiceId?: string; failed?: boolean; limit: number }): Promise<StoredEvent[]> {
+  return db.query(
+    `SELECT id, type, stripe_invoice_id, created, received_at, processed_at, attempts, last_error, dead_lettered_at
+       FROM stripe_events
+      WHERE ($1::text IS NULL OR stripe_invoice_id = $1)
+        AND ($2::boolean IS NOT TRUE OR (last_error IS NOT NULL AND processed_at IS NULL))
+      ORDER BY created DESC, received_at DESC, id DESC
+      LIMIT $3`,
+    [f.invoiceId ?? null, f.failed === true, f.limit],
+  );
+}
+
 const CLAIM_MANY = statementFamily(
   'claim_events',
   (rows) => `INSERT INTO stripe_events (id, type, stripe_invoice_id, created, livemode, api_version, payload, processed_at, attempts)

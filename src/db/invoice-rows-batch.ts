@@ -75,3 +75,27 @@ export async function updateInvoices(c: SqlClient, states: readonly InvoiceState
   const sorted = [...states].sort(byId);
   await c.query({ ...UPDATE_MANY(sorted.length), values: sorted.flatMap(params) });
 }
+
+const LOCK_FREE = {
+  name: 'lock_free_invoices',
+  text: `SELECT ${SELECT_LIST} FROM invoices WHERE stripe_invoice_id = ANY($1::text[]) ORDER BY stripe_invoice_id FOR UPDATE SKIP LOCKED`,
+};
+
+/** lockInvoices, leaving out the rows another transaction holds (a consumer merging them does the same work). */
+export async function lockFreeInvoices(c: SqlClient, ids: readonly string[]): Promise<InvoiceState[]> {
+  if (ids.length === 0) return [];
+  const res = await c.query<Record<string, unknown>>({ ...LOCK_FREE, values: [ids] });
+  return res.rows.map(fromRow);
+}
+
+/** Sets the overdue flag of rows this transaction holds locked. */
+export async function setOverdueFlags(c: SqlClient, flags: ReadonlyMap<string, boolean>): Promise<void> {
+  if (flags.size === 0) return;
+  await c.query({
+    name: 'set_overdue_flags',
+    text: `UPDATE invoices AS i SET overdue = f.overdue, updated_at = now()
+             FROM unnest($1::text[], $2::boolean[]) AS f(id, overdue)
+            WHERE i.stripe_invoice_id = f.id`,
+    values: [[...flags.keys()], [...flags.values()]],
+  });
+}

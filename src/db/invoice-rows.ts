@@ -80,15 +80,6 @@ export async function lockInvoice(db: EntityManager, stripeInvoiceId: string): P
   return rows.length === 0 ? null : fromRow(rows[0]!);
 }
 
-/** As lockInvoice, but returns null at once when another transaction holds the row. */
-export async function lockInvoiceSkipLocked(db: EntityManager, stripeInvoiceId: string): Promise<InvoiceState | null> {
-  const rows: Record<string, unknown>[] = await db.query(
-    `SELECT ${SELECT_LIST} FROM invoices WHERE stripe_invoice_id = $1 FOR UPDATE SKIP LOCKED`,
-    [stripeInvoiceId],
-  );
-  return rows.length === 0 ? null : fromRow(rows[0]!);
-}
-
 export async function findInvoice(db: EntityManager, stripeInvoiceId: string): Promise<InvoiceState | null> {
   const rows: Record<string, unknown>[] = await db.query(
     `SELECT ${SELECT_LIST} FROM invoices WHERE stripe_invoice_id = $1`,
@@ -105,4 +96,32 @@ export async function insertInvoice(db: EntityManager, state: InvoiceState): Pro
 
 export async function updateInvoice(db: EntityManager, state: InvoiceState): Promise<void> {
   await db.query(UPDATE_SQL, params(state));
+}
+
+/**
+ * Rows the sweep must look at, in id order after `afterId`: open and past due but not yet flagged,
+ * or whose next dunning check has come. Both read a partial index.
+ */
+export async function sweepCandidates(db: EntityManager, nowSeconds: number, afterId: string, limit: number): Promise<Array<{ id: string; stripeInvoiceId: string }>> {
+  const rows: { id: string; stripe_invoice_id: string }[] = await db.query(
+    `SELECT id, stripe_invoice_id FROM (
+       SELECT id, stripe_invoice_id FROM invoices
+        WHERE status = 'open' AND NOT overdue AND due_date < to_timestamp($1)
+          AND amount_remaining_cents > 0 AND deleted_at IS NULL
+       UNION
+       SELECT id, stripe_invoice_id FROM invoices WHERE next_dunning_at <= to_timestamp($1)
+     ) c
+     WHERE id > $2::bigint
+     ORDER BY id
+     LIMIT $3`,
+    [nowSeconds, afterId, limit],
+  );
+  return rows.map((r) => ({ id: r.id, stripeInvoiceId: r.stripe_invoice_id }));
+}
+
+/** The rows of these invoices that exist, unlocked (a dry run's view). */
+export async function findInvoices(db: EntityManager, stripeInvoiceIds: readonly string[]): Promise<Map<string, InvoiceState>> {
+  if (stripeInvoiceIds.length === 0) return new Map();
+  const rows: Record<string, unknown>[] = await db.query(`SELECT ${SELECT_LIST} FROM invoices WHERE stripe_invoice_id = ANY($1::text[])`, [stripeInvoiceIds]);
+  return new Map(rows.map((r) => [r['stripe_invoice_id'] as string, fromRow(r)]));
 }

@@ -2,14 +2,14 @@
  * How each reported column is typed. One list per report drives the SELECT list, the JSON keys
  * and the CSV header, so the three can never drift apart.
  */
-export type ColumnKind = 'text' | 'cents' | 'amount' | 'integer' | 'time' | 'boolean';
+export type ColumnKind = 'text' | 'cents' | 'amount' | 'integer' | 'time' | 'boolean' | 'json';
 
 export type ColumnSpec = readonly [name: string, kind: ColumnKind];
 
 /** A row as node-postgres returns it: bigint and numeric as strings, timestamptz as Date. */
 export type DbRow = Record<string, unknown>;
 
-export type JsonValue = string | number | boolean | null;
+export type JsonValue = string | number | boolean | null | { readonly [key: string]: unknown };
 
 export const INVOICE_COLUMNS: readonly ColumnSpec[] = [
   ['invoice_id', 'text'],
@@ -34,6 +34,13 @@ export const INVOICE_COLUMNS: readonly ColumnSpec[] = [
   ['finalized_at', 'time'],
   ['paid_at', 'time'],
   ['livemode', 'boolean'],
+  // Added after the first release: last, so a spreadsheet that reads columns by position still works.
+  ['amount_written_off_cents', 'cents'],
+  ['amount_written_off', 'amount'],
+  ['voided_at', 'time'],
+  ['marked_uncollectible_at', 'time'],
+  ['recipient_email', 'text'],
+  ['metadata', 'json'],
 ];
 
 export const AGING_COLUMNS: readonly ColumnSpec[] = [
@@ -63,6 +70,9 @@ function jsonValue(value: unknown, kind: ColumnKind): JsonValue {
       return Boolean(value);
     case 'text':
       return String(value);
+    // jsonb arrives parsed: the object itself, not its text.
+    case 'json':
+      return value as { readonly [key: string]: unknown };
   }
 }
 

@@ -23,6 +23,10 @@ function cell(value: unknown, kind: ColumnKind): string {
       return value ? 'true' : 'false';
     case 'text':
       return neutralizeFormula(String(value));
+    // JSON text: an object's starts with "{", which no spreadsheet runs; guarded all the same,
+    // since a jsonb value need not be an object.
+    case 'json':
+      return neutralizeFormula(JSON.stringify(value));
     // PostgreSQL's own decimal text: exact, a dot as separator, no grouping.
     case 'cents':
     case 'amount':

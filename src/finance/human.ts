@@ -18,6 +18,7 @@ export function invoiceTable(rows: readonly DbRow[]): string {
       { header: 'DAYS LATE', right: true },
       { header: 'AMOUNT DUE', right: true },
       { header: 'REMAINING', right: true },
+      { header: 'WRITTEN OFF', right: true },
       { header: 'CURRENCY' },
     ],
     rows.map((r) => [
@@ -29,6 +30,8 @@ export function invoiceTable(rows: readonly DbRow[]): string {
       Number(r['days_overdue']) > 0 ? text(r['days_overdue']) : '',
       groupThousands(text(r['amount_due'])),
       groupThousands(text(r['amount_remaining'])),
+      // Blank unless something was written off, as days late is blank unless late.
+      Number(r['amount_written_off_cents']) > 0 ? groupThousands(text(r['amount_written_off'])) : '',
       currencyLabel(r),
     ]),
   );

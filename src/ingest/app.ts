@@ -39,8 +39,11 @@ export function createApp(deps: AppDeps): Express {
     res.status(404).json({ error: 'Not found' });
   });
 
-  const onError: ErrorRequestHandler = (err: { type?: string; status?: number }, _req, res, _next) => {
+  const onError: ErrorRequestHandler = (err: { type?: string; status?: number; length?: number }, _req, res, _next) => {
     if (err.type === 'entity.too.large') {
+      // The size is known when Content-Length announced it; a streamed body is cut at the limit.
+      const bytes = typeof err.length === 'number' ? { bytes: err.length } : {};
+      deps.logger.warn({ outcome: 'rejected', reason: 'body too large', ...bytes }, 'webhook rejected');
       res.status(413).json({ error: `Body larger than ${deps.maxBodyBytes} bytes` });
       return;
     }

@@ -2,9 +2,11 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { MalformedEventError } from '../billing/snapshot';
 import type { Config } from '../config';
-import { outboxEffects } from '../consume/outbox-effects';
+import { recordDeadLetter } from '../consume/dead-letter';
+import { noticeEffects, noticePolicy } from '../consume/notice-effects';
 import { errorText, processMessage, type ProcessOptions } from '../consume/process-event';
 import { REPLAY_ATTRIBUTE } from '../consume/replay-attribute';
+import { isLastReceive } from '../queue/redrive-policy';
 import { createStripeClient } from '../stripe/api-client';
 import { invoiceFetcher } from '../stripe/fetch-invoice';
 import type { LambdaRuntime } from './runtime';
@@ -14,7 +16,7 @@ function processOptions(rt: LambdaRuntime, config: Config): ProcessOptions {
   const fetchInvoice = secretKey
     ? rt.reuse('invoice-fetcher', `${secretKey} ${apiBase ?? ''}`, () => invoiceFetcher(createStripeClient(config.stripe, 'thin events')))
     : undefined;
-  return { afterMerge: outboxEffects(config.mail.enabledKinds), fetchInvoice };
+  return { afterMerge: noticeEffects(noticePolicy(config)), fetchInvoice };
 }
 
 /**
@@ -40,10 +42,17 @@ export function consumerHandler(rt: LambdaRuntime) {
       try {
         const force = record.messageAttributes?.[REPLAY_ATTRIBUTE]?.stringValue === 'force';
         const r = await processMessage(ds, record.body, options, { force });
-        logger.info({ messageId: record.messageId, eventId: r.eventId, type: r.type, invoiceId: r.invoiceId, outcome: r.outcome, durationMs: durationMs() }, 'event processed');
+        logger.info({ messageId: record.messageId, eventId: r.eventId, type: r.type, invoiceId: r.invoiceId, outcome: r.outcome, receiveCount, durationMs: durationMs() }, 'event processed');
       } catch (err) {
         const outcome = err instanceof MalformedEventError ? 'malformed' : 'failed';
-        logger.error({ messageId: record.messageId, outcome, receiveCount, err: errorText(err), durationMs: durationMs() }, 'event failed; left on the queue');
+        // The function never asks SQS: SQS_MAX_RECEIVE_COUNT is set to the queue's redrive policy.
+        const deadLettered = isLastReceive(receiveCount, config.maxReceiveCount);
+        logger.error({ messageId: record.messageId, outcome, receiveCount, deadLettered, err: errorText(err), durationMs: durationMs() }, 'event failed; left on the queue');
+        if (deadLettered) {
+          await recordDeadLetter(ds, record.messageId, record.body).catch((e: unknown) =>
+            logger.warn({ messageId: record.messageId, err: errorText(e) }, 'could not record that the event was dead-lettered'),
+          );
+        }
         throw err;
       }
     };

@@ -1,5 +1,6 @@
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { wallClock } from '../clock';
+import { noticePolicy } from '../consume/notice-effects';
 import { sweepInvoices, type SweepResult } from '../sweep/invoice-sweep';
 import type { LambdaRuntime } from './runtime';
 
@@ -8,7 +9,7 @@ export function sweepHandler(rt: LambdaRuntime) {
   return async (_event: ScheduledEvent, context?: Pick<Context, 'awsRequestId'>): Promise<SweepResult> => {
     const config = await rt.config(['database']);
     const ds = await rt.dataSource();
-    const result = await sweepInvoices(ds, wallClock(), config.mail.enabledKinds);
+    const result = await sweepInvoices(ds, wallClock(), noticePolicy(config));
     rt.logger(config).info({ requestId: context?.awsRequestId, flagged: result.flagged, reviewed: result.reviewed }, 'invoice sweep');
     return result;
   };

@@ -1,5 +1,6 @@
 import type { InvoiceState } from '../billing/invoice-state';
-import type { NoticeKind } from '../billing/notice-kinds';
+import { EMAIL_GAP } from '../billing/dunning';
+import { DUNNING_KINDS, NEWS_KINDS, type NoticeKind, type OutboxNotice } from '../billing/notice-kinds';
 import { parseEmailAddress } from './address';
 
 export type Delivery =
@@ -7,42 +8,78 @@ export type Delivery =
   | { action: 'skip'; reason: string }
   | { action: 'defer'; untilSeconds: number };
 
-export type NoticeStatus = 'pending' | 'sent' | 'failed' | 'skipped';
+/** The notice about to go out, and the rest of its invoice's outbox. */
+export interface OutboxContext {
+  queuedAt: number;
+  others: readonly OutboxNotice[];
+}
+
+/** Whether the customer has heard of the invoice: from us, or (an imported invoice) from whoever billed before. */
+function toldOfInvoice(others: readonly OutboxNotice[]): 'yes' | 'soon' | 'no' {
+  const about = others.filter((o) => o.kind !== 'invoice_voided');
+  if (about.some((o) => o.status === 'sent' || (o.status === 'skipped' && o.lastError === 'imported'))) return 'yes';
+  return about.some((o) => o.status === 'pending') ? 'soon' : 'no';
+}
 
 /**
- * Whether a notice is still true at the moment it would go out. The outbox row was queued from an
- * earlier state; events may have overtaken it (paid before the "pay now" email left).
+ * When a notice that is not news may go out: a day after the last email about the invoice that
+ * was queued before it. Notices planned together were planned with that rule already; this holds
+ * back the ones an outage of the mail server piled up.
  */
-export function decideDelivery(
-  kind: NoticeKind,
-  invoice: InvoiceState | null,
-  issuedStatus: NoticeStatus | null,
-  nowSeconds: number,
-): Delivery {
-  if (invoice === null) return { action: 'skip', reason: 'invoice_missing' };
-  if (invoice.deletedAt !== null) return { action: 'skip', reason: 'invoice_deleted' };
+function gapEnds(ctx: OutboxContext): number | null {
+  let last: number | null = null;
+  for (const o of ctx.others) {
+    if (o.status === 'sent' && o.sentAt !== null && o.queuedAt < ctx.queuedAt) last = Math.max(last ?? -Infinity, o.sentAt);
+  }
+  return last === null ? null : last + EMAIL_GAP;
+}
+
+function truth(kind: NoticeKind, invoice: InvoiceState, ctx: OutboxContext, nowSeconds: number): Delivery {
   const settled = invoice.status === 'paid' ? 'already_paid' : invoice.status === 'void' ? 'already_void' : null;
+  const due = invoice.status === 'open' && invoice.amountRemainingCents > 0;
   switch (kind) {
     case 'invoice_issued':
     case 'payment_failed':
       return settled ? { action: 'skip', reason: settled } : { action: 'send' };
     case 'due_soon':
+      if (settled) return { action: 'skip', reason: settled };
+      if (!due) return { action: 'skip', reason: `no_longer_due (${invoice.status})` };
+      // "Due today" after the due moment would not be true; the overdue notices take over.
+      return invoice.dueDate !== null && nowSeconds > invoice.dueDate ? { action: 'skip', reason: 'past_due' } : { action: 'send' };
     case 'overdue':
     case 'overdue_reminder':
       if (settled) return { action: 'skip', reason: settled };
-      return invoice.status === 'open' && invoice.amountRemainingCents > 0
-        ? { action: 'send' }
-        : { action: 'skip', reason: `no_longer_due (${invoice.status})` };
+      return due ? { action: 'send' } : { action: 'skip', reason: `no_longer_due (${invoice.status})` };
     case 'invoice_paid':
       return invoice.status === 'paid' ? { action: 'send' } : { action: 'skip', reason: `not_paid (${invoice.status})` };
-    case 'invoice_voided':
+    case 'invoice_voided': {
       if (invoice.status !== 'void') return { action: 'skip', reason: `not_void (${invoice.status})` };
-      // Tell the customer about a void only if they were told about the invoice; wait while that
-      // email is still on its way.
-      if (issuedStatus === 'sent') return { action: 'send' };
-      if (issuedStatus === 'pending') return { action: 'defer', untilSeconds: nowSeconds + 60 };
+      // Tell the customer about a void only if they heard of the invoice; wait while that email is on its way.
+      const told = toldOfInvoice(ctx.others);
+      if (told === 'yes') return { action: 'send' };
+      if (told === 'soon') return { action: 'defer', untilSeconds: nowSeconds + 60 };
       return { action: 'skip', reason: 'never_issued_to_customer' };
+    }
   }
+}
+
+/**
+ * Whether a notice is still true at the moment it would go out, and whether it may go out now.
+ * The outbox row was queued from an earlier state; events may have overtaken it (paid before the
+ * "pay now" email left).
+ */
+export function decideDelivery(kind: NoticeKind, invoice: InvoiceState | null, ctx: OutboxContext, nowSeconds: number): Delivery {
+  if (invoice === null) return { action: 'skip', reason: 'invoice_missing' };
+  if (invoice.deletedAt !== null) return { action: 'skip', reason: 'invoice_deleted' };
+  const decision = truth(kind, invoice, ctx, nowSeconds);
+  if (decision.action !== 'send' || NEWS_KINDS.has(kind)) return decision;
+  const until = gapEnds(ctx);
+  return until !== null && nowSeconds < until ? { action: 'defer', untilSeconds: until } : decision;
+}
+
+/** Which reminder about the invoice this is for `recipient`: one more than the reminders actually sent to them. */
+export function reminderNumber(others: readonly OutboxNotice[], recipient: string): number {
+  return 1 + others.filter((o) => DUNNING_KINDS.has(o.kind) && o.status === 'sent' && o.recipient === recipient).length;
 }
 
 export interface Contact {

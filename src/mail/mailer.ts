@@ -5,7 +5,8 @@ import { wallClock } from '../clock';
 import { getContact } from '../db/billing-contacts';
 import { findInvoice } from '../db/invoice-rows';
 import { noticeMessageId } from './message-id';
-import { chooseRecipient, decideDelivery, retryDelaySeconds, type NoticeStatus } from './delivery';
+import { otherNoticesOf } from '../db/notice-outbox';
+import { chooseRecipient, decideDelivery, reminderNumber, retryDelaySeconds } from './delivery';
 import { renderNotice } from './render-notice';
 import { classifySendError, type MailTransport } from './transport';
 
@@ -28,6 +29,7 @@ interface ClaimedNotice {
   kind: NoticeKind;
   sequence: number;
   attempts: number;
+  queued_at: string;
 }
 
 interface SentMessage {
@@ -68,7 +70,7 @@ export class Mailer {
     let claimed: string | undefined;
     const step = await this.o.ds.transaction(async (db): Promise<Step> => {
       const rows: ClaimedNotice[] = await db.query(
-        `SELECT id, stripe_invoice_id, kind, sequence, attempts FROM email_notices
+        `SELECT id, stripe_invoice_id, kind, sequence, attempts, extract(epoch from created_at)::bigint AS queued_at FROM email_notices
           WHERE status = 'pending' AND next_attempt_at <= to_timestamp($1)
           ORDER BY next_attempt_at, id
           LIMIT 1
@@ -90,8 +92,8 @@ export class Mailer {
     const remembered = this.unrecorded.get(n.id);
     if (remembered) return this.recordSent(db, n, remembered, 'accepted before the database failed; not sent again', log);
     const invoice = await findInvoice(db, n.stripe_invoice_id);
-    const issued = n.kind === 'invoice_voided' ? await issuedStatus(db, n.stripe_invoice_id) : null;
-    const decision = decideDelivery(n.kind, invoice, issued, now);
+    const others = await otherNoticesOf(db, n.stripe_invoice_id, n.id);
+    const decision = decideDelivery(n.kind, invoice, { queuedAt: Number(n.queued_at), others }, now);
     if (decision.action === 'skip') return this.settle(db, n, 'skipped', decision.reason, log);
     if (decision.action === 'defer') {
       await db.query(`UPDATE email_notices SET next_attempt_at = to_timestamp($2), updated_at = now() WHERE id = $1`, [n.id, decision.untilSeconds]);
@@ -103,7 +105,14 @@ export class Mailer {
     const messageId = noticeMessageId(n, this.o.from.address);
     let rendered;
     try {
-      rendered = renderNotice({ kind: n.kind, sequence: n.sequence, invoice: invoice!, nowSeconds: now, companyName: this.o.from.name ?? 'Billing' });
+      rendered = renderNotice({
+        kind: n.kind,
+        sequence: n.sequence,
+        reminderNumber: reminderNumber(others, recipient),
+        invoice: invoice!,
+        nowSeconds: now,
+        companyName: this.o.from.name ?? 'Billing',
+      });
     } catch (err) {
       return this.settle(db, n, 'failed', `cannot render: ${(err as Error).message}`, log);
     }
@@ -206,12 +215,4 @@ export class Mailer {
     await this.running;
     this.o.transport.close();
   }
-}
-
-async function issuedStatus(db: EntityManager, stripeInvoiceId: string): Promise<NoticeStatus | null> {
-  const rows: { status: NoticeStatus }[] = await db.query(
-    `SELECT status FROM email_notices WHERE stripe_invoice_id = $1 AND kind = 'invoice_issued' AND sequence = 0`,
-    [stripeInvoiceId],
-  );
-  return rows[0]?.status ?? null;
 }

@@ -5,13 +5,17 @@ import type { InvoiceState } from '../billing/invoice-state';
 import { NOTICE_KINDS, type NoticeKind } from '../billing/notice-kinds';
 import { assertHeaderValue } from './address';
 import { formatAmount } from './money';
-
-const DAY = 86_400;
+import { daysPastDue, daysUntilDue } from '../billing/days';
 
 export interface RenderNoticeInput {
   kind: NoticeKind;
   /** As queued: the attempt count for payment_failed, the k-th weekly reminder for overdue_reminder. */
   sequence: number;
+  /**
+   * Which reminder about this invoice the recipient is getting, counting those actually sent to
+   * them (1 when none was): an overdue_reminder names it from the second on.
+   */
+  reminderNumber?: number;
   invoice: InvoiceState;
   nowSeconds: number;
   companyName: string;
@@ -111,14 +115,14 @@ interface NoticeView {
   invoiceNumber: string;
   amount: string;
   dueDate: string | null;
-  /** "in 3 days" or "today"; null without a due date. */
+  /** "today", "tomorrow" or "in 3 days", in UTC calendar days; null without a due date. */
   dueIn: string | null;
   /** "5 days overdue", or just "overdue" when the count is unknown or zero. */
   overdueBy: string;
   paidDate: string | null;
   attempt: number;
-  /** "2nd", as in "our 2nd reminder". */
-  reminder: string;
+  /** "2nd", as in "our 2nd reminder"; null for the first one the recipient gets. */
+  reminder: string | null;
   invoiceUrl: string | null;
   pdfUrl: string | null;
 }
@@ -133,11 +137,15 @@ const SUBJECTS: Record<NoticeKind, (v: NoticeView) => string> = {
   invoice_voided: (v) => `Invoice ${v.invoiceNumber} has been voided`,
 };
 
-function buildView({ kind, sequence, invoice, nowSeconds, companyName }: RenderNoticeInput): NoticeView {
+function dueInWords(due: number, now: number): string {
+  const n = Math.max(0, daysUntilDue(due, now));
+  return n === 0 ? 'today' : n === 1 ? 'tomorrow' : `in ${days(n)}`;
+}
+
+function buildView({ kind, sequence, reminderNumber, invoice, nowSeconds, companyName }: RenderNoticeInput): NoticeView {
   if (invoice.currency === null) throw new Error(`invoice ${invoice.stripeInvoiceId} has no currency to render amounts in`);
   const due = invoice.dueDate;
-  const daysUntilDue = due === null ? null : Math.max(0, Math.ceil((due - nowSeconds) / DAY));
-  const daysOverdue = due === null ? 0 : Math.max(0, Math.floor((nowSeconds - due) / DAY));
+  const daysOverdue = daysPastDue(due, nowSeconds);
   const customerName = clean(invoice.customerName);
   const view: Omit<NoticeView, 'subject'> = {
     companyName: clean(companyName),
@@ -146,12 +154,12 @@ function buildView({ kind, sequence, invoice, nowSeconds, companyName }: RenderN
     invoiceNumber: clean(invoice.number) || clean(invoice.stripeInvoiceId),
     amount: formatAmount(AMOUNT[kind](invoice), invoice.currency),
     dueDate: formatDate(due),
-    dueIn: daysUntilDue === null ? null : daysUntilDue > 0 ? `in ${days(daysUntilDue)}` : 'today',
+    dueIn: due === null ? null : dueInWords(due, nowSeconds),
     overdueBy: daysOverdue > 0 ? `${days(daysOverdue)} overdue` : 'overdue',
     paidDate: formatDate(invoice.paidAt),
     // The queued sequence is the attempt that failed; the row may have moved on to a later one.
     attempt: sequence > 0 ? sequence : Math.max(1, invoice.attemptCount),
-    reminder: ordinal(Math.max(1, sequence)),
+    reminder: (reminderNumber ?? 1) >= 2 ? ordinal(reminderNumber!) : null,
     invoiceUrl: webUrl(invoice.hostedInvoiceUrl),
     pdfUrl: webUrl(invoice.invoicePdfUrl),
   };

@@ -2,7 +2,7 @@ import type Stripe from 'stripe';
 import type { DataSource } from 'typeorm';
 import { planRepair, snapshotFromListedInvoice, type FieldDifference, type RepairPlan } from '../billing/repair';
 import { MalformedEventError, type InvoiceSnapshot } from '../billing/snapshot';
-import type { AfterMerge } from '../consume/process-event';
+import type { NoticeEffects } from '../consume/notice-effects';
 import { findInvoice, insertInvoice, lockInvoice, updateInvoice } from '../db/invoice-rows';
 import type { BackoffOptions } from '../stripe/with-backoff';
 import { wallClock } from '../clock';
@@ -19,8 +19,11 @@ export interface ReconcileOptions {
 export interface ReconcileDeps {
   stripe: Stripe;
   ds: DataSource;
-  /** The consumer's effects (outboxEffects), run in the repair's transaction on every row written. */
-  afterMerge?: AfterMerge;
+  /**
+   * The notice effects, run in the repair's transaction on every row written: a repaired row of a
+   * known invoice as news, an inserted row as a baseline (its notices recorded, none sent).
+   */
+  afterMerge?: NoticeEffects;
   logger: WarnLogger;
   progress?: { total(n: number): void; tick(n?: number, note?: string): void };
   backoff?: BackoffOptions;
@@ -137,7 +140,8 @@ async function repairLocked(deps: ReconcileDeps, snapshot: InvoiceSnapshot, cloc
         await updateInvoice(db, plan.next);
       }
       if ((plan.action === 'insert' || plan.action === 'repair') && deps.afterMerge) {
-        await deps.afterMerge(db, { snapshot, previous, next: plan.next }, now);
+        const mode = plan.action === 'insert' ? 'baseline' : 'live';
+        await deps.afterMerge(db, [{ previous, next: plan.next, event: snapshot, mode }], now);
       }
       return plan;
     }

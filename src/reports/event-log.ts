@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { listEvents } from '../db/event-log';
 
 export interface EventLogEntry {
   id: string;
@@ -9,20 +10,13 @@ export interface EventLogEntry {
   processedAt: string | null;
   attempts: number;
   lastError: string | null;
+  /** When its message last went to the dead-letter queue; kept after a later success, as history. */
+  deadLetteredAt: string | null;
 }
 
 /** The newest stored events, for "what happened to this invoice" and "what is failing". */
 export async function recentEvents(ds: DataSource, f: { invoiceId?: string; failed?: boolean; limit: number }): Promise<EventLogEntry[]> {
-  const rows: Array<{ id: string; type: string; stripe_invoice_id: string | null; created: Date; received_at: Date; processed_at: Date | null; attempts: number; last_error: string | null }> =
-    await ds.query(
-      `SELECT id, type, stripe_invoice_id, created, received_at, processed_at, attempts, last_error
-         FROM stripe_events
-        WHERE ($1::text IS NULL OR stripe_invoice_id = $1)
-          AND ($2::boolean IS NOT TRUE OR (last_error IS NOT NULL AND processed_at IS NULL))
-        ORDER BY created DESC, received_at DESC, id DESC
-        LIMIT $3`,
-      [f.invoiceId ?? null, f.failed === true, f.limit],
-    );
+  const rows = await listEvents(ds.manager, f);
   return rows.map((r) => ({
     id: r.id,
     type: r.type,
@@ -32,5 +26,16 @@ export async function recentEvents(ds: DataSource, f: { invoiceId?: string; fail
     processedAt: r.processed_at?.toISOString() ?? null,
     attempts: r.attempts,
     lastError: r.last_error,
+    deadLetteredAt: r.dead_lettered_at?.toISOString() ?? null,
   }));
+}
+
+/**
+ * Where an event stands, in words: "processed", "unprocessed (5 attempts), dead-lettered <when>".
+ * A dead-lettering followed by a success reads as processed, with the dead-lettering as history.
+ */
+export function eventState(e: Pick<EventLogEntry, 'processedAt' | 'attempts' | 'deadLetteredAt'>): string {
+  if (e.processedAt !== null) return e.deadLetteredAt === null ? 'processed' : `processed (was dead-lettered ${e.deadLetteredAt})`;
+  const attempts = `unprocessed (${e.attempts} ${e.attempts === 1 ? 'attempt' : 'attempts'})`;
+  return e.deadLetteredAt === null ? attempts : `${attempts}, dead-lettered ${e.deadLetteredAt}`;
 }

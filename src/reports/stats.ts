@@ -1,5 +1,7 @@
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DataSource } from 'typeorm';
+import { minorUnitsFromText } from '../finance/amounts';
+import { toMajorUnits } from '../mail/money';
 
 export interface QueueDepth {
   visible: number;
@@ -7,23 +9,52 @@ export interface QueueDepth {
   delayed: number;
 }
 
+// Each amount twice, as JSON numbers: minor units as stored (`…Cents`) and major units by the
+// currency's exponent, as `billing invoices --format json` gives them.
+interface Owed {
+  amountRemainingCents: number;
+  amountRemaining: number;
+}
+interface WrittenOff {
+  amountWrittenOffCents: number;
+  amountWrittenOff: number;
+}
+
 export interface DatabaseStats {
-  invoices: Array<{ status: string; currency: string | null; count: number; amountRemainingCents: string }>;
-  overdue: Array<{ currency: string; count: number; amountRemainingCents: string }>;
+  /** By Stripe status and currency. Remaining is what is owed, so 0 on void and uncollectible invoices. */
+  invoices: Array<{ status: string; currency: string; count: number } & Owed & WrittenOff>;
+  /** As `billing invoices --overdue` counts them: open, past due, money owed, by the clock. */
+  overdue: Array<{ currency: string; count: number } & Owed>;
   events: { total: number; unprocessed: number; failed: number; oldestUnprocessed: { id: string; type: string; receivedAt: string } | null };
   notices: { pending: number; failed: number; skipped: number; oldestPending: string | null };
 }
 
-/** Amounts stay strings: bigint cents summed over a whole ledger can pass 2^53. */
+function owed(sum: string, currency: string): Owed {
+  const minor = minorUnitsFromText(sum);
+  return { amountRemainingCents: minor, amountRemaining: toMajorUnits(minor, currency) };
+}
+
+function writtenOff(sum: string, currency: string): WrittenOff {
+  const minor = minorUnitsFromText(sum);
+  return { amountWrittenOffCents: minor, amountWrittenOff: toMajorUnits(minor, currency) };
+}
+
+/**
+ * Amounts come from the finance views, so they follow finance's rules (nothing owed on a void
+ * invoice; an uncollectible one's balance written off), and are numbers, as in
+ * `billing invoices --format json`.
+ */
 export async function databaseStats(ds: DataSource): Promise<DatabaseStats> {
-  const invoices: Array<{ status: string; currency: string | null; count: number; remaining: string }> = await ds.query(
-    `SELECT status, currency, count(*)::int AS count, coalesce(sum(amount_remaining_cents), 0)::text AS remaining
-       FROM invoices WHERE deleted_at IS NULL
+  // Sums as text (a sum of bigint is numeric), turned into numbers only where exact.
+  const invoices: Array<{ status: string; currency: string; count: number; remaining: string; written_off: string }> = await ds.query(
+    `SELECT status, currency, count(*)::int AS count,
+            sum(amount_remaining_cents)::text AS remaining, sum(amount_written_off_cents)::text AS written_off
+       FROM finance_invoice_rows
       GROUP BY status, currency ORDER BY status, currency`,
   );
   const overdue: Array<{ currency: string; count: number; remaining: string }> = await ds.query(
     `SELECT currency, count(*)::int AS count, sum(amount_remaining_cents)::text AS remaining
-       FROM invoices WHERE overdue AND deleted_at IS NULL
+       FROM overdue_invoices
       GROUP BY currency ORDER BY currency`,
   );
   const [events] = (await ds.query(
@@ -44,8 +75,8 @@ export async function databaseStats(ds: DataSource): Promise<DatabaseStats> {
   )) as Array<{ pending: number; failed: number; skipped: number; oldest_pending: Date | null }>;
   const o = oldest[0];
   return {
-    invoices: invoices.map((r) => ({ status: r.status, currency: r.currency, count: r.count, amountRemainingCents: r.remaining })),
-    overdue: overdue.map((r) => ({ currency: r.currency, count: r.count, amountRemainingCents: r.remaining })),
+    invoices: invoices.map((r) => ({ status: r.status, currency: r.currency, count: r.count, ...owed(r.remaining, r.currency), ...writtenOff(r.written_off, r.currency) })),
+    overdue: overdue.map((r) => ({ currency: r.currency, count: r.count, ...owed(r.remaining, r.currency) })),
     events: { ...events!, oldestUnprocessed: o ? { id: o.id, type: o.type, receivedAt: o.received_at.toISOString() } : null },
     notices: { pending: notices!.pending, failed: notices!.failed, skipped: notices!.skipped, oldestPending: notices!.oldest_pending?.toISOString() ?? null },
   };

@@ -1,8 +1,7 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../config';
-import { outboxEffects } from '../consume/outbox-effects';
-import { outboxEffectsBatch } from '../consume/outbox-effects-batch';
+import { noticeEffects, noticePolicy } from '../consume/notice-effects';
 import { Worker } from '../consume/worker';
 import { parseMailFrom } from '../mail/address';
 import { Mailer } from '../mail/mailer';
@@ -12,6 +11,7 @@ import { invoiceFetcher } from '../stripe/fetch-invoice';
 import { EventQueue } from '../ingest/event-queue';
 import { runMigrations } from '../db/data-source';
 import { createApp, WEBHOOK_PATH } from '../ingest/app';
+import { createReceivingSqsClient } from '../queue/sqs-client';
 import { createLogger } from '../log';
 import { banner } from './banner';
 import { listen } from './http-server';
@@ -95,21 +95,27 @@ export async function start(roles: Role[], env: NodeJS.ProcessEnv = process.env,
     }
 
     if (database && queue && roles.includes('worker')) {
+      // A client of its own: its long polls wait far longer than a webhook's send may.
+      const receiver = createReceivingSqsClient({
+        ...(queue.endpoint ? { region: 'us-east-1', endpoint: queue.endpoint } : { region: config.awsRegion, endpoint: config.sqsEndpoint }),
+        receiveTimeoutSeconds: config.receiveTimeoutSeconds,
+      });
+      closers.push('worker-sqs-client', async () => receiver.destroy());
       const worker = new Worker({
         ds: database.ds,
-        sqs: queue.sqs,
+        sqs: receiver,
         queueUrl: queue.url,
         logger: log,
         pollers: config.workerPollers,
         waitTimeSeconds: queue.embedded ? 1 : config.waitTimeSeconds,
         visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
-        afterMerge: outboxEffects(config.mail.enabledKinds),
-        afterMergeBatch: outboxEffectsBatch(config.mail.enabledKinds),
+        maxReceiveCount: config.maxReceiveCount,
+        afterMerge: noticeEffects(noticePolicy(config)),
         fetchInvoice: stripe ? invoiceFetcher(stripe) : undefined,
       });
       worker.start();
       closers.push('worker', () => worker.stop());
-      closers.push('sweeper', startSweeper(database.ds, config.sweepIntervalSeconds, config.mail.enabledKinds, log));
+      closers.push('sweeper', startSweeper(database.ds, config.sweepIntervalSeconds, noticePolicy(config), log));
     }
 
     if (secrets && queue) {

@@ -1,14 +1,14 @@
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
-import type { NoticeKind } from '../billing/notice-kinds';
+import type { NoticePolicy } from '../billing/notice-plan';
 import { wallClock } from '../clock';
 import { sweepInvoices } from '../sweep/invoice-sweep';
 
 /** Re-evaluates overdue flags and dunning reminders on a timer; a sweep that fails is logged and tried at the next tick. */
-export function startSweeper(ds: DataSource, intervalSeconds: number, enabled: ReadonlySet<NoticeKind>, logger: Logger): () => Promise<void> {
+export function startSweeper(ds: DataSource, intervalSeconds: number, policy: NoticePolicy, logger: Logger): () => Promise<void> {
   let running: Promise<void> = Promise.resolve();
   const tick = () => {
-    running = sweepInvoices(ds, wallClock(), enabled)
+    running = sweepInvoices(ds, wallClock(), policy)
       .then((r) => {
         if (r.reviewed > 0) logger.info({ flagged: r.flagged, reviewed: r.reviewed }, 'invoice sweep');
       })

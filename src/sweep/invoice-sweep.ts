@@ -1,8 +1,10 @@
-import type { DataSource, EntityManager } from 'typeorm';
-import type { NoticeKind } from '../billing/notice-kinds';
+import type { DataSource } from 'typeorm';
+import type { NoticePolicy } from '../billing/notice-plan';
 import { isOverdue } from '../billing/overdue';
-import { reviewDunning } from '../consume/outbox-effects';
-import { lockInvoiceSkipLocked } from '../db/invoice-rows';
+import { noticeEffects } from '../consume/notice-effects';
+import { lockFreeInvoices, setOverdueFlags } from '../db/invoice-rows-batch';
+import { sweepCandidates } from '../db/invoice-rows';
+import { sqlClientOf } from '../db/sql-client';
 
 export interface SweepResult {
   flagged: number;
@@ -17,43 +19,28 @@ const BATCH = 200;
  * flagged; next dunning check reached), so the sweep stays cheap at any table size. Rows a
  * consumer holds are skipped: its merge does the same work.
  */
-export async function sweepInvoices(ds: DataSource, nowSeconds: number, enabled: ReadonlySet<NoticeKind>): Promise<SweepResult> {
+export async function sweepInvoices(ds: DataSource, nowSeconds: number, policy: NoticePolicy): Promise<SweepResult> {
   const result: SweepResult = { flagged: 0, reviewed: 0 };
+  const effects = noticeEffects(policy);
   let afterId = '0';
   for (;;) {
-    const ids: { id: string; stripe_invoice_id: string }[] = await ds.query(
-      `SELECT id, stripe_invoice_id FROM (
-         SELECT id, stripe_invoice_id FROM invoices
-          WHERE status = 'open' AND NOT overdue AND due_date < to_timestamp($1)
-            AND amount_remaining_cents > 0 AND deleted_at IS NULL
-         UNION
-         SELECT id, stripe_invoice_id FROM invoices WHERE next_dunning_at <= to_timestamp($1)
-       ) c
-       WHERE id > $2::bigint
-       ORDER BY id
-       LIMIT ${BATCH}`,
-      [nowSeconds, afterId],
-    );
-    if (ids.length === 0) return result;
-    afterId = ids[ids.length - 1]!.id;
+    const candidates = await sweepCandidates(ds.manager, nowSeconds, afterId, BATCH);
+    if (candidates.length === 0) return result;
+    afterId = candidates[candidates.length - 1]!.id;
     await ds.transaction(async (db) => {
-      for (const { stripe_invoice_id } of ids) {
-        if (await reviewInvoice(db, stripe_invoice_id, nowSeconds, enabled)) result.flagged++;
-        result.reviewed++;
-      }
+      const c = await sqlClientOf(db);
+      const rows = await lockFreeInvoices(c, candidates.map((r) => r.stripeInvoiceId));
+      const flags = new Map<string, boolean>();
+      const changes = rows.map((row) => {
+        const overdue = isOverdue(row, nowSeconds);
+        if (overdue !== row.overdue) flags.set(row.stripeInvoiceId, overdue);
+        if (overdue && !row.overdue) result.flagged++;
+        return { previous: row, next: { ...row, overdue }, event: null, mode: 'live' as const };
+      });
+      await setOverdueFlags(c, flags);
+      await effects(db, changes, nowSeconds);
+      result.reviewed += rows.length;
     });
-    if (ids.length < BATCH) return result;
+    if (candidates.length < BATCH) return result;
   }
-}
-
-/** Returns true when the invoice became overdue. */
-async function reviewInvoice(db: EntityManager, stripeInvoiceId: string, nowSeconds: number, enabled: ReadonlySet<NoticeKind>): Promise<boolean> {
-  const invoice = await lockInvoiceSkipLocked(db, stripeInvoiceId);
-  if (invoice === null) return false;
-  const overdue = isOverdue(invoice, nowSeconds);
-  if (overdue !== invoice.overdue) {
-    await db.query(`UPDATE invoices SET overdue = $2, updated_at = now() WHERE stripe_invoice_id = $1`, [stripeInvoiceId, overdue]);
-  }
-  await reviewDunning(db, { ...invoice, overdue }, nowSeconds, enabled);
-  return overdue && !invoice.overdue;
 }

@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import type { InvoiceState } from '../../src/billing/invoice-state';
-import { DUNNING_KINDS, type NoticeRequest } from '../../src/billing/notice-kinds';
-import { planDunning, stageIndex, type DunningPlan, type LastDunning } from '../../src/billing/dunning';
+import { DUNNING_KINDS, type NoticeRecord, type NoticeRequest } from '../../src/billing/notice-kinds';
+import { planDunning, stageIndex, type DunningPlan } from '../../src/billing/dunning';
 import { openInvoiceState } from '../support/invoice-state';
+import { record } from '../support/notice-policy';
 
 const DAY = 86_400;
 const HOUR = 3_600;
@@ -21,7 +22,9 @@ function invoice(overrides: Partial<InvoiceState> = {}): InvoiceState {
 const dueSoon: NoticeRequest = { kind: 'due_soon', sequence: 0 };
 const overdue: NoticeRequest = { kind: 'overdue', sequence: 0 };
 const reminder = (k: number): NoticeRequest => ({ kind: 'overdue_reminder', sequence: k });
-const last = (n: NoticeRequest, at: number): LastDunning => ({ ...n, at });
+/** The outbox after one notice, sent when it was queued. */
+const last = (n: NoticeRequest, at: number): NoticeRecord[] => [record(n, at)];
+const NONE: NoticeRecord[] = [];
 const NEVER: DunningPlan = { notice: null, nextCheckAt: null };
 
 describe('planDunning: which invoices are dunned at all', () => {
@@ -37,13 +40,13 @@ describe('planDunning: which invoices are dunned at all', () => {
     ['a charge_automatically invoice (Stripe gives it no due date)', { collectionMethod: 'charge_automatically', dueDate: null }],
   ])('%s: never, and nothing to look at again', (_label, overrides) => {
     for (const now of anyTime) {
-      expect(planDunning(invoice(overrides), now, null)).toEqual(NEVER);
+      expect(planDunning(invoice(overrides), now, NONE)).toEqual(NEVER);
       expect(planDunning(invoice(overrides), now, last(overdue, OVERDUE_AT))).toEqual(NEVER);
     }
   });
 
   it('still dunns a partly paid open invoice', () => {
-    expect(planDunning(invoice({ amountPaidCents: 999, amountRemainingCents: 1 }), OVERDUE_AT, null).notice).toEqual(overdue);
+    expect(planDunning(invoice({ amountPaidCents: 999, amountRemainingCents: 1 }), OVERDUE_AT, NONE).notice).toEqual(overdue);
   });
 });
 
@@ -53,8 +56,10 @@ describe('planDunning: stages by time, with nothing sent before', () => {
     ['long before the window', DUE - 30 * DAY, null, DUE_SOON_AT],
     ['one second before due-3d', DUE_SOON_AT - 1, null, DUE_SOON_AT],
     ['exactly at due-3d', DUE_SOON_AT, dueSoon, OVERDUE_AT],
-    ['on the due date itself', DUE, dueSoon, OVERDUE_AT],
-    ['one second before due+1d', OVERDUE_AT - 1, dueSoon, OVERDUE_AT],
+    ['at the due moment itself', DUE, dueSoon, OVERDUE_AT],
+    // Past the due moment "due today" is no longer true, and overdue waits out a grace day.
+    ['one second past the due moment', DUE + 1, null, OVERDUE_AT],
+    ['one second before due+1d', OVERDUE_AT - 1, null, OVERDUE_AT],
     ['exactly at due+1d', OVERDUE_AT, overdue, reminderAt(1)],
     ['one second before due+8d', reminderAt(1) - 1, overdue, reminderAt(1)],
     ['exactly at due+8d', reminderAt(1), reminder(1), reminderAt(2)],
@@ -62,7 +67,7 @@ describe('planDunning: stages by time, with nothing sent before', () => {
     ['one second before due+22d', reminderAt(3) - 1, reminder(2), reminderAt(3)],
     ['a year late', DUE + 365 * DAY, reminder(52), reminderAt(53)],
   ])('%s', (_label, now, notice, nextCheckAt) => {
-    expect(planDunning(invoice(), now, null)).toEqual({ notice, nextCheckAt });
+    expect(planDunning(invoice(), now, NONE)).toEqual({ notice, nextCheckAt });
   });
 });
 
@@ -75,22 +80,22 @@ describe('planDunning: due_soon only for send_invoice invoices finalized before 
     ['charge_automatically with a due date', { collectionMethod: 'charge_automatically' }, null],
   ])('%s', (_label, overrides, atWindow) => {
     const inv = invoice(overrides);
-    expect(planDunning(inv, DUE_SOON_AT, null).notice).toEqual(atWindow);
-    expect(planDunning(inv, DUE - 1, null).notice).toEqual(atWindow);
+    expect(planDunning(inv, DUE_SOON_AT, NONE).notice).toEqual(atWindow);
+    expect(planDunning(inv, DUE - 1, NONE).notice).toEqual(atWindow);
   });
 
   it('an invoice finalized inside the window first hears at due+1d, with overdue', () => {
     const inv = invoice({ finalizedAt: DUE - 2 * DAY });
     // Its invoice_issued email already gave the due date, so it waits for overdue.
-    expect(planDunning(inv, DUE - 2 * DAY, null)).toEqual({ notice: null, nextCheckAt: OVERDUE_AT });
-    expect(planDunning(inv, OVERDUE_AT - 1, null)).toEqual({ notice: null, nextCheckAt: OVERDUE_AT });
-    expect(planDunning(inv, OVERDUE_AT, null)).toEqual({ notice: overdue, nextCheckAt: reminderAt(1) });
+    expect(planDunning(inv, DUE - 2 * DAY, NONE)).toEqual({ notice: null, nextCheckAt: OVERDUE_AT });
+    expect(planDunning(inv, OVERDUE_AT - 1, NONE)).toEqual({ notice: null, nextCheckAt: OVERDUE_AT });
+    expect(planDunning(inv, OVERDUE_AT, NONE)).toEqual({ notice: overdue, nextCheckAt: reminderAt(1) });
     expect(planDunning(inv, reminderAt(1), last(overdue, OVERDUE_AT))).toEqual({ notice: reminder(1), nextCheckAt: reminderAt(2) });
   });
 });
 
 describe('planDunning: what was sent before', () => {
-  it.each<[string, number, LastDunning, DunningPlan]>([
+  it.each<[string, number, NoticeRecord[], DunningPlan]>([
     ['due_soon sent, same stage still', DUE, last(dueSoon, DUE_SOON_AT), { notice: null, nextCheckAt: OVERDUE_AT }],
     ['due_soon sent, overdue now due', OVERDUE_AT, last(dueSoon, DUE_SOON_AT), { notice: overdue, nextCheckAt: reminderAt(1) }],
     ['overdue sent, a week on', reminderAt(1), last(overdue, OVERDUE_AT), { notice: reminder(1), nextCheckAt: reminderAt(2) }],
@@ -141,13 +146,13 @@ describe('planDunning: nextCheckAt is a promise that nothing is missed before it
       fc.property(arbInvoice, arbLast, fc.integer({ min: -10 * DAY, max: 90 * DAY }), fc.double({ min: 0, max: 1, noNaN: true }), (i, l, nowOffset, frac) => {
         const inv = invoice({ collectionMethod: i.collectionMethod, finalizedAt: DUE + i.finalizedOffset });
         const now = DUE + nowOffset;
-        const previous: LastDunning | null =
-          l === null ? null : { ...(l.stage === 0 ? dueSoon : l.stage === 1 ? overdue : reminder(l.stage - 1)), at: Math.min(now, DUE + l.offset) };
+        const previous: NoticeRecord[] =
+          l === null ? NONE : last(l.stage === 0 ? dueSoon : l.stage === 1 ? overdue : reminder(l.stage - 1), Math.min(now, DUE + l.offset));
         const plan = planDunning(inv, now, previous);
         expect(plan.nextCheckAt).not.toBeNull();
         expect(plan.nextCheckAt!).toBeGreaterThan(now);
-        // After queueing, the new notice is what the next look sees as the last one.
-        const after = plan.notice === null ? previous : { ...plan.notice, at: now };
+        // After queueing, the new notice is in the outbox the next look reads.
+        const after = plan.notice === null ? previous : [...previous, record(plan.notice, now, 'pending')];
         const probe = now + 1 + Math.floor(frac * (plan.nextCheckAt! - now - 1));
         if (probe < plan.nextCheckAt!) expect(planDunning(inv, probe, after).notice).toBeNull();
         expect(planDunning(inv, plan.nextCheckAt! - 1, after).notice).toBeNull();
@@ -166,14 +171,14 @@ describe('planDunning: a sweep every N minutes over 60 days', () => {
   /** Calls planDunning at each tick, or (gated) only once nextCheckAt is reached, as the real sweep does. */
   function simulate(inv: InvoiceState, start: number, every: number, end: number, gated: boolean): Queued[] {
     const queued: Queued[] = [];
-    let previous: LastDunning | null = null;
+    const previous: NoticeRecord[] = [];
     let checkAt: number | null = start;
     for (let now = start; now <= end; now += every) {
       if (gated && (checkAt === null || now < checkAt)) continue;
       const plan = planDunning(inv, now, previous);
       if (plan.notice) {
         expect(DUNNING_KINDS.has(plan.notice.kind)).toBe(true);
-        previous = { ...plan.notice, at: now };
+        previous.push(record(plan.notice, now));
         queued.push({ at: now, stage: stageIndex(plan.notice.kind, plan.notice.sequence) });
       }
       checkAt = plan.nextCheckAt;
@@ -211,13 +216,17 @@ describe('planDunning: a sweep every N minutes over 60 days', () => {
         }
 
         const firstStage = collectionMethod === 'send_invoice' && finalizedAt < due - 3 * DAY ? 0 : 1;
+        // due_soon holds until the due moment; overdue starts a day after it.
+        const windowEnd = (stage: number) => (stage === 0 ? due + 1 : stageStart(stage + 1, due));
         const currentAt = (t: number) => {
-          let s = firstStage;
+          if (t <= due) return firstStage === 0 && t >= due - 3 * DAY ? 0 : null;
+          if (t < due + DAY) return null;
+          let s = 1;
           while (stageStart(s + 1, due) <= t) s++;
-          return stageStart(firstStage, due) <= t ? s : null;
+          return s;
         };
         // Found late (finalized after stages began): only the stage current at the first look.
-        if (stageStart(firstStage, due) < finalizedAt) {
+        if (stageStart(firstStage, due) < finalizedAt && currentAt(finalizedAt) !== null) {
           expect(queued[0]).toEqual({ at: finalizedAt, stage: currentAt(finalizedAt) });
         }
 
@@ -228,7 +237,7 @@ describe('planDunning: a sweep every N minutes over 60 days', () => {
           const gapEnds = before.length > 0 ? before[before.length - 1]!.at + DAY : -Infinity;
           const expectedAt = ticks(Math.max(boundary, gapEnds));
           if (expectedAt > end) continue;
-          if (expectedAt < stageStart(stage + 1, due)) {
+          if (expectedAt < windowEnd(stage)) {
             expect(queued).toContainEqual({ at: expectedAt, stage });
           } else {
             // The gap carried it past the next boundary: that stage replaces it, never both.

@@ -117,12 +117,13 @@ describe('billing notices', () => {
     const text = run('notices', 'list');
     expect(text.code).toBe(0);
     expect(text.out.trimEnd().split('\n')).toEqual([
-      'in_cliC  overdue_reminder#1  pending  -  ',
-      'in_cliC  overdue#0  failed  c@x.test  451 4.7.1 try later',
-      'in_cliB  invoice_paid#0  sent  b@x.test  ',
-      'in_cliB  invoice_issued#0  skipped  -  already_paid',
-      'in_cliA  payment_failed#1  skipped  -  no_recipient',
-      'in_cliA  invoice_issued#0  failed  a@x.test  550 5.1.1 mailbox unavailable',
+      'CREATED               INVOICE  NOTICE              STATUS   SENT                  RECIPIENT  LAST ERROR',
+      '2027-01-15T08:00:05Z  in_cliC  overdue_reminder#1  pending  -                     -',
+      '2027-01-15T08:00:04Z  in_cliC  overdue#0           failed   -                     c@x.test   451 4.7.1 try later',
+      '2027-01-15T08:00:03Z  in_cliB  invoice_paid#0      sent     2027-01-15T08:00:03Z  b@x.test',
+      '2027-01-15T08:00:02Z  in_cliB  invoice_issued#0    skipped  -                     -          already_paid',
+      '2027-01-15T08:00:01Z  in_cliA  payment_failed#1    skipped  -                     -          no_recipient',
+      '2027-01-15T08:00:00Z  in_cliA  invoice_issued#0    failed   -                     a@x.test   550 5.1.1 mailbox unavailable',
     ]);
 
     const json = JSON.parse(run('notices', 'list', '--json').out) as Record<string, unknown>[];

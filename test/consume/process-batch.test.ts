@@ -1,18 +1,16 @@
-import { NOTICE_KINDS } from '../../src/billing/notice-kinds';
 import { MalformedEventError } from '../../src/billing/snapshot';
-import { outboxEffects } from '../../src/consume/outbox-effects';
-import { outboxEffectsBatch } from '../../src/consume/outbox-effects-batch';
+import { noticeEffects } from '../../src/consume/notice-effects';
 import { processBatch, type BatchOutcome } from '../../src/consume/process-batch';
 import { processMessage, type ProcessOptions } from '../../src/consume/process-event';
 import { findInvoice } from '../../src/db/invoice-rows';
 import type { DataSource } from 'typeorm';
 import { chronologicalRow, eventId, resentAs, seededRandom, shuffle, testSeed, voidLifecycle, type StripeEvent } from '../integration/helpers';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { ALL_NOTICES } from '../support/notice-policy';
 import { event, invoice, paidLifecycle, uid } from '../support/stripe-events';
 
 const NOW = 1_700_000_000 + 40 * 86_400;
-const enabled = new Set(NOTICE_KINDS);
-const options: ProcessOptions = { nowSeconds: () => NOW, afterMerge: outboxEffects(enabled), afterMergeBatch: outboxEffectsBatch(enabled) };
+const options: ProcessOptions = { nowSeconds: () => NOW, afterMerge: noticeEffects(ALL_NOTICES) };
 
 let db: TestDatabase;
 let reference: TestDatabase;

@@ -11,25 +11,28 @@ afterAll(async () => {
 
 describe('days past due and buckets, at the exact second', () => {
   // The functions take the moment as a parameter, so boundaries are tested to the second.
-  const AS_OF = '2026-06-01T00:00:00Z';
+  // test/finance/days-in-sql.test.ts holds the count equal to the emails' rule over many more.
   it.each([
-    [-1, 0, 'current'], // due one second from now
-    [0, 0, 'current'], // due this very second: not yet late
-    [1, 1, '1-30'],
-    [DAY, 1, '1-30'],
-    [DAY + 1, 2, '1-30'],
-    [30 * DAY, 30, '1-30'],
-    [30 * DAY + 1, 31, '31-60'],
-    [60 * DAY, 60, '31-60'],
-    [60 * DAY + 1, 61, '61-90'],
-    [90 * DAY, 90, '61-90'],
-    [90 * DAY + 1, 91, '90+'],
-    [400 * DAY, 400, '90+'],
-  ])('%i seconds late is day %i, bucket %s', async (secondsLate, days, bucket) => {
+    ['2026-06-01T12:00:00Z', '2026-06-01T11:59:59Z', 0, 'current'], // due a second from now
+    ['2026-06-01T12:00:00Z', '2026-06-01T12:00:00Z', 0, 'current'], // due this very second: not yet late
+    ['2026-06-01T12:00:00Z', '2026-06-01T12:00:01Z', 1, '1-30'], // late on its due date: day 1
+    ['2026-06-01T12:00:00Z', '2026-06-01T23:59:59Z', 1, '1-30'],
+    ['2026-06-01T12:00:00Z', '2026-06-02T00:00:00Z', 1, '1-30'], // next UTC day
+    ['2026-06-01T12:00:00Z', '2026-06-02T23:59:59Z', 1, '1-30'],
+    ['2026-06-01T12:00:00Z', '2026-06-03T00:00:00Z', 2, '1-30'],
+    ['2026-06-01T23:00:00Z', '2026-06-03T01:00:00Z', 2, '1-30'], // 26 hours, two midnights
+    ['2026-06-01T01:00:00Z', '2026-06-02T23:00:00Z', 1, '1-30'], // 46 hours, one midnight
+    ['2026-06-01T12:00:00Z', '2026-07-01T23:59:59Z', 30, '1-30'],
+    ['2026-06-01T12:00:00Z', '2026-07-02T00:00:00Z', 31, '31-60'],
+    ['2026-06-01T12:00:00Z', '2026-07-31T23:59:59Z', 60, '31-60'],
+    ['2026-06-01T12:00:00Z', '2026-08-01T00:00:00Z', 61, '61-90'],
+    ['2026-06-01T12:00:00Z', '2026-08-30T23:59:59Z', 90, '61-90'],
+    ['2026-06-01T12:00:00Z', '2026-08-31T00:00:00Z', 91, '90+'],
+    ['2025-06-01T12:00:00Z', '2026-07-06T00:00:00Z', 400, '90+'],
+  ])('due %s, as of %s: day %i, bucket %s', async (due, asOf, days, bucket) => {
     const [r]: { days: number; bucket: string }[] = await db.ds.query(
-      `SELECT finance_days_past_due($1::timestamptz - make_interval(secs => $2), $1::timestamptz) AS days,
-              finance_aging_bucket(finance_days_past_due($1::timestamptz - make_interval(secs => $2), $1::timestamptz)) AS bucket`,
-      [AS_OF, secondsLate],
+      `SELECT finance_days_past_due($1, $2) AS days, finance_aging_bucket(finance_days_past_due($1, $2)) AS bucket`,
+      [due, asOf],
     );
     expect(r).toEqual({ days, bucket });
   });
@@ -56,19 +59,20 @@ describe('receivables_aging', () => {
       [currency],
     );
 
-  it('buckets invoices a minute either side of 0, 30, 60 and 90 days past due', async () => {
+  it('buckets invoices either side of 0, 30, 60 and 90 days past due', async () => {
     // Each bucket gets a distinct amount, so a misplaced invoice shows in the sums as well.
+    await insertInvoice(db.ds, { currency: 'eur', dueInSeconds: MINUTE, amountCents: 1 }); // due in a minute → current
+    await insertInvoice(db.ds, { currency: 'eur', dueInSeconds: -MINUTE, amountCents: 10 }); // a minute late → day 1
+    // Calendar days before today (due at noon UTC): the count does not depend on the time of day.
     const cases: Array<[number, number]> = [
-      [+MINUTE, 1], // due in a minute → current
-      [-MINUTE, 10], // a minute late → 1-30
-      [-(30 * DAY - MINUTE), 100], // → 1-30
-      [-(30 * DAY + MINUTE), 1_000], // → 31-60
-      [-(60 * DAY - MINUTE), 10_000], // → 31-60
-      [-(60 * DAY + MINUTE), 100_000], // → 61-90
-      [-(90 * DAY - MINUTE), 1_000_000], // → 61-90
-      [-(90 * DAY + MINUTE), 10_000_000], // → 90+
+      [-30, 100], // → 1-30
+      [-31, 1_000], // → 31-60
+      [-60, 10_000], // → 31-60
+      [-61, 100_000], // → 61-90
+      [-90, 1_000_000], // → 61-90
+      [-91, 10_000_000], // → 90+
     ];
-    for (const [dueInSeconds, amountCents] of cases) await insertInvoice(db.ds, { currency: 'eur', dueInSeconds, amountCents });
+    for (const [dueOnUtcDay, amountCents] of cases) await insertInvoice(db.ds, { currency: 'eur', dueOnUtcDay, amountCents });
     await insertInvoice(db.ds, { currency: 'eur', dueInSeconds: null, amountCents: 2 }); // no due date → current
     expect(await aging('eur')).toEqual([
       { livemode: true, currency: 'eur', bucket: 'current', invoice_count: 2, open_amount_cents: '3', open_amount: '0.03' },

@@ -4,7 +4,7 @@ import { neutralizeFormula, toCsv } from '../../src/finance/csv';
 import { listInvoices } from '../../src/finance/list-invoices';
 import { receivablesAging } from '../../src/finance/receivables-aging';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { DAY, insertInvoice, MINUTE } from './rows';
+import { DAY, insertInvoice } from './rows';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -48,7 +48,7 @@ describe('invoices as CSV', () => {
 
   it('is what a spreadsheet opens: BOM, CRLF line ends, plain numbers, ISO times, empty for null', async () => {
     const customerId = 'cus_csvshape';
-    await insertInvoice(db.ds, { customerId, currency: 'jpy', amountCents: 123456, amountPaidCents: 6, dueInSeconds: -3 * DAY + MINUTE, customerEmail: null });
+    await insertInvoice(db.ds, { customerId, currency: 'jpy', amountCents: 123456, amountPaidCents: 6, dueOnUtcDay: -3, customerEmail: null });
     await insertInvoice(db.ds, { customerId, currency: 'usd', amountCents: 123456, createdAt: '2025-12-01T00:00:00Z' });
     const csv = toCsv((await listInvoices(db.ds.manager, { customerId, limit: 10 })).rows, INVOICE_COLUMNS);
 
@@ -67,6 +67,30 @@ describe('invoices as CSV', () => {
     expect(col(jpy, 'due_date')).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
     expect(col(usd, 'amount_due')).toBe('1234.56');
     expect(col(usd, 'created_at')).toBe('2025-12-01T00:00:00.000Z');
+    expect(col(jpy, 'recipient_email')).toBe('');
+    expect(col(usd, 'recipient_email')).toBe('ap@acme.test');
+    expect(col(usd, 'metadata')).toBe('{}');
+  });
+
+  it('shows a void invoice as owing nothing and an uncollectible one as written off, with when and the invoice metadata', async () => {
+    const customerId = 'cus_csvsettled';
+    await insertInvoice(db.ds, { customerId, status: 'void', amountCents: 5000, voidedAt: '2026-03-02T10:00:00Z', createdAt: '2026-03-01T00:00:00Z' });
+    await insertInvoice(db.ds, {
+      customerId,
+      status: 'uncollectible',
+      amountCents: 5000,
+      amountPaidCents: 1000,
+      markedUncollectibleAt: '2026-03-04T10:00:00Z',
+      metadata: { order: '=1+1', note: 'a, "b"' },
+      createdAt: '2026-02-01T00:00:00Z',
+    });
+    const [header, voided, writtenOff] = readBack(toCsv((await listInvoices(db.ds.manager, { customerId, limit: 10 })).rows, INVOICE_COLUMNS));
+    const col = (row: string[] | undefined, name: string) => row![header!.indexOf(name)];
+    expect(header!.slice(-6)).toEqual(['amount_written_off_cents', 'amount_written_off', 'voided_at', 'marked_uncollectible_at', 'recipient_email', 'metadata']);
+    expect([col(voided, 'amount_remaining'), col(voided, 'amount_written_off'), col(voided, 'voided_at')]).toEqual(['0.00', '0.00', '2026-03-02T10:00:00.000Z']);
+    expect([col(writtenOff, 'amount_remaining_cents'), col(writtenOff, 'amount_written_off_cents'), col(writtenOff, 'amount_written_off')]).toEqual(['0', '4000', '40.00']);
+    expect(col(writtenOff, 'marked_uncollectible_at')).toBe('2026-03-04T10:00:00.000Z');
+    expect(JSON.parse(col(writtenOff, 'metadata')!)).toEqual({ order: '=1+1', note: 'a, "b"' });
   });
 
   it('defuses names a spreadsheet would run as formulas, keeping them readable', async () => {

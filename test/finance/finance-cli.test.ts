@@ -7,7 +7,7 @@ import { parse } from 'csv-parse/sync';
 import { Client } from 'pg';
 import { AGING_COLUMNS, INVOICE_COLUMNS } from '../../src/finance/columns';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { DAY, insertInvoice, MINUTE } from './rows';
+import { DAY, insertInvoice } from './rows';
 
 const CLI = path.resolve(__dirname, '../../dist/src/cli.js');
 
@@ -28,11 +28,25 @@ const ids: Record<string, string> = {};
 beforeAll(async () => {
   if (!fs.existsSync(CLI)) throw new Error('dist/ is missing: npm test builds first (npm run build)');
   db = await createTestDatabase(2);
-  ids['overdueOld'] = await insertInvoice(db.ds, { customerId: 'cus_zed', customerName: NAME, number: 'ZED-0001', amountCents: 250000, dueInSeconds: -(45 * DAY - MINUTE), createdAt: '2026-01-05T00:00:00Z' });
-  ids['overdueNew'] = await insertInvoice(db.ds, { customerId: 'cus_zed', customerName: NAME, number: 'ZED-0002', amountCents: 1999, dueInSeconds: -(2 * DAY - MINUTE), createdAt: '2026-02-05T00:00:00Z' });
+  ids['overdueOld'] = await insertInvoice(db.ds, { customerId: 'cus_zed', customerName: NAME, number: 'ZED-0001', amountCents: 250000, dueOnUtcDay: -45, createdAt: '2026-01-05T00:00:00Z' });
+  ids['overdueNew'] = await insertInvoice(db.ds, { customerId: 'cus_zed', customerName: NAME, number: 'ZED-0002', amountCents: 1999, dueOnUtcDay: -2, createdAt: '2026-02-05T00:00:00Z' });
   ids['yen'] = await insertInvoice(db.ds, { customerId: 'cus_kaisha', customerName: 'Kaisha KK', number: 'KK-0001', currency: 'jpy', amountCents: 150000, dueInSeconds: 10 * DAY, createdAt: '2026-03-05T00:00:00Z' });
   ids['paid'] = await insertInvoice(db.ds, { customerId: 'cus_kaisha', status: 'paid', number: 'KK-0000', amountCents: 500, amountPaidCents: 500, createdAt: '2025-12-05T00:00:00Z' });
   ids['draft'] = await insertInvoice(db.ds, { customerId: 'cus_kaisha', status: 'draft', number: null, createdAt: '2026-03-06T00:00:00Z' });
+  ids['void'] = await insertInvoice(db.ds, { customerId: 'cus_settled', customerName: 'Settled SA', number: 'ST-0001', amountCents: 5000, status: 'void', voidedAt: '2025-11-20T00:00:00Z', dueInSeconds: -60 * DAY, createdAt: '2025-11-05T00:00:00Z' });
+  ids['writtenOff'] = await insertInvoice(db.ds, {
+    customerId: 'cus_settled',
+    customerName: 'Settled SA',
+    customerEmail: ' AP@Settled.EXAMPLE ',
+    number: 'ST-0002',
+    amountCents: 123456,
+    amountPaidCents: 23456,
+    status: 'uncollectible',
+    markedUncollectibleAt: '2025-11-25T00:00:00Z',
+    metadata: { contract: 'C-9' },
+    dueInSeconds: -50 * DAY,
+    createdAt: '2025-11-06T00:00:00Z',
+  });
 });
 afterAll(async () => {
   await db?.drop();
@@ -44,11 +58,14 @@ describe('billing invoices', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const lines = r.out.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^INVOICE\s+CUSTOMER\s+STATUS\s+DUE\s+DAYS LATE\s+AMOUNT DUE\s+REMAINING\s+CURRENCY$/);
-    expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['KK-0001', 'ZED-0002', 'ZED-0001', 'KK-0000']);
+    expect(lines[0]).toMatch(/^INVOICE\s+CUSTOMER\s+STATUS\s+DUE\s+DAYS LATE\s+AMOUNT DUE\s+REMAINING\s+WRITTEN OFF\s+CURRENCY$/);
+    expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['KK-0001', 'ZED-0002', 'ZED-0001', 'KK-0000', 'ST-0002', 'ST-0001']);
     expect(lines[1]).toMatch(/Kaisha KK\s+open\s+\d{4}-\d{2}-\d{2}\s+150,000\s+150,000\s+JPY$/);
     expect(lines[3]).toContain('Zed, "Z" Ltd Accounts');
     expect(lines[3]).toMatch(/overdue\s+\d{4}-\d{2}-\d{2}\s+45\s+2,500\.00\s+2,500\.00\s+USD$/);
+    // Nothing is owed on a void invoice; an uncollectible one's balance is shown as written off.
+    expect(lines[5]).toMatch(/Settled SA\s+uncollectible\s+\d{4}-\d{2}-\d{2}\s+1,234\.56\s+0\.00\s+1,000\.00\s+USD$/);
+    expect(lines[6]).toMatch(/Settled SA\s+void\s+\d{4}-\d{2}-\d{2}\s+50\.00\s+0\.00\s+USD$/);
     // Right-aligned: every amount ends where its header does.
     const end = lines[0]!.indexOf('AMOUNT DUE') + 'AMOUNT DUE'.length;
     for (const line of lines.slice(1)) expect(line.slice(end - 1, end + 1)).toMatch(/^\d $/);
@@ -61,6 +78,24 @@ describe('billing invoices', () => {
     expect(rows.map((x) => Object.keys(x))).toEqual(rows.map(() => INVOICE_COLUMNS.map(([n]) => n)));
     expect(rows[0]).toMatchObject({ invoice_id: ids['overdueNew'], customer_name: NAME, display_status: 'overdue', days_overdue: 2, amount_due: 19.99, amount_due_cents: 1999, currency: 'usd', livemode: true });
     expect(rows[0]!['due_date']).toMatch(/Z$/);
+  });
+
+  it('gives void and uncollectible invoices in JSON with nothing owed, the written-off amount, when, the recipient and the metadata', () => {
+    const r = billing(['invoices', '--customer', 'cus_settled', '--format', 'json'], db.url);
+    expect(r.code).toBe(0);
+    const [writtenOff, voided] = JSON.parse(r.out) as Record<string, unknown>[];
+    expect(writtenOff).toMatchObject({
+      invoice_id: ids['writtenOff'],
+      amount_remaining_cents: 0,
+      amount_remaining: 0,
+      amount_written_off_cents: 100000,
+      amount_written_off: 1000,
+      marked_uncollectible_at: '2025-11-25T00:00:00.000Z',
+      voided_at: null,
+      recipient_email: 'AP@settled.example',
+      metadata: { contract: 'C-9' },
+    });
+    expect(voided).toMatchObject({ invoice_id: ids['void'], amount_due: 50, amount_remaining: 0, amount_written_off: 0, voided_at: '2025-11-20T00:00:00.000Z', metadata: {} });
   });
 
   it('prints CSV that parses back, names with comma, quotes and newline intact', () => {

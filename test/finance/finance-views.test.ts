@@ -36,9 +36,10 @@ describe('finance_invoices', () => {
     expect(row!['due_date']).toBeInstanceOf(Date);
   });
 
-  it('shows an open invoice past due with money owed as overdue, counting started days', async () => {
-    const late = await insertInvoice(db.ds, { dueInSeconds: -(2 * DAY + MINUTE) });
+  it('shows an open invoice past due with money owed as overdue, counting UTC calendar days', async () => {
+    const late = await insertInvoice(db.ds, { dueOnUtcDay: -3 });
     expect(await financeRow(late)).toMatchObject({ status: 'open', display_status: 'overdue', days_overdue: 3 });
+    // Late since a minute ago: day 1, whether or not a UTC midnight fell in that minute.
     const justLate = await insertInvoice(db.ds, { dueInSeconds: -MINUTE });
     expect(await financeRow(justLate)).toMatchObject({ display_status: 'overdue', days_overdue: 1 });
   });
@@ -53,6 +54,42 @@ describe('finance_invoices', () => {
   it.each(['paid', 'void', 'uncollectible'] as const)('shows a %s invoice past due by its status, without a pay link', async (status) => {
     const id = await insertInvoice(db.ds, { status, dueInSeconds: -40 * DAY, ...(status === 'paid' ? { amountPaidCents: 1000 } : {}) });
     expect(await financeRow(id)).toMatchObject({ status, display_status: status, days_overdue: 0, pay_url: null });
+  });
+
+  it('owes nothing on a void invoice, though Stripe keeps its amount_remaining', async () => {
+    const id = await insertInvoice(db.ds, { status: 'void', amountCents: 5000, voidedAt: '2026-03-02T10:00:00Z' });
+    expect(await financeRow(id)).toMatchObject({
+      amount_due_cents: '5000',
+      amount_remaining_cents: '0',
+      amount_remaining: '0.00',
+      amount_written_off_cents: '0',
+      amount_written_off: '0.00',
+      voided_at: new Date('2026-03-02T10:00:00Z'),
+      marked_uncollectible_at: null,
+    });
+    const [raw]: { amount_remaining_cents: string }[] = await db.ds.query(`SELECT amount_remaining_cents FROM invoices WHERE stripe_invoice_id = $1`, [id]);
+    expect(raw!.amount_remaining_cents).toBe('5000');
+  });
+
+  it('shows what an uncollectible invoice still lacked as written off, not as owed', async () => {
+    const id = await insertInvoice(db.ds, { status: 'uncollectible', currency: 'kwd', amountCents: 5000, amountPaidCents: 1250, markedUncollectibleAt: '2026-03-03T10:00:00Z' });
+    expect(await financeRow(id)).toMatchObject({
+      amount_paid: '1.250',
+      amount_remaining_cents: '0',
+      amount_remaining: '0.000',
+      amount_written_off_cents: '3750',
+      amount_written_off: '3.750',
+      marked_uncollectible_at: new Date('2026-03-03T10:00:00Z'),
+    });
+    // Open and paid invoices write nothing off.
+    const open = await insertInvoice(db.ds, { amountCents: 5000, amountPaidCents: 1000 });
+    expect(await financeRow(open)).toMatchObject({ amount_remaining_cents: '4000', amount_written_off_cents: '0', amount_written_off: '0.00' });
+  });
+
+  it('carries the invoice metadata as JSON', async () => {
+    const id = await insertInvoice(db.ds, { metadata: { order: 'A-17', region: 'eu' } });
+    expect((await financeRow(id))!['metadata']).toEqual({ order: 'A-17', region: 'eu' });
+    expect((await financeRow(await insertInvoice(db.ds)))!['metadata']).toEqual({});
   });
 
   it('leaves out drafts, deleted invoices and deletion stubs', async () => {
@@ -97,9 +134,19 @@ describe('overdue_invoices', () => {
 });
 
 describe('view comments', () => {
-  it('documents the day count on receivables_aging', async () => {
-    const [{ c }]: { c: string }[] = await db.ds.query(`SELECT obj_description('receivables_aging'::regclass, 'pg_class') AS c`);
-    expect(c).toMatch(/ceil/);
-    expect(c).toMatch(/86400/);
+  it('document the day count and the amounts as the views compute them', async () => {
+    const comment = async (sql: string) => ((await db.ds.query(`SELECT ${sql} AS c`)) as { c: string }[])[0]!.c;
+    for (const c of [
+      await comment(`obj_description('receivables_aging'::regclass, 'pg_class')`),
+      await comment(`obj_description('finance_invoices'::regclass, 'pg_class')`),
+      await comment(`obj_description('finance_days_past_due(timestamptz, timestamptz)'::regprocedure, 'pg_proc')`),
+    ]) {
+      expect(c).toMatch(/UTC calendar days/);
+      expect(c).not.toMatch(/ceil|86400/);
+    }
+    const invoices = await comment(`obj_description('finance_invoices'::regclass, 'pg_class')`);
+    expect(invoices).toMatch(/0 on a void or uncollectible invoice/);
+    expect(invoices).toMatch(/amount_written_off/);
+    expect(invoices).toMatch(/recipient_email/);
   });
 });

@@ -56,6 +56,8 @@ describe('billing_readonly', () => {
       }
       const read = await c.query(`SELECT invoice_id FROM finance_invoices WHERE invoice_id = $1`, [id]);
       expect(read.rows).toEqual([{ invoice_id: id }]);
+      await expect(c.query(`SELECT * FROM finance_receivables_aging_as_of(now())`)).resolves.toBeDefined();
+      await expect(c.query(`SELECT * FROM finance_open_invoices_as_of(now())`)).resolves.toBeDefined();
       for (const write of [
         `INSERT INTO invoices (stripe_invoice_id, status, amount_cents, amount_paid_cents, amount_remaining_cents, total_cents, livemode, last_event_id, last_event_created_at)
          VALUES ('in_readonly', 'open', 1, 0, 1, 1, false, 'evt_x', now())`,
@@ -197,8 +199,31 @@ describe('down()', () => {
     await own.drop();
   });
 
+  const executed = async (): Promise<string[]> =>
+    ((await own.ds.query(`SELECT name FROM migrations ORDER BY id`)) as { name: string }[]).map((m) => m.name);
+
+  it('undoing the migrations after FinanceViews brings back its views, still readable by the role', async () => {
+    const applied = await executed();
+    const later = applied.slice(applied.indexOf('FinanceViews1764028800000') + 1);
+    expect(later).toContain('AdoptionFixes1764806400000');
+    for (let i = 0; i < later.length; i++) await own.ds.undoLastMigration({ transaction: 'each' });
+    expect((await executed()).at(-1)).toBe('FinanceViews1764028800000');
+    const columns: { column_name: string }[] = await own.ds.query(
+      `SELECT column_name FROM information_schema.columns WHERE table_name = 'finance_invoices' ORDER BY ordinal_position`,
+    );
+    expect(columns.map((c) => c.column_name).at(-1)).toBe('livemode');
+    // FinanceViews' own day count: started 24-hour periods.
+    const [days]: { d: number }[] = await own.ds.query(`SELECT finance_days_past_due('2026-06-01T01:00:00Z', '2026-06-02T23:00:00Z') AS d`);
+    expect(days!.d).toBe(2);
+    const [r]: { can: boolean }[] = await own.ds.query(`SELECT has_table_privilege('billing_readonly', 'finance_invoices', 'SELECT') AS can`);
+    expect(r!.can).toBe(true);
+    expect(await runMigrations(own.ds)).toEqual(later);
+  });
+
   it('drops the views and revokes here, keeps the role for other databases, and up() runs again', async () => {
-    await own.ds.undoLastMigration({ transaction: 'each' });
+    const applied = await executed();
+    const fromFinanceViews = applied.slice(applied.indexOf('FinanceViews1764028800000'));
+    for (let i = 0; i < fromFinanceViews.length; i++) await own.ds.undoLastMigration({ transaction: 'each' });
     const after: { views: number; grants: number; defaults: number; role: number }[] = await own.ds.query(
       `SELECT (SELECT count(*)::int FROM pg_views WHERE viewname IN ('finance_invoices', 'receivables_aging', 'overdue_invoices', 'finance_invoice_rows')) AS views,
               (SELECT count(*)::int FROM information_schema.role_table_grants WHERE grantee = 'billing_readonly') AS grants,
@@ -210,7 +235,7 @@ describe('down()', () => {
     const [other]: { can: boolean }[] = await db.ds.query(`SELECT has_table_privilege('billing_readonly', 'finance_invoices', 'SELECT') AS can`);
     expect(other!.can).toBe(true);
 
-    expect(await runMigrations(own.ds)).toEqual(['FinanceViews1764028800000']);
+    expect(await runMigrations(own.ds)).toEqual(fromFinanceViews);
     const [again]: { can: boolean }[] = await own.ds.query(`SELECT has_table_privilege('billing_readonly', 'finance_invoices', 'SELECT') AS can`);
     expect(again!.can).toBe(true);
   });

@@ -1,6 +1,7 @@
 import { processMessage } from '../../src/consume/process-event';
 import { findInvoice } from '../../src/db/invoice-rows';
 import { sweepInvoices } from '../../src/sweep/invoice-sweep';
+import { policyOf } from '../support/notice-policy';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { postWebhook, startProcessor } from '../support/processor';
 import { depth, receiveBodies, sendRaw, startTestSqs, waitFor, type TestSqs } from '../support/sqs';
@@ -312,7 +313,7 @@ describe('overdue sweep', () => {
 
   const apply = (e: StripeEvent, nowSeconds: number) => processMessage(sweepDb.ds, JSON.stringify(e), { nowSeconds: () => nowSeconds });
   // No notice kinds: this is about the flag; the dunning the same sweep drives is tested with the outbox.
-  const sweep = async (nowSeconds: number) => (await sweepInvoices(sweepDb.ds, nowSeconds, new Set())).flagged;
+  const sweep = async (nowSeconds: number) => (await sweepInvoices(sweepDb.ds, nowSeconds, policyOf([]))).flagged;
   const overdueOf = async (id: string) => (await findInvoice(sweepDb.ds.manager, id))?.overdue;
 
   it('flags an open invoice once its due date has passed, never a paid one, and payment clears the flag', async () => {

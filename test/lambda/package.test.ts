@@ -114,6 +114,8 @@ describe('npm run package', () => {
       EventSourceArn: { 'Fn::GetAtt': ['EventsQueue', 'Arn'] },
     });
     expect(mapping.Properties['MaximumBatchingWindowInSeconds']).toBeGreaterThan(0);
+    // The consumer marks an event dead-lettered on its last receive: it must know the queue's limit.
+    expect(consumer['Environment']['Variables']['SQS_MAX_RECEIVE_COUNT']).toBe(String(queue['RedrivePolicy']['maxReceiveCount']));
     const [, alarm] = resourcesOf('AWS::CloudWatch::Alarm')[0]!;
     expect(alarm.Properties).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0 });
     expect(alarm.Properties['Dimensions'][0].Value).toEqual({ 'Fn::GetAtt': ['EventsDeadLetterQueue', 'QueueName'] });

@@ -1,11 +1,11 @@
 import { processMessage } from '../../src/consume/process-event';
-import { outboxEffects } from '../../src/consume/outbox-effects';
+import { noticeEffects } from '../../src/consume/notice-effects';
+import { ALL_NOTICES } from '../support/notice-policy';
 import { findInvoice } from '../../src/db/invoice-rows';
 import { LambdaRuntime } from '../../src/lambda/runtime';
 import { mailerHandler, MAILER_SAFETY_MS } from '../../src/lambda/mailer';
 import { sweepHandler } from '../../src/lambda/sweep';
 import { consumerHandler } from '../../src/lambda/consumer';
-import { NOTICE_KINDS } from '../../src/billing/notice-kinds';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 import { sendRaw, startTestSqs, type TestSqs } from '../support/sqs';
@@ -42,10 +42,10 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** A send_invoice invoice, created and finalized, with the customer's address on it. */
-function issuedInvoice(dueDate: number, email: string) {
+/** A send_invoice invoice, created and finalized at `start` (default 30 days before it is due), with the customer's address on it. */
+function issuedInvoice(dueDate: number, email: string, start = dueDate - 30 * DAY) {
   const id = uid('in');
-  const events = paidLifecycle(id, dueDate - 30 * DAY, { dueDate, amount: 4200 });
+  const events = paidLifecycle(id, start, { dueDate, amount: 4200 });
   for (const e of events) (e['data'] as { object: Record<string, unknown> }).object['customer_email'] = email;
   return { id, events };
 }
@@ -56,7 +56,7 @@ describe('the sweep function (schedule)', () => {
     const { id, events } = issuedInvoice(now - DAY, `late-${uid('c')}@example.com`);
     // Merged while it was not yet due: only time makes it overdue, and Stripe sends nothing for that.
     for (const e of events.slice(0, 2)) {
-      await processMessage(db.ds, JSON.stringify(e), { nowSeconds: () => now - 2 * DAY, afterMerge: outboxEffects(new Set(NOTICE_KINDS)) });
+      await processMessage(db.ds, JSON.stringify(e), { nowSeconds: () => now - 2 * DAY, afterMerge: noticeEffects(ALL_NOTICES) });
     }
     expect(await findInvoice(db.ds.manager, id)).toMatchObject({ status: 'open', overdue: false });
 
@@ -74,7 +74,8 @@ describe('the sweep function (schedule)', () => {
 describe('the mailer function (schedule)', () => {
   it('sends the notices the consumer queued, each once', async () => {
     const email = `customer-${uid('c')}@example.com`;
-    const { id, events } = issuedInvoice(Math.floor(Date.now() / 1000) + 14 * DAY, email);
+    const now = Math.floor(Date.now() / 1000);
+    const { id, events } = issuedInvoice(now + 14 * DAY, email, now - 60);
     for (const e of events.slice(0, 2)) await sendRaw(sqs.client, sqs.queueUrl, JSON.stringify(e));
     const batch = await receiveBatch(sqs.client, sqs.queueUrl, 2);
     const answer = await consumerHandler(rt)(batch, lambdaContext('consumer'));
@@ -98,8 +99,9 @@ describe('the mailer function (schedule)', () => {
 
   it('starts no send when the function has too little time left, and says so', async () => {
     const email = `hurried-${uid('c')}@example.com`;
-    const { events } = issuedInvoice(Math.floor(Date.now() / 1000) + 14 * DAY, email);
-    for (const e of events.slice(0, 2)) await processMessage(db.ds, JSON.stringify(e), { afterMerge: outboxEffects(new Set(NOTICE_KINDS)) });
+    const now = Math.floor(Date.now() / 1000);
+    const { events } = issuedInvoice(now + 14 * DAY, email, now - 60);
+    for (const e of events.slice(0, 2)) await processMessage(db.ds, JSON.stringify(e), { afterMerge: noticeEffects(ALL_NOTICES) });
     const run = await mailerHandler(rt)(scheduledEvent('stripe-billing-test-mailer'), lambdaContext('mailer', MAILER_SAFETY_MS - 1000));
     expect(run).toEqual({ sent: 0, handled: 0, timedOut: true });
     expect(smtp.to(email)).toHaveLength(0);

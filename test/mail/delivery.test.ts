@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { InvoiceState, InvoiceStatus } from '../../src/billing/invoice-state';
-import { NOTICE_KINDS, type NoticeKind } from '../../src/billing/notice-kinds';
-import { chooseRecipient, decideDelivery, retryDelaySeconds, type Contact, type Delivery, type NoticeStatus } from '../../src/mail/delivery';
+import { NOTICE_KINDS, type NoticeKind, type NoticeStatus, type OutboxNotice } from '../../src/billing/notice-kinds';
+import { chooseRecipient, decideDelivery, reminderNumber, retryDelaySeconds, type Contact, type Delivery, type OutboxContext } from '../../src/mail/delivery';
 import { openInvoiceState } from '../support/invoice-state';
 
 const NOW = Date.UTC(2027, 0, 20) / 1000;
@@ -30,6 +30,19 @@ const byStatus: Record<Exclude<InvoiceStatus, 'draft'>, InvoiceState> = {
 type Status = keyof typeof byStatus;
 
 const SEND: Delivery = { action: 'send' };
+/** The notice was queued a minute ago, and is the invoice's only one. */
+const ALONE: OutboxContext = { queuedAt: NOW - 60, others: [] };
+const other = (kind: NoticeKind, status: NoticeStatus, o: Partial<OutboxNotice> = {}): OutboxNotice => ({
+  kind,
+  sequence: 0,
+  status,
+  queuedAt: NOW - 2 * DAY,
+  sentAt: status === 'sent' ? NOW - 2 * DAY : null,
+  lastError: null,
+  recipient: status === 'sent' ? 'invoice@example.com' : null,
+  ...o,
+});
+const withOthers = (...others: OutboxNotice[]): OutboxContext => ({ queuedAt: NOW - 60, others });
 const skip = (reason: string): Delivery => ({ action: 'skip', reason });
 /** For reasons the rules do not spell out: only their prefix is checked. */
 const skipMatching = (pattern: RegExp): Delivery => ({ action: 'skip', reason: expect.stringMatching(pattern) });
@@ -47,44 +60,80 @@ const matrix: [NoticeKind, Status, Delivery][] = [];
 for (const status of Object.keys(byStatus) as Status[]) {
   matrix.push(['invoice_issued', status, SETTLED_SKIPS[status]]);
   matrix.push(['payment_failed', status, SETTLED_SKIPS[status]]);
-  for (const kind of ['due_soon', 'overdue', 'overdue_reminder'] as const) matrix.push([kind, status, DUNNING_EXPECTED[status]]);
+  for (const kind of ['overdue', 'overdue_reminder'] as const) matrix.push([kind, status, DUNNING_EXPECTED[status]]);
+  // The invoice is two days past due: "due soon" is no longer true.
+  matrix.push(['due_soon', status, status === 'open' ? skip('past_due') : DUNNING_EXPECTED[status]]);
   matrix.push(['invoice_paid', status, status === 'paid' ? SEND : skipMatching(/^not_paid/)]);
 }
 
 describe('decideDelivery', () => {
   it.each(matrix)('%s on a %s invoice', (kind, status, expected) => {
-    expect(decideDelivery(kind, byStatus[status], null, NOW)).toEqual(expected);
+    expect(decideDelivery(kind, byStatus[status], ALONE, NOW)).toEqual(expected);
   });
 
   it.each(['due_soon', 'overdue', 'overdue_reminder'] as const)('%s is not sent for an open invoice with nothing left to pay', (kind) => {
-    expect(decideDelivery(kind, invoice({ amountPaidCents: 1000, amountRemainingCents: 0 }), null, NOW)).toEqual(skipMatching(/^no_longer_due/));
+    expect(decideDelivery(kind, invoice({ amountPaidCents: 1000, amountRemainingCents: 0 }), ALONE, NOW)).toEqual(skipMatching(/^no_longer_due/));
   });
 
-  it.each(['due_soon', 'overdue', 'overdue_reminder'] as const)('%s is still sent for a partly paid open invoice', (kind) => {
-    expect(decideDelivery(kind, invoice({ amountPaidCents: 400, amountRemainingCents: 600 }), null, NOW)).toEqual(SEND);
+  it.each(['overdue', 'overdue_reminder'] as const)('%s is still sent for a partly paid open invoice', (kind) => {
+    expect(decideDelivery(kind, invoice({ amountPaidCents: 400, amountRemainingCents: 600 }), ALONE, NOW)).toEqual(SEND);
+  });
+
+  it('due_soon goes out until the due moment and never after it', () => {
+    const due = (dueDate: number) => invoice({ dueDate, amountPaidCents: 400, amountRemainingCents: 600 });
+    expect(decideDelivery('due_soon', due(NOW + DAY), ALONE, NOW)).toEqual(SEND);
+    expect(decideDelivery('due_soon', due(NOW), ALONE, NOW)).toEqual(SEND);
+    expect(decideDelivery('due_soon', due(NOW - 1), ALONE, NOW)).toEqual(skip('past_due'));
   });
 
   describe('invoice_voided', () => {
-    const issuedStatuses: [NoticeStatus | null, Delivery][] = [
-      ['sent', SEND],
-      ['pending', { action: 'defer', untilSeconds: NOW + 60 }],
-      ['failed', skip('never_issued_to_customer')],
-      ['skipped', skip('never_issued_to_customer')],
-      [null, skip('never_issued_to_customer')],
+    const told: [string, OutboxContext, Delivery][] = [
+      ['its invoice email was sent', withOthers(other('invoice_issued', 'sent')), SEND],
+      ['its invoice email is on its way', withOthers(other('invoice_issued', 'pending')), { action: 'defer', untilSeconds: NOW + 60 }],
+      ['its invoice email failed', withOthers(other('invoice_issued', 'failed')), skip('never_issued_to_customer')],
+      ['its invoice email was skipped', withOthers(other('invoice_issued', 'skipped', { lastError: 'stale' })), skip('never_issued_to_customer')],
+      ['nothing was queued', ALONE, skip('never_issued_to_customer')],
+      // Imported: the customer heard of the invoice from whoever billed before.
+      ['it was imported', withOthers(other('invoice_issued', 'skipped', { lastError: 'imported' })), SEND],
+      // First seen overdue: the overdue email told them instead of the invoice email.
+      ['the overdue email told them', withOthers(other('invoice_issued', 'skipped', { lastError: 'replaced_by_overdue' }), other('overdue', 'sent')), SEND],
     ];
-    it.each(issuedStatuses)('on a void invoice whose invoice_issued is %s', (issued, expected) => {
-      expect(decideDelivery('invoice_voided', byStatus.void, issued, NOW)).toEqual(expected);
+    it.each(told)('on a void invoice when %s', (_label, ctx, expected) => {
+      expect(decideDelivery('invoice_voided', byStatus.void, ctx, NOW)).toEqual(expected);
     });
 
     it('defers to a moment after now, so the issued email can go first', () => {
-      const d = decideDelivery('invoice_voided', byStatus.void, 'pending', NOW);
+      const d = decideDelivery('invoice_voided', byStatus.void, withOthers(other('invoice_issued', 'pending')), NOW);
       expect(d.action === 'defer' && d.untilSeconds > NOW).toBe(true);
     });
 
     it.each(['open', 'uncollectible', 'paid'] as const)('is never sent for a %s invoice', (status) => {
-      for (const issued of ['sent', 'pending', null] as const) {
-        expect(decideDelivery('invoice_voided', byStatus[status], issued, NOW)).toEqual(skipMatching(/^not_void/));
+      for (const ctx of [withOthers(other('invoice_issued', 'sent')), withOthers(other('invoice_issued', 'pending')), ALONE]) {
+        expect(decideDelivery('invoice_voided', byStatus[status], ctx, NOW)).toEqual(skipMatching(/^not_void/));
       }
+    });
+  });
+
+  describe('no two emails about one invoice within a day, unless the second is news', () => {
+    const sentAt = NOW - 2 * 3600;
+    const earlier = withOthers(other('payment_failed', 'sent', { queuedAt: sentAt - 60, sentAt }));
+    it.each(['overdue', 'overdue_reminder', 'invoice_issued'] as const)('%s waits until a day after the last email', (kind) => {
+      expect(decideDelivery(kind, invoice(), earlier, NOW)).toEqual({ action: 'defer', untilSeconds: sentAt + DAY });
+      expect(decideDelivery(kind, invoice(), earlier, sentAt + DAY)).toEqual(SEND);
+    });
+
+    it.each(['payment_failed', 'invoice_paid', 'invoice_voided'] as const)('%s is news and goes at once', (kind) => {
+      const inv = kind === 'invoice_paid' ? byStatus.paid : kind === 'invoice_voided' ? byStatus.void : invoice();
+      expect(decideDelivery(kind, inv, withOthers(other('overdue', 'sent', { queuedAt: sentAt - 60, sentAt })), NOW)).toEqual(SEND);
+    });
+
+    it('notices queued together were planned together: none holds the other back', () => {
+      const together: OutboxContext = { queuedAt: sentAt - 60, others: [other('payment_failed', 'sent', { queuedAt: sentAt - 60, sentAt })] };
+      expect(decideDelivery('overdue', invoice(), together, NOW)).toEqual(SEND);
+    });
+
+    it('a notice that is no longer true is skipped rather than held', () => {
+      expect(decideDelivery('overdue', byStatus.paid, earlier, NOW)).toEqual(skip('already_paid'));
     });
   });
 
@@ -96,17 +145,35 @@ describe('decideDelivery', () => {
     ['invoice_paid', /^not_paid/],
     ['invoice_voided', /^not_void/],
   ])('%s on a draft invoice is skipped', (kind, reason) => {
-    expect(decideDelivery(kind, invoice({ status: 'draft', finalizedAt: null }), 'sent', NOW)).toEqual(skipMatching(reason));
+    expect(decideDelivery(kind, invoice({ status: 'draft', finalizedAt: null }), withOthers(other('invoice_issued', 'sent')), NOW)).toEqual(skipMatching(reason));
   });
 
   it.each([...NOTICE_KINDS])('%s: a missing invoice is skipped', (kind) => {
-    expect(decideDelivery(kind, null, 'sent', NOW)).toEqual(skip('invoice_missing'));
+    expect(decideDelivery(kind, null, withOthers(other('invoice_issued', 'sent')), NOW)).toEqual(skip('invoice_missing'));
   });
 
   it.each([...NOTICE_KINDS])('%s: a deleted invoice is skipped, whatever its status', (kind) => {
     for (const status of Object.keys(byStatus) as Status[]) {
-      expect(decideDelivery(kind, { ...byStatus[status], deletedAt: NOW - DAY }, 'sent', NOW)).toEqual(skip('invoice_deleted'));
+      expect(decideDelivery(kind, { ...byStatus[status], deletedAt: NOW - DAY }, withOthers(other('invoice_issued', 'sent')), NOW)).toEqual(skip('invoice_deleted'));
     }
+  });
+});
+
+describe('reminderNumber', () => {
+  const to = (recipient: string, kind: NoticeKind = 'overdue', status: NoticeStatus = 'sent') => other(kind, status, { recipient });
+  it('counts the reminders actually sent to this recipient, and no others', () => {
+    expect(reminderNumber([], 'ap@example.com')).toBe(1);
+    expect(reminderNumber([to('ap@example.com')], 'ap@example.com')).toBe(2);
+    expect(reminderNumber([to('ap@example.com', 'due_soon'), to('ap@example.com'), to('ap@example.com', 'overdue_reminder')], 'ap@example.com')).toBe(4);
+    // Not sent (skipped, imported, failed), sent elsewhere, or not a reminder: not counted.
+    const notCounted = [
+      other('overdue_reminder', 'skipped', { lastError: 'imported', sequence: 5 }),
+      other('overdue', 'failed', { recipient: 'ap@example.com' }),
+      to('old@example.com'),
+      to('ap@example.com', 'invoice_issued'),
+      to('ap@example.com', 'payment_failed'),
+    ];
+    expect(reminderNumber(notCounted, 'ap@example.com')).toBe(1);
   });
 });
 

@@ -21,8 +21,8 @@ function invoice(overrides: Partial<InvoiceState> = {}): InvoiceState {
   });
 }
 
-const render = (kind: NoticeKind, inv: InvoiceState, nowSeconds = DUE - 10 * DAY, sequence = 0) =>
-  renderNotice({ kind, sequence, invoice: inv, nowSeconds, companyName: 'Acme Corp' });
+const render = (kind: NoticeKind, inv: InvoiceState, nowSeconds = DUE - 10 * DAY, sequence = 0, reminderNumber?: number) =>
+  renderNotice({ kind, sequence, ...(reminderNumber === undefined ? {} : { reminderNumber }), invoice: inv, nowSeconds, companyName: 'Acme Corp' });
 
 // Mustache's escaping writes `/` and `=` as entities, which is valid in an attribute; decoding
 // lets the assertions name URLs as they are.
@@ -223,11 +223,20 @@ describe('renderNotice', () => {
       expect(hrefs(html)).toEqual([PAY_URL]);
     });
 
-    it('rounds the days left up and says "today" on the day', () => {
-      expect(render('due_soon', invoice(), DUE - 3600).subject).toBe('Invoice INV-0001 is due in 1 day');
-      expect(render('due_soon', invoice(), DUE - DAY).subject).toBe('Invoice INV-0001 is due in 1 day');
+    it('counts calendar days in UTC: "tomorrow" the day before, "today" on the day', () => {
+      expect(render('due_soon', invoice(), DUE - 2 * DAY).subject).toBe('Invoice INV-0001 is due in 2 days');
+      expect(render('due_soon', invoice(), DUE - DAY - 1).subject).toBe('Invoice INV-0001 is due in 2 days');
+      expect(render('due_soon', invoice(), DUE - DAY).subject).toBe('Invoice INV-0001 is due tomorrow');
+      expect(render('due_soon', invoice(), DUE - 3600).subject).toBe('Invoice INV-0001 is due tomorrow');
       expect(render('due_soon', invoice(), DUE).subject).toBe('Invoice INV-0001 is due today');
-      expect(render('due_soon', invoice(), DUE + 3600).subject).toBe('Invoice INV-0001 is due today');
+      expect(render('due_soon', invoice(), DUE - 3600).text).toContain('is due on January 5, 2027 (tomorrow).');
+    });
+
+    it('says "today" for an invoice due later the same UTC day, not "in 1 day"', () => {
+      // Due at 23:59:59 UTC, read at 23:59:44: due in 15 seconds, on the same day.
+      const late = invoice({ dueDate: DUE + DAY - 1 });
+      expect(render('due_soon', late, DUE + DAY - 16).subject).toBe('Invoice INV-0001 is due today');
+      expect(render('due_soon', late, DUE + 1).text).toContain('is due on January 5, 2027 (today).');
     });
 
     it('still reads without a due date', () => {
@@ -250,10 +259,12 @@ describe('renderNotice', () => {
       expect(hrefs(html)).toEqual([PAY_URL]);
     });
 
-    it('rounds the days overdue down, never below zero', () => {
+    it('counts days overdue in UTC calendar days, as finance_invoices.days_overdue does: at least 1 once the due moment has passed', () => {
       expect(render('overdue', partlyPaid, DUE + DAY + 1).subject).toBe('Invoice INV-0001 is 1 day overdue');
       expect(render('overdue', partlyPaid, DUE + 2 * DAY - 1).subject).toBe('Invoice INV-0001 is 1 day overdue');
-      expect(render('overdue', partlyPaid, DUE + 3600).subject).toBe('Invoice INV-0001 is overdue');
+      expect(render('overdue', partlyPaid, DUE + 2 * DAY).subject).toBe('Invoice INV-0001 is 2 days overdue');
+      expect(render('overdue', partlyPaid, DUE + 3600).subject).toBe('Invoice INV-0001 is 1 day overdue');
+      expect(render('overdue', partlyPaid, DUE).subject).toBe('Invoice INV-0001 is overdue');
       expect(render('overdue', partlyPaid, DUE - DAY).subject).toBe('Invoice INV-0001 is overdue');
     });
 
@@ -265,7 +276,7 @@ describe('renderNotice', () => {
 
   describe('overdue_reminder', () => {
     it('states which reminder it is and the days overdue', () => {
-      const { subject, text, html } = render('overdue_reminder', invoice(), DUE + 12 * DAY, 2);
+      const { subject, text, html } = render('overdue_reminder', invoice(), DUE + 12 * DAY, 2, 2);
       expect(subject).toBe('Reminder: invoice INV-0001 is 12 days overdue');
       expect(text).toContain('This is our 2nd reminder: invoice INV-0001 from Acme Corp is 12 days overdue.');
       expect(text).toContain('Amount remaining: $10.00');
@@ -275,13 +286,23 @@ describe('renderNotice', () => {
     });
 
     it.each([
-      [1, '1st'],
+      [2, '2nd'],
       [3, '3rd'],
       [4, '4th'],
       [11, '11th'],
       [21, '21st'],
-    ])('calls reminder %d the %s', (sequence, ordinal) => {
-      expect(render('overdue_reminder', invoice(), DUE + 30 * DAY, sequence).text).toContain(`our ${ordinal} reminder`);
+    ])('calls reminder %d the %s', (n, ordinal) => {
+      expect(render('overdue_reminder', invoice(), DUE + 30 * DAY, 5, n).text).toContain(`our ${ordinal} reminder`);
+    });
+
+    it('names no ordinal in the first reminder the recipient gets, whatever its place in the schedule', () => {
+      // First seen 70 days late: the schedule is at its 9th weekly reminder; the recipient has had none.
+      const { text, html } = render('overdue_reminder', invoice(), DUE + 70 * DAY, 9, 1);
+      expect(text).toContain('Invoice INV-0001 from Acme Corp is 70 days overdue.');
+      expect(text).not.toMatch(/reminder:/);
+      expect(text).not.toContain('9th');
+      expect(html).not.toContain('9th');
+      expect(decode(html)).toContain('Invoice INV-0001 from Acme Corp is 70 days overdue.');
     });
   });
 

@@ -1,7 +1,8 @@
 // Dunning over simulated weeks: the consumer reviews an invoice when its events arrive (on the
 // wall clock), then the sweep (sweepInvoices) and the Mailer run on a clock the test moves. Each
 // invoice has its own mailbox, so each test reads only its own mail.
-import { NOTICE_KINDS } from '../../src/billing/notice-kinds';
+import { ALL_NOTICES } from '../support/notice-policy';
+import { daysPastDue } from '../../src/billing/days';
 import { sweepInvoices } from '../../src/sweep/invoice-sweep';
 import {
   DAY,
@@ -18,7 +19,7 @@ import {
 } from './harness';
 
 let world: NoticeWorld;
-const ALL = new Set(NOTICE_KINDS);
+const ALL = ALL_NOTICES;
 
 beforeAll(async () => {
   world = await startNoticeWorld();
@@ -87,8 +88,9 @@ it('due_soon 3 days before, overdue 1 day after, then weekly reminders, each onc
     `Reminder: invoice ${number} is 8 days overdue`,
     `Reminder: invoice ${number} is 15 days overdue`,
   ]);
-  expect(mails[2]!.text).toContain(`This is our 1st reminder: invoice ${number} from Acme Billing is 8 days overdue.`);
-  expect(mails[3]!.text).toContain('This is our 2nd reminder');
+  // Counted from what the customer was sent: due_soon and overdue were the 1st and 2nd.
+  expect(mails[2]!.text).toContain(`This is our 3rd reminder: invoice ${number} from Acme Billing is 8 days overdue.`);
+  expect(mails[3]!.text).toContain('This is our 4th reminder');
 
   const rows = await dunningRows(id);
   expect(rows.map(label)).toEqual(['due_soon#0 sent', 'overdue#0 sent', 'overdue_reminder#1 sent', 'overdue_reminder#2 sent']);
@@ -102,22 +104,24 @@ it('due_soon 3 days before, overdue 1 day after, then weekly reminders, each onc
   expect(world.smtp.to(recipient).map((m) => m.subject).slice(4)).toEqual([`Receipt for invoice ${number} from Acme Billing`]);
 });
 
-it('an invoice discovered long past due gets only the reminder that applies now, not the ones it missed', async () => {
+it('an invoice discovered long past due gets one email, which says it is overdue: not the invoice email, not the reminders it missed', async () => {
   const now = wallNow();
   const due = now - 30 * DAY;
   const { id, recipient, number } = await receive({ dueDate: due, finalizedAt: due - 14 * DAY });
 
-  // Found 30 days late: due_soon, overdue and reminders 1-3 are history; reminder 4 applies.
+  // Found 30 days late: due_soon, overdue and reminders 1-3 are history; reminder 4 applies, and
+  // the invoice email, six weeks old, is not news.
   expect((await dunningRows(id)).map(label)).toEqual(['overdue_reminder#4 pending']);
   await tick(wallNow() + 1);
   await tick(now + 3600);
   await tick(now + DAY);
   const mails = world.smtp.to(recipient);
-  expect(mails.map((m) => m.subject)).toEqual([
-    expect.stringMatching(new RegExp(`^Invoice ${number} from Acme Billing`)),
-    `Reminder: invoice ${number} is 30 days overdue`,
-  ]);
-  expect(mails[1]!.text).toContain('This is our 4th reminder');
+  expect(mails.map((m) => m.subject)).toEqual([`Reminder: invoice ${number} is 30 days overdue`]);
+  // The first reminder the customer gets is not called their 4th.
+  expect(mails[0]!.text).toContain(`Invoice ${number} from Acme Billing is 30 days overdue.`);
+  expect(mails[0]!.text).not.toMatch(/our \d+\w\w reminder/);
+  expect(mails[0]!.text).toContain(`Pay overdue invoice: https://invoice.stripe.com/i/${id}`);
+  expect((await noticeRows(world.db.ds, [id])).map((r) => `${r.kind} ${r.status} ${r.last_error ?? ''}`.trim())).toContain('invoice_issued skipped stale');
   expect(await overdueFlag(id)).toBe(true);
 
   // The next one comes at the next weekly step, not before.
@@ -126,7 +130,8 @@ it('an invoice discovered long past due gets only the reminder that applies now,
   expect((await dunningRows(id)).map(label)).toEqual(['overdue_reminder#4 sent']);
   await tick(fifth);
   expect((await dunningRows(id)).map(label)).toEqual(['overdue_reminder#4 sent', 'overdue_reminder#5 sent']);
-  expect(world.smtp.to(recipient)).toHaveLength(3);
+  expect(world.smtp.to(recipient)).toHaveLength(2);
+  expect(world.smtp.to(recipient)[1]!.text).toContain('This is our 2nd reminder');
 });
 
 it('after an outage, the sweep catches up with one notice per invoice, not a burst', async () => {
@@ -146,22 +151,74 @@ it('after an outage, the sweep catches up with one notice per invoice, not a bur
 
 it('sends at most one dunning email per invoice per day, even when the next stage is already due', async () => {
   const now = wallNow();
-  // Twelve hours past due, issued long ago: due_soon applies at discovery; overdue starts 12 hours later.
-  const due = now - DAY / 2;
+  // Seven and a half days past due, issued long ago: overdue applies at discovery, and the first
+  // weekly reminder's day begins twelve hours later.
+  const due = now - 7.5 * DAY;
   const { id, recipient, number } = await receive({ dueDate: due, finalizedAt: due - 20 * DAY });
-  const [dueSoon] = await dunningRows(id);
-  expect(dueSoon).toMatchObject({ kind: 'due_soon', sequence: 0 });
-  const gapEnds = dueSoon!.created_at + DAY;
+  const [overdue] = await dunningRows(id);
+  expect(overdue).toMatchObject({ kind: 'overdue', sequence: 0 });
+  // The day is counted from when the email went out.
+  const sentAt = wallNow() + 1;
+  const gapEnds = sentAt + DAY;
 
-  await tick(wallNow() + 1);
-  await tick(due + DAY);
+  await tick(sentAt);
+  await tick(due + 8 * DAY);
   await tick(gapEnds - 1);
-  expect((await dunningRows(id)).map(label)).toEqual(['due_soon#0 sent']);
+  expect((await dunningRows(id)).map(label)).toEqual(['overdue#0 sent']);
   await tick(gapEnds);
   const rows = await dunningRows(id);
-  expect(rows.map(label)).toEqual(['due_soon#0 sent', 'overdue#0 sent']);
+  expect(rows.map(label)).toEqual(['overdue#0 sent', 'overdue_reminder#1 sent']);
   expect(rows[1]!.created_at - rows[0]!.created_at).toBeGreaterThanOrEqual(DAY);
-  expect(world.smtp.to(recipient).map((m) => m.subject).slice(1)).toEqual([`Invoice ${number} is due today`, `Invoice ${number} is 1 day overdue`]);
+  expect(world.smtp.to(recipient).map((m) => m.subject)).toEqual([
+    `Invoice ${number} is ${daysPastDue(due, sentAt)} days overdue`,
+    `Reminder: invoice ${number} is ${daysPastDue(due, gapEnds)} days overdue`,
+  ]);
+});
+
+it('an invoice first seen hours after its due moment gets its invoice email, and the overdue email a day later', async () => {
+  const now = wallNow();
+  const due = now - 2 * 3600;
+  // Net-20, finalized (and so news) two days ago, but first seen now: due_soon is over.
+  const { id, recipient, number } = await receive({ dueDate: due, finalizedAt: now - 2 * DAY });
+  await tick(now + 1);
+  await tick(due + DAY);
+  expect(world.smtp.to(recipient).map((m) => m.subject)).toEqual([expect.stringMatching(new RegExp(`^Invoice ${number} from Acme Billing`))]);
+  // The invoice email went out at now + 1; the overdue one waits a day after it.
+  await tick(now + DAY);
+  expect(world.smtp.to(recipient)).toHaveLength(1);
+  await tick(now + 1 + DAY);
+  const days = daysPastDue(due, now + 1 + DAY);
+  expect(world.smtp.to(recipient).map((m) => m.subject).slice(1)).toEqual([`Invoice ${number} is ${days} day${days === 1 ? '' : 's'} overdue`]);
+  expect((await dunningRows(id)).map(label)).toEqual(['overdue#0 sent']);
+});
+
+it('an invoice first seen two days before its due date gets one email, not the invoice email and due_soon together', async () => {
+  const now = wallNow();
+  // Issued four weeks ago, never seen: the invoice email is old news; the reminder is what applies.
+  const old = await receive({ dueDate: now + 2 * DAY, finalizedAt: now - 28 * DAY });
+  // Issued 2½ days ago on 4½-day terms, first seen now: its invoice email gives the due date.
+  const recent = await receive({ dueDate: now + 2 * DAY, finalizedAt: now - 2.5 * DAY });
+  await tick(now + 1);
+  await tick(now + DAY);
+  expect(world.smtp.to(old.recipient).map((m) => m.subject)).toEqual([`Invoice ${old.number} is due in 2 days`]);
+  expect(world.smtp.to(recent.recipient).map((m) => m.subject)).toEqual([expect.stringMatching(new RegExp(`^Invoice ${recent.number} from Acme Billing: \\$12\\.34 due`))]);
+  expect(world.smtp.to(recent.recipient)[0]!.text).toContain('Due date: ');
+});
+
+it('after a mail outage, what piled up goes out a day apart: the invoice email first, the overdue email the next day', async () => {
+  const now = wallNow();
+  const due = now + 5 * DAY;
+  const { id, recipient, number } = await receive({ dueDate: due, finalizedAt: now - 60 });
+  // No mailer ran for a week (the mail server was down): the invoice email and overdue wait.
+  await sweepInvoices(world.db.ds, due + DAY, ALL);
+  expect((await noticeRows(world.db.ds, [id])).map((r) => `${r.kind} ${r.status}`)).toEqual(['invoice_issued pending', 'overdue pending']);
+  const back = due + 2 * DAY;
+  await drainOnce(world.db.ds, world.smtp.url, { now: () => back, concurrency: 1 });
+  expect(world.smtp.to(recipient).map((m) => m.subject)).toEqual([expect.stringMatching(new RegExp(`^Invoice ${number} from Acme Billing`))]);
+  await drainOnce(world.db.ds, world.smtp.url, { now: () => back + DAY - 1, concurrency: 1 });
+  expect(world.smtp.to(recipient)).toHaveLength(1);
+  await drainOnce(world.db.ds, world.smtp.url, { now: () => back + DAY, concurrency: 1 });
+  expect(world.smtp.to(recipient).map((m) => m.subject)).toEqual([expect.stringMatching(/from Acme Billing/), `Invoice ${number} is 3 days overdue`]);
 });
 
 it('a reminder queued but overtaken by the payment is skipped as already_paid', async () => {
@@ -174,7 +231,7 @@ it('a reminder queued but overtaken by the payment is skipped as already_paid', 
   await drainOnce(world.db.ds, world.smtp.url, { now: () => wallNow() + 1 });
   const rows = await noticeRows(world.db.ds, [id]);
   expect(rows.map((r) => `${r.kind} ${r.status} ${r.last_error ?? ''}`.trim()).sort()).toEqual([
-    'invoice_issued skipped already_paid',
+    'invoice_issued skipped stale',
     'invoice_paid sent',
     'overdue skipped already_paid',
   ]);

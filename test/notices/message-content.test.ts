@@ -2,6 +2,8 @@
 // can neither add a header nor markup, only web links behind buttons, and a Message-ID that is the
 // same every time the notice is sent (also after a crash between the server's 250 and the commit).
 import { createDataSource } from '../../src/db/data-source';
+import { sweepInvoices } from '../../src/sweep/invoice-sweep';
+import { ALL_NOTICES } from '../support/notice-policy';
 import { waitFor } from '../support/sqs';
 import { DAY, deliverAll, drainOnce, expectedMessageId, finalizedEvent, noticeRows, openInvoice, useNoticeWorld, testMailer, wallNow } from './harness';
 
@@ -18,7 +20,11 @@ async function mailFor(fields: Parameters<typeof openInvoice>[0]) {
 
 describe('amounts in the delivered email', () => {
   it('shows a zero-decimal currency (JPY) in whole yen, in the issue email and in an overdue notice', async () => {
-    const { number, mails } = await mailFor({ currency: 'jpy', amount: 1500, dueDate: wallNow() - 2 * DAY, finalizedAt: wallNow() - 20 * DAY });
+    const due = wallNow() + 10 * DAY;
+    const { id, number } = await mailFor({ currency: 'jpy', amount: 1500, dueDate: due });
+    await sweepInvoices(world().db.ds, due + 2 * DAY, ALL_NOTICES);
+    await drainOnce(world().db.ds, world().smtp.url, { now: () => due + 2 * DAY, concurrency: 1 });
+    const mails = world().smtp.to((await noticeRows(world().db.ds, [id]))[0]!.recipient!);
     expect(mails.map((m) => m.subject)).toEqual([expect.stringMatching(new RegExp(`^Invoice ${number} from Acme Billing: ¥1,500 due `)), `Invoice ${number} is 2 days overdue`]);
     const [issued, overdue] = mails as [(typeof mails)[0], (typeof mails)[0]];
     expect(issued.text).toContain('Amount due: ¥1,500\n');

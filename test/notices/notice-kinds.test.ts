@@ -3,6 +3,7 @@
 import { loadConfig, ConfigError } from '../../src/config';
 import { NOTICE_KINDS } from '../../src/billing/notice-kinds';
 import { sweepInvoices } from '../../src/sweep/invoice-sweep';
+import { noticePolicy } from '../../src/consume/notice-effects';
 import { startProcessor } from '../support/processor';
 import { paidLifecycle, uid } from '../support/stripe-events';
 import type { StripeEvent } from '../integration/helpers';
@@ -11,6 +12,7 @@ import { DAY, deliverAll, drainOnce, finalizedEvent, noticeRows, openInvoice, us
 const world = useNoticeWorld();
 
 const enabled = () => world().processor.config.mail.enabledKinds;
+const policy = () => noticePolicy(world().processor.config);
 const drain = (at = wallNow() + 1) => drainOnce(world().db.ds, world().smtp.url, { now: () => at, concurrency: 1 });
 
 /** A paid lifecycle in three stages, with a mailer pass after each, as in real time. */
@@ -51,15 +53,15 @@ describe('NOTICE_KINDS=invoice_paid,overdue', () => {
     expect(summary(await noticeRows(world().db.ds, [late]))).toEqual(['overdue#0 pending']);
     expect(await noticeRows(world().db.ds, [soon])).toEqual([]);
 
-    await sweepInvoices(world().db.ds, soonDue - DAY, enabled());
+    await sweepInvoices(world().db.ds, soonDue - DAY, policy());
     expect(await noticeRows(world().db.ds, [soon])).toEqual([]);
     // The turned-off stage does not hold back the next one.
-    await sweepInvoices(world().db.ds, soonDue + DAY, enabled());
+    await sweepInvoices(world().db.ds, soonDue + DAY, policy());
     expect(summary(await noticeRows(world().db.ds, [soon]))).toEqual(['overdue#0 pending']);
     await drain(soonDue + DAY);
     expect(summary(await noticeRows(world().db.ds, [late, soon]))).toEqual(['overdue#0 sent', 'overdue#0 sent']);
     // Weekly reminders are their own kind, and off.
-    await sweepInvoices(world().db.ds, soonDue + 30 * DAY, enabled());
+    await sweepInvoices(world().db.ds, soonDue + 30 * DAY, policy());
     expect(summary(await noticeRows(world().db.ds, [late, soon]))).toEqual(['overdue#0 sent', 'overdue#0 sent']);
   });
 });
@@ -73,7 +75,7 @@ describe('NOTICE_KINDS=none', () => {
     expect(enabled().size).toBe(0);
     const { id } = await paidInStages();
     const { late, soon, soonDue } = await dunnable();
-    await sweepInvoices(world().db.ds, soonDue + 9 * DAY, enabled());
+    await sweepInvoices(world().db.ds, soonDue + 9 * DAY, policy());
     expect(await noticeRows(world().db.ds, [id, late, soon])).toEqual([]);
     expect(world().smtp.messages).toEqual([]);
   });

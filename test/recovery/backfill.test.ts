@@ -151,6 +151,29 @@ describe('backfill', () => {
     expect(api.requests).toHaveLength(3);
   }, 120_000);
 
+  it('replays missed events with their notices, but records those of events older than NOTICE_MAX_EVENT_AGE_HOURS as stale', async () => {
+    const fresh = uid('in');
+    const old = uid('in');
+    // The outage began four days ago; Stripe stopped retrying the oldest events after 72 hours.
+    const events = [...paidLifecycle(fresh, NOW - 3600), ...paidLifecycle(old, NOW - 4 * 86_400)];
+    api.events.add(...events);
+    const result = await backfill({ stripe, ds: db.ds, queue: queue(), logger: warnings().logger, backoff: { baseMs: 1 } }, { since: new Date((NOW - 5 * 86_400) * 1000) });
+    expect(result.enqueued).toBe(12);
+
+    const processor = await startProcessor({ databaseUrl: db.url, queueUrl: sqs.queueUrl, dlqUrl: sqs.dlqUrl, endpoint: sqs.endpoint, roles: ['worker'] });
+    try {
+      await waitFor('every backfilled event to be processed', async () => (await processedCount(events.map((e) => e['id'] as string))) === 12, 60_000);
+    } finally {
+      await processor.stop();
+    }
+    const notices = async (id: string) =>
+      ((await db.ds.query(`SELECT kind, sequence, status, last_error FROM email_notices WHERE stripe_invoice_id = $1 ORDER BY kind`, [id])) as Array<{ kind: string; sequence: number; status: string; last_error: string | null }>).map(
+        (n) => `${n.kind}#${n.sequence} ${n.status}${n.last_error ? ` ${n.last_error}` : ''}`,
+      );
+    expect(await notices(fresh)).toEqual(['invoice_issued#0 pending', 'invoice_paid#0 pending', 'payment_failed#1 pending']);
+    expect(await notices(old)).toEqual(['invoice_issued#0 skipped stale', 'invoice_paid#0 skipped stale', 'payment_failed#1 skipped stale']);
+  });
+
   it('lists what it would send on a dry run and sends nothing, without needing a queue', async () => {
     const { invoices, events } = lifecycles(3);
     api.events.add(...events, ...upcoming(1));

@@ -3,13 +3,13 @@
  * the consumer's own outbox effects. Stripe is authoritative: rows are overwritten, not merged.
  */
 import type Stripe from 'stripe';
-import { NOTICE_KINDS } from '../../src/billing/notice-kinds';
-import { outboxEffects } from '../../src/consume/outbox-effects';
+import { noticeEffects } from '../../src/consume/notice-effects';
 import { processMessage } from '../../src/consume/process-event';
 import { findInvoice } from '../../src/db/invoice-rows';
 import { reconcile, type ReconcileDeps, type ReconcileOptions } from '../../src/recovery/reconcile';
 import { createStripeClient } from '../../src/stripe/api-client';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { ALL_NOTICES } from '../support/notice-policy';
 import { startStripeApi, type StripeApi } from '../support/stripe-api/server';
 import { event, invoice, uid } from '../support/stripe-events';
 import { billing, deadUrl, requireBuild, warnings } from './cli-helper';
@@ -18,7 +18,7 @@ const KEY = 'sk_test_reconcile0123456789abcdef';
 const NOW = Math.floor(Date.now() / 1000);
 const CREATED = NOW - 7200;
 const SINCE = new Date((NOW - 86_400) * 1000);
-const effects = outboxEffects(new Set(NOTICE_KINDS));
+const effects = noticeEffects(ALL_NOTICES);
 
 let db: TestDatabase;
 let api: StripeApi;
@@ -75,6 +75,15 @@ async function notices(id: string): Promise<string[]> {
   return rows.map((r) => r.kind);
 }
 
+/** kind, status and why, as `billing notices list` shows them. */
+async function noticeStates(id: string): Promise<string[]> {
+  const rows: { kind: string; status: string; last_error: string | null }[] = await db.ds.query(
+    `SELECT kind, status, last_error FROM email_notices WHERE stripe_invoice_id = $1 ORDER BY kind`,
+    [id],
+  );
+  return rows.map((r) => [r.kind, r.status, r.last_error].filter(Boolean).join(' '));
+}
+
 async function updatedAt(id: string): Promise<Date> {
   const [r] = await db.ds.query(`SELECT updated_at FROM invoices WHERE stripe_invoice_id = $1`, [id]);
   return r.updated_at as Date;
@@ -128,13 +137,33 @@ describe('reconcile', () => {
     expect(await notices(id)).toEqual(['invoice_issued']);
   });
 
-  it('inserts a missing row with the notices its state implies', async () => {
+  it('inserts a missing row as a baseline: the notices its state implies are recorded, none is sent', async () => {
     const id = uid('in');
     api.invoices.put(paidInvoice(id));
     const result = await run();
     expect(result).toMatchObject({ inserted: 1, invoices: [{ invoice: id, action: 'inserted', status: 'paid', differences: [] }] });
     expect(await findInvoice(db.ds.manager, id)).toMatchObject({ status: 'paid', currency: 'eur', amountCents: 2500, deletedAt: null });
-    expect(await notices(id)).toEqual(['invoice_issued', 'invoice_paid']);
+    expect(await noticeStates(id)).toEqual(['invoice_issued skipped imported', 'invoice_paid skipped imported']);
+  });
+
+  it('queues the notice of a transition it repairs on a known row, as pending', async () => {
+    const id = uid('in');
+    await rowFromEvent(openInvoice(id));
+    api.invoices.put(paidInvoice(id));
+    await run();
+    expect(await noticeStates(id)).toEqual(['invoice_issued pending', 'invoice_paid pending']);
+  });
+
+  it('records a repaired transition older than NOTICE_MAX_EVENT_AGE_HOURS as stale: no receipt days late', async () => {
+    const id = uid('in');
+    const created = NOW - 10 * 86_400;
+    await rowFromEvent(openInvoice(id, { created, status_transitions: transitions({ finalized_at: created }) }), 'invoice.finalized', created);
+    api.invoices.put(
+      openInvoice(id, { created, status: 'paid', amount_paid: 2500, amount_remaining: 0, status_transitions: transitions({ finalized_at: created, paid_at: NOW - 5 * 86_400 }) }),
+    );
+    await run({ since: new Date((created - 60) * 1000) });
+    expect(await findInvoice(db.ds.manager, id)).toMatchObject({ status: 'paid' });
+    expect(await noticeStates(id)).toEqual(['invoice_issued skipped stale', 'invoice_paid skipped stale']);
   });
 
   it('leaves a row that agrees with Stripe untouched', async () => {

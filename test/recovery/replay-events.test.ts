@@ -1,6 +1,6 @@
 import { processMessage } from '../../src/consume/process-event';
-import { outboxEffects } from '../../src/consume/outbox-effects';
-import { NOTICE_KINDS } from '../../src/billing/notice-kinds';
+import { noticeEffects } from '../../src/consume/notice-effects';
+import { ALL_NOTICES } from '../support/notice-policy';
 import { findInvoice } from '../../src/db/invoice-rows';
 import { recordFailure } from '../../src/db/event-log';
 import { EventQueue } from '../../src/ingest/event-queue';
@@ -28,7 +28,7 @@ afterEach(async () => {
 });
 
 const NOW = 1_800_000_000;
-const effects = outboxEffects(new Set(NOTICE_KINDS));
+const effects = noticeEffects(ALL_NOTICES);
 const processed = (e: Record<string, unknown>) => processMessage(db.ds, JSON.stringify(e), { nowSeconds: () => NOW, afterMerge: effects });
 
 /** An event stored but never processed: the consumer failed on it with an error of ours. */

@@ -1,0 +1,49 @@
+import type { EntityManager } from 'typeorm';
+import type { Config } from '../config';
+import type { NoticeRecord } from '../billing/notice-kinds';
+import { needsDunningReview, planNotices, type NoticeChange, type NoticePolicy } from '../billing/notice-plan';
+import { noticeHistoryOf, recordNotices, setNextDunningOfMany, type InvoiceNotice } from '../db/notice-outbox';
+
+/**
+ * Runs in the transaction that wrote the changes (their rows are locked by it), so notices
+ * commit with the rows or not at all. Changes are in the order they happened; several of one
+ * invoice see each other's notices.
+ */
+export type NoticeEffects = (db: EntityManager, changes: readonly NoticeChange[], nowSeconds: number) => Promise<{ recorded: number }>;
+
+/**
+ * The outbox half of every write path (consumer, sweep, import, reconcile), in three statements
+ * whatever the number of changes: the outboxes of the invoices that dunning looks at are read
+ * once, each change is planned in order against them (the notices planned so far included), and
+ * the notices and next-check times are written at the end. Says how many outbox rows were new.
+ */
+export function noticeEffects(policy: NoticePolicy): NoticeEffects {
+  return async (db, changes, nowSeconds) => {
+    const history = await noticeHistoryOf(db, [...new Set(changes.filter(needsDunningReview).map((c) => c.next.stripeInvoiceId))]);
+    const writes: InvoiceNotice[] = [];
+    const nextCheck = new Map<string, number | null>();
+    for (const change of changes) {
+      const id = change.next.stripeInvoiceId;
+      const known: NoticeRecord[] = history.get(id) ?? [];
+      history.set(id, known);
+      const plan = planNotices(change, known, nowSeconds, policy);
+      for (const n of plan.notices) {
+        writes.push({ ...n, stripeInvoiceId: id });
+        // The outbox keeps the first row of a (kind, sequence); so does what the next change reads.
+        if (!known.some((k) => k.kind === n.kind && k.sequence === n.sequence)) {
+          known.push({ kind: n.kind, sequence: n.sequence, status: n.skip === null ? 'pending' : 'skipped', queuedAt: nowSeconds, sentAt: null });
+        }
+      }
+      if (plan.nextCheckAt !== undefined) nextCheck.set(id, plan.nextCheckAt);
+    }
+    const recorded = await recordNotices(db, writes, nowSeconds);
+    await setNextDunningOfMany(db, nextCheck);
+    return { recorded };
+  };
+}
+
+/** The notice policy a configuration sets (NOTICE_KINDS, NOTICE_MAX_EVENT_AGE_HOURS). */
+export const noticePolicy = (config: Pick<Config, 'mail'>): NoticePolicy => ({
+  enabled: config.mail.enabledKinds,
+  maxAgeSeconds: config.mail.noticeMaxAgeSeconds,
+});

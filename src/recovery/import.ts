@@ -1,0 +1,170 @@
+import type Stripe from 'stripe';
+import type { DataSource } from 'typeorm';
+import type { InvoiceStatus } from '../billing/invoice-state';
+import { mergeInvoice, sameContent } from '../billing/merge';
+import { snapshotFromListedInvoice } from '../billing/repair';
+import { MalformedEventError, type InvoiceSnapshot } from '../billing/snapshot';
+import { wallClock } from '../clock';
+import { mergeSnapshots, type MergedChange } from '../consume/merge-snapshots';
+import type { NoticeEffects } from '../consume/notice-effects';
+import { findInvoices } from '../db/invoice-rows';
+import { sqlClientOf } from '../db/sql-client';
+import type { BackoffOptions } from '../stripe/with-backoff';
+import { createdBetween, listPages, StripeApiError, type WarnLogger } from './stripe-pages';
+
+export interface ImportOptions {
+  /** Invoices created in [since, until]. */
+  since: Date;
+  until?: Date;
+  /** Compare and count only: nothing is written. */
+  dryRun?: boolean;
+}
+
+export interface ImportDeps {
+  stripe: Stripe;
+  ds: DataSource;
+  /** The notice effects; an import runs them as a baseline: every notice recorded, none sent. */
+  effects: NoticeEffects;
+  logger: WarnLogger;
+  progress?: { total(n: number): void; tick(n?: number, note?: string): void };
+  backoff?: BackoffOptions;
+  /** STRIPE_API_BASE, for error messages. */
+  apiBase?: string;
+  nowSeconds?: () => number;
+}
+
+export interface ImportResult {
+  since: string;
+  until: string | null;
+  dryRun: boolean;
+  pages: number;
+  listed: number;
+  /** New rows (in a dry run: would be), by status. */
+  inserted: number;
+  insertedByStatus: Partial<Record<InvoiceStatus, number>>;
+  /** Rows that existed and took something new from Stripe's state (through the merge, as an event would). */
+  updated: number;
+  unchanged: number;
+  /** Invoices the API returned that cannot become a row. */
+  invalid: number;
+  /** Notices written, all as skipped (`imported`): what customers were not sent. */
+  noticesRecorded: number;
+  invoices: Array<{ invoice: string; action: 'updated' | 'invalid'; status?: string; reason?: string }>;
+}
+
+/** The import stopped part way (the API failed after backing off); `partial` says how far it got. */
+export class ImportInterruptedError extends Error {
+  override readonly name = 'ImportInterruptedError';
+  constructor(
+    message: string,
+    readonly partial: ImportResult,
+  ) {
+    super(message);
+  }
+}
+
+interface Listed {
+  snapshots: InvoiceSnapshot[];
+  invalid: Array<{ invoice: string; reason: string }>;
+}
+
+function readPage(invoices: Record<string, unknown>[], fetchedAt: number): Listed {
+  const out: Listed = { snapshots: [], invalid: [] };
+  for (const invoice of invoices) {
+    try {
+      out.snapshots.push(snapshotFromListedInvoice(invoice, fetchedAt, 'import'));
+    } catch (err) {
+      if (!(err instanceof MalformedEventError)) throw err;
+      out.invalid.push({ invoice: String(invoice['id'] ?? '(no id)'), reason: err.message });
+    }
+  }
+  return out;
+}
+
+/** What writing the page would do, without writing: the same merge against the rows as they are. */
+async function planPage(ds: DataSource, snapshots: readonly InvoiceSnapshot[], now: number): Promise<Array<Pick<MergedChange, 'previous' | 'next' | 'written'>>> {
+  const rows = await findInvoices(ds.manager, [...new Set(snapshots.map((s) => s.stripeInvoiceId))]);
+  return snapshots.map((snapshot) => {
+    const previous = rows.get(snapshot.stripeInvoiceId) ?? null;
+    const merged = mergeInvoice(previous, snapshot, now);
+    const next = previous !== null && sameContent(previous, merged) ? previous : merged;
+    rows.set(snapshot.stripeInvoiceId, next);
+    return { previous, next, written: next !== previous };
+  });
+}
+
+/** One page in one transaction: the rows merged as events are, their notices recorded as a baseline. */
+async function writePage(deps: ImportDeps, snapshots: readonly InvoiceSnapshot[], now: number): Promise<{ changes: MergedChange[]; notices: number }> {
+  return deps.ds.transaction('READ COMMITTED', async (db) => {
+    const c = await sqlClientOf(db);
+    const changes = await mergeSnapshots(c, snapshots.map((snapshot, index) => ({ index, snapshot })), now, sameContent);
+    const written = changes.filter((ch) => ch.written);
+    const { recorded } = await deps.effects(db, written.map((ch) => ({ previous: ch.previous, next: ch.next, event: ch.snapshot, mode: 'baseline' as const })), now);
+    return { changes, notices: recorded };
+  });
+}
+
+/**
+ * Brings an account's existing invoices in as the baseline the processor starts from: each
+ * invoice created in the window is merged into its row exactly as an event would be (so it never
+ * moves a row back), and every notice it implies is recorded as skipped (`imported`), so no
+ * customer is emailed about the past and dunning goes on from each invoice's next step. Run it
+ * again and it changes nothing; stopped part way, run it again to finish.
+ */
+export async function importInvoices(deps: ImportDeps, o: ImportOptions): Promise<ImportResult> {
+  const clock = deps.nowSeconds ?? wallClock;
+  const result: ImportResult = {
+    since: o.since.toISOString(),
+    until: o.until?.toISOString() ?? null,
+    dryRun: o.dryRun ?? false,
+    pages: 0,
+    listed: 0,
+    inserted: 0,
+    insertedByStatus: {},
+    updated: 0,
+    unchanged: 0,
+    invalid: 0,
+    noticesRecorded: 0,
+    invoices: [],
+  };
+  const pages = listPages((p) => deps.stripe.invoices.list({ ...p, created: createdBetween(o.since, o.until) }), {
+    path: '/v1/invoices',
+    logger: deps.logger,
+    nowSeconds: clock,
+    ...(deps.backoff ? { backoff: deps.backoff } : {}),
+    ...(deps.apiBase ? { apiBase: deps.apiBase } : {}),
+  });
+  try {
+    for await (const page of pages) {
+      result.pages++;
+      result.listed += page.data.length;
+      deps.progress?.total(result.listed);
+      const { snapshots, invalid } = readPage(page.data as unknown as Record<string, unknown>[], page.fetchedAt);
+      const now = clock();
+      const changes = result.dryRun ? await planPage(deps.ds, snapshots, now) : await writePage(deps, snapshots, now).then((w) => {
+        result.noticesRecorded += w.notices;
+        return w.changes;
+      });
+      for (const ch of changes) {
+        if (!ch.written) result.unchanged++;
+        else if (ch.previous === null) {
+          result.inserted++;
+          result.insertedByStatus[ch.next.status] = (result.insertedByStatus[ch.next.status] ?? 0) + 1;
+        } else {
+          result.updated++;
+          result.invoices.push({ invoice: ch.next.stripeInvoiceId, action: 'updated', status: ch.next.status });
+        }
+      }
+      for (const i of invalid) result.invoices.push({ ...i, action: 'invalid' });
+      result.invalid += invalid.length;
+      deps.progress?.tick(page.data.length, `${result.listed} listed`);
+    }
+  } catch (err) {
+    if (!(err instanceof StripeApiError)) throw err;
+    throw new ImportInterruptedError(
+      `${err.message}. ${result.listed} invoice(s) were imported before it stopped; run the same command again to finish (what is already imported stays as it is).`,
+      structuredClone(result),
+    );
+  }
+  return result;
+}
