@@ -1,36 +1,15 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from './config';
-import { StartupError } from './run/resources';
-import { setContact, showContact } from './commands/contacts';
-import { listNotices, retryNotices } from './commands/notices';
-import { registerFinanceCommands } from './commands/finance';
-import { registerRecoveryCommands } from './commands/recovery';
-import { registerStripeCommands } from './commands/stripe-sync';
-import { UsageError } from './commands/with-database';
-import { MissingStripeKeyError } from './stripe/api-client';
-import { migrate, requireQueueFor, start, type Running } from './run/commands';
+import { defineFinanceCommands } from './cli/finance-commands';
+import { defineOutboxCommands } from './cli/outbox-commands';
+import { defineRecoveryCommands } from './cli/recovery-commands';
+import { defineRunCommands } from './cli/run-commands';
+import { defineStripeCommands } from './cli/stripe-commands';
 
-/** Runs until SIGTERM or SIGINT, then stops cleanly: in-flight work finishes first. */
-function untilSignal(running: Running): Promise<void> {
-  return new Promise((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      running.logger.info({ signal }, 'stopping');
-      void running.stop().then(() => {
-        running.logger.info('stopped');
-        running.logger.flush?.();
-        resolve();
-      });
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
-}
-
-/** Commander's own argument errors exit 2, like ours (UsageError): a script can tell usage from failure. */
+/**
+ * Commander's own argument errors exit 2, like ours: a script can tell usage from failure. A
+ * command group called without its subcommand (`billing replay`) prints its help as an error.
+ */
 const ARGUMENT_ERRORS = new Set([
   'commander.unknownOption',
   'commander.unknownCommand',
@@ -39,8 +18,13 @@ const ARGUMENT_ERRORS = new Set([
   'commander.missingMandatoryOptionValue',
   'commander.excessArguments',
   'commander.invalidArgument',
+  'commander.help',
 ]);
 
+/**
+ * The whole command line. Only definitions live here; each command loads its code when it runs
+ * (src/cli/lazy.ts), so `--help` and the finance commands start in a fraction of a second.
+ */
 export function buildCli(): Command {
   const program = new Command('billing')
     .description('Stripe invoice events: verified webhooks → SQS → PostgreSQL invoice rows')
@@ -49,80 +33,22 @@ export function buildCli(): Command {
     .exitOverride((err) => {
       throw ARGUMENT_ERRORS.has(err.code) ? new CommanderError(2, err.code, err.message) : err;
     });
-
-  program
-    .command('dev')
-    .description('webhook, worker, sweep and mailer in one process; embedded PostgreSQL and SQS unless configured (what npm start runs)')
-    .action(async () => untilSignal(await start(['webhook', 'worker', 'mailer'])));
-
-  program
-    .command('serve')
-    .description('the webhook endpoint only (needs SQS_QUEUE_URL and SQS_DLQ_URL)')
-    .action(async () => {
-      requireQueueFor('serve');
-      await untilSignal(await start(['webhook']));
-    });
-
-  program
-    .command('worker')
-    .description('the queue consumer and overdue sweep only (needs SQS_QUEUE_URL and SQS_DLQ_URL)')
-    .action(async () => {
-      requireQueueFor('worker');
-      await untilSignal(await start(['worker']));
-    });
-
-  program
-    .command('mailer')
-    .description('send queued invoice emails over SMTP_URL (or as .eml files under DATA_DIR/mail)')
-    .action(async () => untilSignal(await start(['mailer'])));
-
-  const contacts = program.command('contacts').description("customers' billing contacts: who receives invoice emails");
-  contacts
-    .command('set')
-    .description('set the addresses for a customer ("" clears one)')
-    .argument('<customer>', 'Stripe customer id, cus_…')
-    .option('--invoice-email <address>', 'receives invoice emails, before the invoice\'s customer_email')
-    .option('--primary-email <address>', 'used when neither the invoice email nor the invoice has an address')
-    .option('--json', 'print JSON')
-    .action((customer: string, opts: { invoiceEmail?: string; primaryEmail?: string; json?: boolean }) => setContact(customer, opts));
-  contacts
-    .command('show')
-    .description("show a customer's billing contact")
-    .argument('<customer>', 'Stripe customer id, cus_…')
-    .option('--json', 'print JSON')
-    .action((customer: string, opts: { json?: boolean }) => showContact(customer, opts));
-
-  const notices = program.command('notices').description('the invoice email outbox');
-  notices
-    .command('retry')
-    .description('put failed notices (and, without --failed, those skipped for no recipient) back to pending')
-    .option('--failed', 'only notices that failed')
-    .option('--invoice <id>', 'only this invoice, in_…')
-    .option('--json', 'print JSON')
-    .action((opts: { failed?: boolean; invoice?: string; json?: boolean }) => retryNotices(opts));
-  notices
-    .command('list')
-    .description('recent notices, newest first')
-    .option('--invoice <id>', 'only this invoice, in_…')
-    .option('--status <status>', 'pending, sent, failed or skipped')
-    .option('--limit <n>', 'how many (default 50)')
-    .option('--json', 'print JSON')
-    .action((opts: { invoice?: string; status?: string; limit?: string; json?: boolean }) => listNotices(opts));
-
-  registerRecoveryCommands(program);
-  registerStripeCommands(program);
-  registerFinanceCommands(program);
-
-  program
-    .command('migrate')
-    .description('apply database migrations (they also run when the processor starts)')
-    .action(async () => {
-      const applied = await migrate();
-      process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
-    });
-
+  defineRunCommands(program);
+  defineOutboxCommands(program);
+  defineRecoveryCommands(program);
+  defineStripeCommands(program);
+  defineFinanceCommands(program);
   return program;
 }
+
+/**
+ * Errors that say what to fix (bad arguments or configuration, a service that cannot be reached
+ * at start, a missing key) carry `exitCode` 2 and print as one line; anything else exits 1.
+ */
+const exitCodeOf = (err: unknown): number | undefined => {
+  const code = (err as { exitCode?: unknown } | null)?.exitCode;
+  return typeof code === 'number' ? code : undefined;
+};
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -131,12 +57,8 @@ export async function main(argv: string[]): Promise<number> {
     return Number(process.exitCode ?? 0);
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof ConfigError || err instanceof StartupError || err instanceof UsageError || err instanceof MissingStripeKeyError) {
-      process.stderr.write(`billing: ${err.message}\n`);
-      return 2;
-    }
     process.stderr.write(`billing: ${(err as Error).message}\n`);
-    return 1;
+    return exitCodeOf(err) === 2 ? 2 : 1;
   }
 }
 

@@ -5,6 +5,8 @@ import { NOTICE_KINDS, type NoticeKind } from './billing/notice-kinds';
 /** Raised when the environment cannot be used; the message names the variable, never its value. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+  /** The CLI exits 2: the configuration, not a service, is what to fix. */
+  readonly exitCode = 2;
 }
 
 const MIB = 1024 * 1024;

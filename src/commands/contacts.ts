@@ -1,7 +1,8 @@
 import { getContact, upsertContact, type StoredContact } from '../db/billing-contacts';
 import { parseEmailAddress } from '../mail/address';
 import { CUSTOMER_ID } from './options';
-import { print, UsageError, withDatabase } from './with-database';
+import { print, UsageError } from './usage';
+import { withDatabase } from './with-database';
 
 function customerId(raw: string): string {
   if (!CUSTOMER_ID.test(raw)) throw new UsageError(`not a Stripe customer id: expected cus_…`);

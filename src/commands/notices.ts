@@ -1,6 +1,7 @@
 import { renderTable } from '../finance/table';
 import { invoiceIdOption, limitOption } from './options';
-import { print, UsageError, withDatabase } from './with-database';
+import { print, UsageError } from './usage';
+import { withDatabase } from './with-database';
 
 
 /**

@@ -1,4 +1,4 @@
-import { UsageError } from './with-database';
+import { UsageError } from './usage';
 
 const INVOICE_ID = /^in_[A-Za-z0-9]{1,250}$/;
 export const CUSTOMER_ID = /^cus_[A-Za-z0-9]{1,250}$/;

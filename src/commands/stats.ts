@@ -2,8 +2,9 @@ import { loadConfig } from '../config';
 import { formatMinorUnits } from '../finance/amounts';
 import { createLogger } from '../log';
 import { databaseStats, queueDepth, type DatabaseStats, type QueueDepth } from '../reports/stats';
-import { Closers, connectQueue, StartupError } from '../run/resources';
-import { print, withServices } from './with-database';
+import { Closers, StartupError } from '../run/resources';
+import { print } from './usage';
+import { commandQueue, withServices } from './with-database';
 
 type QueueReport = { queue: QueueDepth; dlq: QueueDepth } | { unavailable: string };
 
@@ -15,7 +16,7 @@ async function queueReport(env: NodeJS.ProcessEnv): Promise<QueueReport> {
   const config = loadConfig(env);
   const closers = new Closers();
   try {
-    const q = await connectQueue(config, closers);
+    const q = await commandQueue(config, closers);
     return { queue: await queueDepth(q.sqs, q.url), dlq: await queueDepth(q.sqs, q.dlqUrl) };
   } catch (err) {
     return { unavailable: err instanceof StartupError ? err.message : `queue unreachable: ${(err as Error).message.split('\n')[0] || (err as Error).name}` };

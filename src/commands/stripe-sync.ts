@@ -1,4 +1,3 @@
-import type { Command } from 'commander';
 import { noticeEffects, noticePolicy } from '../consume/notice-effects';
 import { EventQueue } from '../ingest/event-queue';
 import { backfill, beforeEventRetention, EVENT_RETENTION_DAYS } from '../recovery/backfill';
@@ -7,7 +6,8 @@ import { reconcile } from '../recovery/reconcile';
 import { rangeOptions } from './options';
 import { withProgress } from './progress';
 import { backfillText, importText, reconcileJson, reconcileText } from './stripe-sync-output';
-import { print, UsageError, withServices, type Services } from './with-database';
+import { print, UsageError } from './usage';
+import { withServices, type Services } from './with-database';
 
 interface SyncFlags {
   since?: string;
@@ -41,7 +41,7 @@ async function keyScrubbed<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-async function runBackfill(flags: SyncFlags): Promise<void> {
+export async function runBackfill(flags: SyncFlags): Promise<void> {
   const { since, until } = range(flags);
   const json = flags.json ?? false;
   if (beforeEventRetention(since, new Date())) {
@@ -72,7 +72,7 @@ async function runBackfill(flags: SyncFlags): Promise<void> {
   print(result, json, () => backfillText(result));
 }
 
-async function runReconcile(flags: SyncFlags): Promise<void> {
+export async function runReconcile(flags: SyncFlags): Promise<void> {
   const { since, until } = range(flags);
   const json = flags.json ?? false;
   const result = await keyScrubbed(() =>
@@ -96,7 +96,7 @@ async function runReconcile(flags: SyncFlags): Promise<void> {
   print(reconcileJson(result), json, () => reconcileText(result));
 }
 
-async function runImport(flags: SyncFlags): Promise<void> {
+export async function runImport(flags: SyncFlags): Promise<void> {
   const { since, until } = range(flags);
   const json = flags.json ?? false;
   const result = await keyScrubbed(() =>
@@ -118,70 +118,4 @@ async function runImport(flags: SyncFlags): Promise<void> {
     }),
   );
   print(result, json, () => importText(result));
-}
-
-const ENV_HELP = `
-Needs STRIPE_SECRET_KEY (a secret or restricted key that reads events and invoices)
-and DATABASE_URL. STRIPE_API_BASE points at another API server (stripe-mock, a test
-double).`;
-
-export function registerStripeCommands(program: Command): void {
-  program
-    .command('backfill')
-    .description("after an outage: enqueue the invoice events Stripe still lists (30 days) that were never stored")
-    .option('--since <iso>', 'events created at or after this moment (required), e.g. 2026-11-01T09:00:00Z')
-    .option('--until <iso>', 'events created at or before this moment (default: now)')
-    .option('--dry-run', 'list what would be enqueued; send nothing')
-    .option('--json', 'print JSON')
-    .addHelpText(
-      'after',
-      `${ENV_HELP} Events go to SQS_QUEUE_URL, or to the embedded queue of a running
-\`npm start\`.
-
-Example:
-  billing backfill --since 2026-11-03T08:00:00Z --until 2026-11-03T12:00:00Z --dry-run`,
-    )
-    .action((flags: SyncFlags) => runBackfill(flags));
-
-  program
-    .command('import')
-    .description("adopting an account: bring in its existing invoices as the baseline, emailing no one about them")
-    .option('--since <iso>', 'invoices created at or after this moment (required), e.g. 2025-01-01')
-    .option('--until <iso>', 'invoices created at or before this moment (default: now)')
-    .option('--dry-run', 'count what would be inserted and updated; write nothing')
-    .option('--json', 'print JSON')
-    .addHelpText(
-      'after',
-      `${ENV_HELP}
-
-Each invoice is merged into its row as an event would be (never moving a row back), and every
-email it implies is recorded as skipped (imported): customers hear only of what happens from
-now on, and overdue reminders continue from each invoice's next step. Running it again changes
-nothing; if it stops part way, run the same command again to finish.
-
-Example:
-  billing import --since 2025-01-01 --dry-run`,
-    )
-    .action((flags: SyncFlags) => runImport(flags));
-
-  program
-    .command('reconcile')
-    .description("compare invoices with Stripe's API and repair rows that differ (Stripe wins); reports each difference")
-    .option('--since <iso>', 'invoices created at or after this moment (required)')
-    .option('--until <iso>', 'invoices created at or before this moment (default: now)')
-    .option('--dry-run', 'report the differences; write nothing')
-    .option('--json', 'print JSON')
-    .addHelpText(
-      'after',
-      `${ENV_HELP}
-
-Repairs overwrite the row with Stripe's state and queue the notices the repaired transition
-implies (each once per invoice and kind, however often reconcile runs; one about something
-older than NOTICE_MAX_EVENT_AGE_HOURS is recorded as skipped, stale). Rows it has to insert are
-a baseline, as with import: their notices are recorded as skipped (imported), none is sent.
-
-Example:
-  billing reconcile --since 2026-10-01 --dry-run`,
-    )
-    .action((flags: SyncFlags) => runReconcile(flags));
 }

@@ -4,7 +4,6 @@ import type { DataSource } from 'typeorm';
 import { loadConfig, type Config } from '../config';
 import { createLogger } from '../log';
 import { Closers, connectQueue, openDatabase, type Queue } from '../run/resources';
-import { createStripeClient } from '../stripe/api-client';
 
 export interface Services {
   config: Config;
@@ -23,6 +22,16 @@ export interface Needs {
 }
 
 /**
+ * The queue for a one-off command. Its output is read by people and scripts: the AWS SDK's notice
+ * that its releases after January 2027 need Node 22 is for whoever runs the services, whose logs
+ * keep it, so it is not printed here.
+ */
+export function commandQueue(config: Config, closers: Closers): Promise<Queue> {
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+  return connectQueue(config, closers);
+}
+
+/**
  * Opens what one command needs, and closes it after. Missing configuration fails before any
  * service is started, so a command with a bad argument or no key never leaves work half done.
  */
@@ -30,10 +39,14 @@ export async function withServices<T>(needs: Needs, fn: (s: Services) => Promise
   const config = loadConfig(env);
   // stderr: stdout carries the command's answer, which a script may parse as JSON.
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, pino.destination({ fd: 2, sync: true }));
-  const stripe = needs.stripe === undefined ? undefined : createStripeClient(config.stripe, needs.stripe);
+  // Loaded only by the commands that call Stripe: the SDK is a tenth of a second of every start.
+  const stripe =
+    needs.stripe === undefined
+      ? undefined
+      : (require('../stripe/api-client') as typeof import('../stripe/api-client')).createStripeClient(config.stripe, needs.stripe);
   const closers = new Closers();
   try {
-    const queue = needs.queue ? await connectQueue(config, closers) : undefined;
+    const queue = needs.queue ? await commandQueue(config, closers) : undefined;
     const db = needs.database === false ? undefined : await openDatabase(config, logger, closers);
     // The unrequested members are never read by a command that did not ask for them.
     return await fn({ config, logger, ds: db?.ds as DataSource, queue: queue as Queue, stripe: stripe as Stripe });
@@ -47,11 +60,3 @@ export function withDatabase<T>(fn: (ds: DataSource) => Promise<T>, env: NodeJS.
   return withServices({}, (s) => fn(s.ds), env);
 }
 
-/** A bad argument: the CLI prints the message and exits 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
-export function print(value: unknown, json: boolean, human: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
-}

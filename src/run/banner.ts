@@ -10,6 +10,23 @@ export interface BannerInput {
   roles: string[];
 }
 
+/** Quoted for a POSIX shell (the generated password is URL-safe base64, but a path may not be). */
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * The database, and for the embedded one a psql command ready to paste: its password is
+ * generated and local, like the printed webhook secret. A configured URL's password never shows.
+ */
+function databaseLines(db: Database): string[] {
+  const lines = [`  database        ${redactUrl(db.url)}   (${db.embedded ? 'embedded' : 'external'})`];
+  const server = db.server;
+  if (!server) return lines;
+  lines.push(`  psql            psql ${shellQuote(server.url)}`);
+  if (server.outsideDataDir && server.clusterDir) lines.push(`  database files  ${server.clusterDir}   (${server.outsideDataDir})`);
+  if (server.runsAs) lines.push(`  PostgreSQL runs ${server.runsAs}`);
+  return lines;
+}
+
 /** What a person needs to start sending events; a configured secret is never shown. */
 export function banner(b: BannerInput): string {
   const lines = ['', `stripe-billing ${b.roles.join(' + ')}`];
@@ -21,7 +38,7 @@ export function banner(b: BannerInput): string {
         : `  signing secret  from STRIPE_WEBHOOK_SECRET (${b.secrets.values.length} configured)`,
     );
   }
-  if (b.database) lines.push(`  database        ${redactUrl(b.database.url)}   (${b.database.embedded ? 'embedded' : 'external'})`);
+  if (b.database) lines.push(...databaseLines(b.database));
   if (b.queue) {
     lines.push(`  queue           ${b.queue.url}   (${b.queue.embedded ? 'embedded' : 'external'})`);
     lines.push(`  dead letters    ${b.queue.dlqUrl}`);

@@ -70,7 +70,7 @@ export async function start(roles: Role[], env: NodeJS.ProcessEnv = process.env,
   try {
     const needsQueue = roles.includes('webhook') || roles.includes('worker');
     const queue = needsQueue ? await openQueue(config, log, closers) : undefined;
-    const database = roles.includes('worker') || roles.includes('mailer') ? await openDatabase(config, log, closers) : undefined;
+    const database = roles.includes('worker') || roles.includes('mailer') ? await openDatabase(config, log, closers, true, 'service') : undefined;
     let mailTarget: string | undefined;
     const stripe = config.stripe.secretKey ? createStripeClient(config.stripe, 'thin events') : undefined;
     let url: string | undefined;

@@ -4,6 +4,7 @@ import type { StripeApiConfig } from '../config';
 /** Raised when a command needs the Stripe API and STRIPE_SECRET_KEY is not set. */
 export class MissingStripeKeyError extends Error {
   override readonly name = 'MissingStripeKeyError';
+  readonly exitCode = 2;
   constructor(what: string) {
     super(`${what} needs STRIPE_SECRET_KEY (a secret or restricted key with read access to events and invoices)`);
   }

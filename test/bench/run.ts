@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --only=ingest,drain,e2e]: the performance suite. Every figure is
+// npm run bench [-- --quick] [-- --only=e2e,cli,ingest,drain]: the performance suite. Every figure is
 // printed beside a baseline measured in the same run (the machine is shared), as medians of rounds,
 // with its target; the table also goes to bench-results/bench.json.
 // BENCH_PROFILE_DIR=dir writes a CPU profile of each product process under dir.
@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createSqsClient } from '../../src/queue/sqs-client';
 import { TEST_SECRET } from '../support/stripe-events';
 import { startServer } from './bench-database';
+import { cliSection, type CliSizes } from './cli-startup';
 import { drainSection, type DrainSizes } from './drain';
 import { endToEndSection, type EndToEndSizes } from './end-to-end';
 import { ingestSection, type IngestSizes } from './ingest';
@@ -22,6 +23,7 @@ const INGEST: IngestSizes = quick
 const DRAIN: DrainSizes = quick
   ? { rounds: 1, pollers: 4, invoices: 400, smallPreload: 10_000, largePreload: 100_000 }
   : { rounds: 3, pollers: 4, invoices: 2_000, smallPreload: 10_000, largePreload: 1_000_000 };
+const CLI: CliSizes = quick ? { rounds: 3, invoices: 1_000 } : { rounds: 10, invoices: 1_000 };
 const END_TO_END: EndToEndSizes = quick ? { rate: 300, seconds: 15, warmupSeconds: 5 } : { rate: 300, seconds: 60, warmupSeconds: 15 };
 
 async function main() {
@@ -39,6 +41,7 @@ async function main() {
   // The product as shipped: default log level (info), its logs read by the bench like a collector would.
   const env = { SQS_DLQ_URL: info.dlqUrl, AWS_ENDPOINT_URL_SQS: info.endpoint, STRIPE_WEBHOOK_SECRET: TEST_SECRET };
   try {
+    if (wanted('cli')) rows.push(...(await cliSection(pg.adminUrl, info, CLI)));
     if (wanted('ingest')) rows.push(...(await ingestSection(sqs, INGEST, env)));
     if (wanted('drain')) rows.push(...(await drainSection(sqs, pg.adminUrl, DRAIN, env)));
   } finally {
@@ -55,7 +58,7 @@ async function main() {
     when: new Date().toISOString(),
     machine: machine(),
     mode: quick ? 'quick' : 'full',
-    sections: only ?? ['ingest', 'drain', 'e2e'],
+    sections: only ?? ['e2e', 'cli', 'ingest', 'drain'],
     seconds,
     rows,
   });

@@ -163,6 +163,8 @@ describe('backfill', () => {
     const processor = await startProcessor({ databaseUrl: db.url, queueUrl: sqs.queueUrl, dlqUrl: sqs.dlqUrl, endpoint: sqs.endpoint, roles: ['worker'] });
     try {
       await waitFor('every backfilled event to be processed', async () => (await processedCount(events.map((e) => e['id'] as string))) === 12, 60_000);
+      // Deleted from the queue too, so the next test starts from an empty one.
+      await waitFor('the queue to drain', async () => (await depth(sqs.client, sqs.queueUrl)) === 0, 30_000);
     } finally {
       await processor.stop();
     }

@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+import { DEFAULT_INVOICE_LIMIT, INVOICE_STATUS_CHOICES } from '../commands/finance-choices';
+import { lazy } from './lazy';
+
+const finance = () => require('../commands/finance') as typeof import('../commands/finance');
+
+export function defineFinanceCommands(program: Command): void {
+  program
+    .command('invoices')
+    .description('invoices as finance sees them (the finance_invoices view): newest first, overdue ones oldest due first')
+    .option('--status <status>', `${INVOICE_STATUS_CHOICES.join(', ')} (overdue: open, past due, money owed; open includes overdue)`)
+    .option('--overdue', 'only overdue invoices, oldest due first (same as --status overdue)')
+    .option('--customer <id>', 'only this customer, cus_…')
+    .option('--since <iso>', 'created at Stripe at or after this moment: 2026-11-01 or 2026-11-01T09:30:00Z')
+    .option('--until <iso>', 'created at Stripe before this moment')
+    .option('--limit <n>', `at most this many (default ${DEFAULT_INVOICE_LIMIT}; a note on stderr says when more match)`)
+    .option('--format <format>', 'table (default), csv (for spreadsheets) or json')
+    .action(lazy(finance, (m) => m.invoicesCommand));
+
+  program
+    .command('aging')
+    .description('open receivables by currency and days past due: current, 1-30, 31-60, 61-90, 90+ (the receivables_aging view)')
+    .option('--format <format>', 'table (default), csv (one row per currency and bucket) or json')
+    .action(lazy(finance, (m) => m.agingCommand));
+}

@@ -1,0 +1,71 @@
+import type { Command } from 'commander';
+import { lazy } from './lazy';
+
+const sync = () => require('../commands/stripe-sync') as typeof import('../commands/stripe-sync');
+
+const ENV_HELP = `
+Needs STRIPE_SECRET_KEY (a secret or restricted key that reads events and invoices)
+and DATABASE_URL. STRIPE_API_BASE points at another API server (stripe-mock, a test
+double).`;
+
+export function defineStripeCommands(program: Command): void {
+  program
+    .command('import')
+    .description('adopting an account: bring in its existing invoices as the baseline, emailing no one about them')
+    .option('--since <iso>', 'invoices created at or after this moment (required), e.g. 2025-01-01')
+    .option('--until <iso>', 'invoices created at or before this moment (default: now)')
+    .option('--dry-run', 'count what would be inserted and updated; write nothing')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      `${ENV_HELP}
+
+Each invoice is merged into its row as an event would be (never moving a row back), and every
+email it implies is recorded as skipped (imported): customers hear only of what happens from
+now on, and overdue reminders continue from each invoice's next step. Running it again changes
+nothing; if it stops part way, run the same command again to finish.
+
+Example:
+  billing import --since 2025-01-01 --dry-run`,
+    )
+    .action(lazy(sync, (m) => m.runImport));
+
+  program
+    .command('backfill')
+    .description('after an outage: enqueue the invoice events Stripe still lists (30 days) that were never stored')
+    .option('--since <iso>', 'events created at or after this moment (required), e.g. 2026-11-01T09:00:00Z')
+    .option('--until <iso>', 'events created at or before this moment (default: now)')
+    .option('--dry-run', 'list what would be enqueued; send nothing')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      `${ENV_HELP} Events go to SQS_QUEUE_URL, or to the embedded queue of a running
+\`npm start\`. The notices of events older than NOTICE_MAX_EVENT_AGE_HOURS (72) are
+recorded as skipped (stale), not sent.
+
+Example:
+  billing backfill --since 2026-11-03T08:00:00Z --until 2026-11-03T12:00:00Z --dry-run`,
+    )
+    .action(lazy(sync, (m) => m.runBackfill));
+
+  program
+    .command('reconcile')
+    .description("compare invoices with Stripe's API and repair rows that differ (Stripe wins); reports each difference")
+    .option('--since <iso>', 'invoices created at or after this moment (required)')
+    .option('--until <iso>', 'invoices created at or before this moment (default: now)')
+    .option('--dry-run', 'report the differences; write nothing')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      `${ENV_HELP}
+
+Repairs overwrite the row with Stripe's state and queue the notices the repaired transition
+implies (each once per invoice and kind, however often reconcile runs; one about something
+older than NOTICE_MAX_EVENT_AGE_HOURS is recorded as skipped, stale). Rows it has to insert are
+a baseline, as with import: their notices are recorded as skipped (imported), none is sent.
+
+Example:
+  billing reconcile --since 2026-10-01 --dry-run`,
+    )
+    .action(lazy(sync, (m) => m.runReconcile));
+}

@@ -1,0 +1,27 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { findEmbeddedSqs, registerEmbeddedSqs } from '../../src/embedded/embedded-sqs-registry';
+
+const queue = { endpoint: 'http://127.0.0.1:1', queueUrl: 'http://127.0.0.1:1/q', dlqUrl: 'http://127.0.0.1:1/dlq' };
+
+describe('the embedded queue registry', () => {
+  it("is removed on stop only while it is still this process's entry", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'billing-registry-'));
+    try {
+      const unregister = await registerEmbeddedSqs(dir, queue);
+      expect(await findEmbeddedSqs(dir)).toMatchObject({ pid: process.pid, ...queue });
+      // Another process's queue, registered since.
+      const theirs = JSON.stringify({ pid: process.ppid, endpoint: 'http://127.0.0.1:2', queueUrl: 'q2', dlqUrl: 'd2' });
+      fs.writeFileSync(path.join(dir, 'embedded-sqs.json'), theirs);
+      await unregister();
+      expect(fs.readFileSync(path.join(dir, 'embedded-sqs.json'), 'utf8')).toBe(theirs);
+
+      const again = await registerEmbeddedSqs(dir, queue);
+      await again();
+      expect(fs.existsSync(path.join(dir, 'embedded-sqs.json'))).toBe(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
