@@ -8,7 +8,8 @@ import { defineStripeCommands } from './cli/stripe-commands';
 
 /**
  * Commander's own argument errors exit 2, like ours: a script can tell usage from failure. A
- * command group called without its subcommand (`billing replay`) prints its help as an error.
+ * command group called without its subcommand (`billing replay`) prints its help as an error
+ * (`commander.help` with a non-zero code); help asked for (`billing help replay`) exits 0.
  */
 const ARGUMENT_ERRORS = new Set([
   'commander.unknownOption',
@@ -31,7 +32,7 @@ export function buildCli(): Command {
     .showHelpAfterError('(run billing --help for usage)')
     // Set before the commands are added, so every subcommand inherits it.
     .exitOverride((err) => {
-      throw ARGUMENT_ERRORS.has(err.code) ? new CommanderError(2, err.code, err.message) : err;
+      throw ARGUMENT_ERRORS.has(err.code) && err.exitCode !== 0 ? new CommanderError(2, err.code, err.message) : err;
     });
   defineRunCommands(program);
   defineOutboxCommands(program);

@@ -65,6 +65,14 @@ describe('what each command loads', () => {
     }
   });
 
+  it('help asked for exits 0, however it is asked', () => {
+    for (const args of [['--help'], ['help'], ['help', 'replay'], ['replay', '--help'], ['replay', 'help', 'dlq'], ['invoices', '--help']]) {
+      const r = run(args);
+      expect({ args, code: r.code }).toEqual({ args, code: 0 });
+      expect(r.out).toMatch(/^Usage: billing/);
+    }
+  });
+
   it.each([
     ['invoices', ['invoices', '--format', 'json']],
     ['aging', ['aging']],

@@ -26,6 +26,11 @@ function overdueStageStart(index: number, due: number): number {
   return due + OVERDUE_AFTER + (index - 1) * REMINDER_EVERY;
 }
 
+/** When a stage begins: due_soon three days before the due moment, the others after it. */
+export function stageStartsAt(index: number, dueDate: number): number {
+  return index === 0 ? dueDate - DUE_SOON_LEAD : overdueStageStart(index, dueDate);
+}
+
 const dunnable = (i: InvoiceState): i is InvoiceState & { dueDate: number } =>
   i.status === 'open' && i.deletedAt === null && i.amountRemainingCents > 0 && i.dueDate !== null;
 

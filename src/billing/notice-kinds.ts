@@ -47,8 +47,9 @@ export interface NoticeRecord extends NoticeRequest {
   sentAt: number | null;
 }
 
-/** An outbox row with what the mailer reads besides: why it was not sent, and to whom it went. */
+/** An outbox row with what the mailer reads besides: its id, why it was not sent, to whom it went. */
 export interface OutboxNotice extends NoticeRecord {
+  id: string;
   lastError: string | null;
   recipient: string | null;
 }

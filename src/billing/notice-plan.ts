@@ -1,6 +1,6 @@
-import { currentStage, planDunning, stageNotice } from './dunning';
+import { currentStage, planDunning, stageIndex, stageNotice, stageStartsAt } from './dunning';
 import type { InvoiceState } from './invoice-state';
-import { NEWS_KINDS, type NoticeKind, type NoticeRecord, type PlannedNotice, type RecordedSkip } from './notice-kinds';
+import { NEWS_KINDS, type NoticeKind, type NoticeRecord, type NoticeRequest, type PlannedNotice, type RecordedSkip } from './notice-kinds';
 import { factTime, noticesForChange, type NoticeEvent } from './notices';
 
 /** What the operator decided about notices (NOTICE_KINDS, NOTICE_MAX_EVENT_AGE_HOURS). */
@@ -10,23 +10,25 @@ export interface NoticePolicy {
   maxAgeSeconds: number;
 }
 
-/**
- * `live`: what happens now (an event, a repair of a known row, a sweep); the customer hears of it.
- * `baseline`: the row comes from the API (an import, a row reconcile had to insert); the customer
- * heard of the invoice before, elsewhere: everything it implies is recorded as skipped (`imported`)
- * so that later notices continue from there, never catch up.
- */
-export type NoticeMode = 'live' | 'baseline';
-
-export interface NoticeChange {
+interface ChangeOf {
   previous: InvoiceState | null;
   next: InvoiceState;
   /** The event (or API snapshot) behind the change; null for a look at the clock (the sweep). */
   event: NoticeEvent | null;
-  mode: NoticeMode;
 }
 
+/**
+ * `live`: what happens now (an event, a repair of a known row, a sweep); the customer hears of it.
+ * `baseline`: a row the processor did not know, read from the API (an import, a row reconcile had
+ * to insert). The customer heard of what happened before `baselineAt` (when the run began) from
+ * whoever billed before: those notices are recorded as skipped (`imported`), whatever kinds are
+ * turned on, so that later notices continue from there and never catch up. What happened after it
+ * is news as on the live path.
+ */
+export type NoticeChange = ChangeOf & ({ mode: 'live' } | { mode: 'baseline'; baselineAt: number });
+
 export interface NoticePlan {
+  /** In the order they are to go out: news last, since it may follow another email the same day. */
   notices: PlannedNotice[];
   /** When the sweep must look at the invoice again; undefined: leave it as it is. */
   nextCheckAt?: number | null;
@@ -38,7 +40,7 @@ const dunnable = (s: InvoiceState | null) => s?.status === 'open' && s.dueDate !
  * Whether a change can bring dunning on or off: it touches an open invoice with a due date. A
  * look at the clock (the sweep) always reviews, so a row it finds also loses a check it no longer needs.
  */
-export const needsDunningReview = (c: Pick<NoticeChange, 'previous' | 'next' | 'event'>): boolean =>
+export const needsDunningReview = (c: Pick<ChangeOf, 'previous' | 'next' | 'event'>): boolean =>
   c.event === null || dunnable(c.previous) || dunnable(c.next);
 
 /** How the notices planned now read as outbox rows, for the rules that look at the outbox. */
@@ -50,28 +52,33 @@ const asRecords = (notices: readonly PlannedNotice[], now: number): NoticeRecord
  * invoice's outbox before the change. Pure: the outbox write and its uniqueness make it once.
  */
 export function planNotices(change: NoticeChange, history: readonly NoticeRecord[], now: number, policy: NoticePolicy): NoticePlan {
-  const { previous, next, event, mode } = change;
-  const stale = (kind: NoticeKind) => event !== null && now - factTime(kind, next, event) > policy.maxAgeSeconds;
-  const skipOf = (kind: NoticeKind): RecordedSkip | null => (mode === 'baseline' ? 'imported' : stale(kind) ? 'stale' : null);
-  const notices: PlannedNotice[] = (event === null ? [] : noticesForChange(previous, next, event))
-    .filter((n) => policy.enabled.has(n.kind))
-    .map((n) => ({ ...n, skip: skipOf(n.kind) }));
-  if (!needsDunningReview(change)) return { notices };
+  const { previous, next, event } = change;
+  const baselineAt = change.mode === 'baseline' ? change.baselineAt : null;
+  /** Why a notice about something that happened at `at` is only recorded, or null: it goes out. */
+  const skipAt = (at: number): RecordedSkip | null =>
+    baselineAt !== null && at <= baselineAt ? 'imported' : now - at > policy.maxAgeSeconds ? 'stale' : null;
+  // A baseline records every kind, turned on or not: a kind turned on later must not catch up.
+  const planned = (n: NoticeRequest, skip: RecordedSkip | null): PlannedNotice | null =>
+    skip === 'imported' || policy.enabled.has(n.kind) ? { ...n, skip } : null;
+
+  const fromEvent = (event === null ? [] : noticesForChange(previous, next, event))
+    .map((n) => planned(n, skipAt(factTime(n.kind, next, event!))))
+    .filter((n): n is PlannedNotice => n !== null);
+  const inOrder = (dunning: PlannedNotice[]): PlannedNotice[] => [
+    ...fromEvent.filter((n) => !NEWS_KINDS.has(n.kind)),
+    ...dunning,
+    ...fromEvent.filter((n) => NEWS_KINDS.has(n.kind)),
+  ];
+  if (!needsDunningReview(change)) return { notices: inOrder([]) };
 
   // First seen already overdue: one email that says so (the overdue stage's), not the invoice
   // email followed by a reminder the next day.
-  const issued = notices.find((n) => n.kind === 'invoice_issued' && n.skip === null);
   const stage = currentStage(next, now);
+  const issued = fromEvent.find((n) => n.kind === 'invoice_issued' && n.skip === null);
   if (issued && stage !== null && stage >= 1 && policy.enabled.has(stageNotice(stage).kind)) issued.skip = 'replaced_by_overdue';
 
-  // News planned now goes out after the reminder (NEWS_KINDS may follow another email), so only
-  // the rest counts as the day's email here.
-  const now_ = asRecords(notices.filter((n) => !NEWS_KINDS.has(n.kind)), now);
-  const plan = planDunning(next, now, [...history, ...now_]);
-  if (plan.notice === null || !policy.enabled.has(plan.notice.kind)) return { notices, nextCheckAt: plan.nextCheckAt };
-  if (mode === 'live') return { notices: [...notices, { ...plan.notice, skip: null }], nextCheckAt: plan.nextCheckAt };
-  // An import records the stage a newly found invoice is in, so dunning continues from the next
-  // one; on a row already known it leaves the stage to the sweep, which looks at once.
-  if (previous === null) return { notices: [...notices, { ...plan.notice, skip: 'imported' }], nextCheckAt: plan.nextCheckAt };
-  return { notices, nextCheckAt: now };
+  // The news planned now goes out after the reminder, so only the rest counts as the day's email.
+  const plan = planDunning(next, now, [...history, ...asRecords(fromEvent.filter((n) => !NEWS_KINDS.has(n.kind)), now)]);
+  const dunning = plan.notice && planned(plan.notice, skipAt(stageStartsAt(stageIndex(plan.notice.kind, plan.notice.sequence), next.dueDate!)) === 'imported' ? 'imported' : null);
+  return { notices: inOrder(dunning ? [dunning] : []), nextCheckAt: plan.nextCheckAt };
 }

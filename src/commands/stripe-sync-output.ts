@@ -89,8 +89,10 @@ export function importText(r: ImportResult): string {
   for (const i of r.invoices) lines.push(i.action === 'invalid' ? `  ${i.invoice}  invalid: ${i.reason}` : `  ${i.invoice}  ${would}updated (${i.status})`);
   lines.push(
     r.dryRun
-      ? 'nothing was written; no email would be sent for what is imported'
-      : `no email was queued: ${count(r.noticesRecorded)} notice(s) recorded as skipped (imported); reminders continue from each invoice's next step`,
+      ? "nothing was written; no email would be sent about the invoices' past"
+      : `${count(r.noticesSkipped)} notice(s) recorded as not sent (the invoices' past); reminders continue from each invoice's next step`,
   );
+  // News found on the way (a payment made while the import ran) goes out as usual.
+  if (!r.dryRun && r.noticesQueued > 0) lines.push(`${count(r.noticesQueued)} notice(s) queued: what changed since the import began, or since a known row's last event`);
   return lines.join('\n');
 }

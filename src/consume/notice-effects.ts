@@ -9,13 +9,14 @@ import { noticeHistoryOf, recordNotices, setNextDunningOfMany, type InvoiceNotic
  * commit with the rows or not at all. Changes are in the order they happened; several of one
  * invoice see each other's notices.
  */
-export type NoticeEffects = (db: EntityManager, changes: readonly NoticeChange[], nowSeconds: number) => Promise<{ recorded: number }>;
+export type NoticeEffects = (db: EntityManager, changes: readonly NoticeChange[], nowSeconds: number) => Promise<{ queued: number; skipped: number }>;
 
 /**
  * The outbox half of every write path (consumer, sweep, import, reconcile), in three statements
  * whatever the number of changes: the outboxes of the invoices that dunning looks at are read
  * once, each change is planned in order against them (the notices planned so far included), and
- * the notices and next-check times are written at the end. Says how many outbox rows were new.
+ * the notices and next-check times are written at the end. Says how many new outbox rows are
+ * to be sent and how many only record what was not.
  */
 export function noticeEffects(policy: NoticePolicy): NoticeEffects {
   return async (db, changes, nowSeconds) => {
@@ -36,9 +37,9 @@ export function noticeEffects(policy: NoticePolicy): NoticeEffects {
       }
       if (plan.nextCheckAt !== undefined) nextCheck.set(id, plan.nextCheckAt);
     }
-    const recorded = await recordNotices(db, writes, nowSeconds);
+    const written = await recordNotices(db, writes, nowSeconds);
     await setNextDunningOfMany(db, nextCheck);
-    return { recorded };
+    return written;
   };
 }
 

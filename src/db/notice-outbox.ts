@@ -6,19 +6,21 @@ export type InvoiceNotice = PlannedNotice & { stripeInvoiceId: string };
 /**
  * Writes planned notices in one statement: to be sent (pending, due now) or recorded as skipped
  * with their reason. One already there for the same (invoice, kind, sequence) is kept as it is.
+ * Says how many new rows went each way.
  */
-export async function recordNotices(db: EntityManager, notices: readonly InvoiceNotice[], nowSeconds: number): Promise<number> {
-  if (notices.length === 0) return 0;
-  const rows: unknown[] = await db.query(
+export async function recordNotices(db: EntityManager, notices: readonly InvoiceNotice[], nowSeconds: number): Promise<{ queued: number; skipped: number }> {
+  if (notices.length === 0) return { queued: 0, skipped: 0 };
+  const rows: { status: NoticeStatus }[] = await db.query(
     `INSERT INTO email_notices (stripe_invoice_id, kind, sequence, status, last_error, created_at, next_attempt_at, updated_at)
      SELECT i, k, s, CASE WHEN r IS NULL THEN 'pending' ELSE 'skipped' END, r, to_timestamp($5), to_timestamp($5), to_timestamp($5)
        FROM unnest($1::text[], $2::text[], $3::int[], $4::text[]) WITH ORDINALITY AS n(i, k, s, r, o)
       ORDER BY o
      ON CONFLICT (stripe_invoice_id, kind, sequence) DO NOTHING
-     RETURNING id`,
+     RETURNING status`,
     [notices.map((n) => n.stripeInvoiceId), notices.map((n) => n.kind), notices.map((n) => n.sequence), notices.map((n) => n.skip), nowSeconds],
   );
-  return rows.length;
+  const queued = rows.filter((r) => r.status === 'pending').length;
+  return { queued, skipped: rows.length - queued };
 }
 
 /** The outbox of each of these invoices, as the notice planner reads it. */
@@ -52,18 +54,62 @@ export async function setNextDunningOfMany(db: EntityManager, next: ReadonlyMap<
   );
 }
 
+/** A due notice one mailer has claimed; its row stays locked until the claim's transaction ends. */
+export interface ClaimedNotice {
+  id: string;
+  stripeInvoiceId: string;
+  kind: NoticeKind;
+  sequence: number;
+  attempts: number;
+}
+
+/**
+ * The next due notice no other mailer holds, locked for this transaction (FOR UPDATE SKIP
+ * LOCKED): two mailers never send the same notice. Only an invoice's earliest due notice can be
+ * claimed, so each invoice's notices go out one at a time, in the order they were queued, with
+ * any number of mailers: the next one is claimable only once the one before has been settled (or
+ * deferred), and its last look sees it.
+ */
+export async function claimDueNotice(db: EntityManager, nowSeconds: number): Promise<ClaimedNotice | null> {
+  const rows: { id: string; stripe_invoice_id: string; kind: NoticeKind; sequence: number; attempts: number }[] = await db.query(
+    `SELECT id, stripe_invoice_id, kind, sequence, attempts FROM email_notices n
+      WHERE status = 'pending' AND next_attempt_at <= to_timestamp($1)
+        AND NOT EXISTS (
+          SELECT 1 FROM email_notices e
+           WHERE e.stripe_invoice_id = n.stripe_invoice_id AND e.status = 'pending'
+             AND e.next_attempt_at <= to_timestamp($1) AND e.id < n.id)
+      ORDER BY next_attempt_at, id
+      LIMIT 1
+      FOR UPDATE SKIP LOCKED`,
+    [nowSeconds],
+  );
+  const r = rows[0];
+  return r ? { id: r.id, stripeInvoiceId: r.stripe_invoice_id, kind: r.kind, sequence: r.sequence, attempts: r.attempts } : null;
+}
+
 /** The other notices of an invoice, for the mailer's last look before it sends one. */
 export async function otherNoticesOf(db: EntityManager, stripeInvoiceId: string, exceptId: string): Promise<OutboxNotice[]> {
-  const rows: { kind: NoticeKind; sequence: number; status: NoticeStatus; last_error: string | null; queued_at: string; sent_at: string | null; recipient: string | null }[] =
-    await db.query(
-      `SELECT kind, sequence, status, last_error, recipient,
-              extract(epoch from created_at)::bigint AS queued_at, extract(epoch from sent_at)::bigint AS sent_at
+  const rows: {
+    id: string;
+    kind: NoticeKind;
+    sequence: number;
+    status: NoticeStatus;
+    last_error: string | null;
+    queued_at: string;
+    sent_at: string | null;
+    next_attempt_at: string;
+    recipient: string | null;
+  }[] = await db.query(
+      `SELECT id, kind, sequence, status, last_error, recipient,
+              extract(epoch from created_at)::bigint AS queued_at, extract(epoch from sent_at)::bigint AS sent_at,
+              extract(epoch from next_attempt_at)::bigint AS next_attempt_at
          FROM email_notices
         WHERE stripe_invoice_id = $1 AND id <> $2
         ORDER BY id`,
       [stripeInvoiceId, exceptId],
     );
   return rows.map((r) => ({
+    id: r.id,
     kind: r.kind,
     sequence: r.sequence,
     status: r.status,
@@ -71,5 +117,81 @@ export async function otherNoticesOf(db: EntityManager, stripeInvoiceId: string,
     recipient: r.recipient,
     queuedAt: Number(r.queued_at),
     sentAt: r.sent_at === null ? null : Number(r.sent_at),
+    nextAttemptAt: Number(r.next_attempt_at),
   }));
+}
+
+/** What one attempt at sending a notice was: its number, to whom, under which Message-ID. */
+export interface SendAttempt {
+  attempts: number;
+  recipient: string;
+  messageId: string;
+}
+
+export async function markSent(db: EntityManager, id: string, a: SendAttempt, sentAt: number): Promise<void> {
+  await db.query(
+    `UPDATE email_notices SET status = 'sent', attempts = $2, recipient = $3, message_id = $4, sent_at = to_timestamp($5),
+            last_error = NULL, updated_at = now() WHERE id = $1`,
+    [id, a.attempts, a.recipient, a.messageId, sentAt],
+  );
+}
+
+export async function markFailed(db: EntityManager, id: string, a: SendAttempt, reason: string): Promise<void> {
+  await db.query(
+    `UPDATE email_notices SET status = 'failed', attempts = $2, recipient = $3, message_id = $4, last_error = $5, updated_at = now() WHERE id = $1`,
+    [id, a.attempts, a.recipient, a.messageId, reason],
+  );
+}
+
+export async function scheduleRetry(db: EntityManager, id: string, a: SendAttempt, reason: string, retryAt: number): Promise<void> {
+  await db.query(
+    `UPDATE email_notices SET attempts = $2, recipient = $3, message_id = $4, last_error = $5, next_attempt_at = to_timestamp($6), updated_at = now() WHERE id = $1`,
+    [id, a.attempts, a.recipient, a.messageId, reason, retryAt],
+  );
+}
+
+/** Ends a notice without sending it: skipped (no longer true, no recipient) or failed (cannot be rendered). */
+export async function settleNotice(db: EntityManager, id: string, status: 'skipped' | 'failed', reason: string): Promise<void> {
+  await db.query(`UPDATE email_notices SET status = $2, last_error = $3, updated_at = now() WHERE id = $1`, [id, status, reason]);
+}
+
+export async function deferNotice(db: EntityManager, id: string, untilSeconds: number): Promise<void> {
+  await db.query(`UPDATE email_notices SET next_attempt_at = to_timestamp($2), updated_at = now() WHERE id = $1`, [id, untilSeconds]);
+}
+
+/**
+ * Puts notices back to pending, due now, with a fresh attempt budget: failed ones, and (unless
+ * `failedOnly`) those skipped for want of a recipient, which a new billing contact can now reach.
+ */
+export async function retryNoticesOf(
+  db: EntityManager,
+  f: { failedOnly: boolean; stripeInvoiceId: string | null },
+): Promise<Array<{ id: string; stripe_invoice_id: string; kind: string; sequence: number }>> {
+  // Wrapped in a SELECT: TypeORM answers a bare UPDATE with [rows, rowCount], not the rows.
+  return db.query(
+    `WITH retried AS (
+       UPDATE email_notices
+          SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL, updated_at = now()
+        WHERE (status = 'failed' OR ($1::boolean IS NOT TRUE AND status = 'skipped' AND last_error = 'no_recipient'))
+          AND ($2::text IS NULL OR stripe_invoice_id = $2)
+        RETURNING id, stripe_invoice_id, kind, sequence
+     )
+     SELECT * FROM retried ORDER BY id`,
+    [f.failedOnly, f.stripeInvoiceId],
+  );
+}
+
+/** The outbox, newest first, for `billing notices list`. */
+export async function recentNotices(
+  db: EntityManager,
+  f: { stripeInvoiceId: string | null; status: string | null; limit: number },
+): Promise<Record<string, unknown>[]> {
+  return db.query(
+    `SELECT id, stripe_invoice_id, kind, sequence, status, recipient, attempts, last_error, created_at, sent_at
+       FROM email_notices
+      WHERE ($1::text IS NULL OR stripe_invoice_id = $1) AND ($2::text IS NULL OR status = $2)
+      ORDER BY created_at DESC, id DESC
+      LIMIT $3`,
+    [f.stripeInvoiceId, f.status, f.limit],
+  );
 }

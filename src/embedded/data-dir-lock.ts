@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { isRunning, ownIdentity, type ProcessIdentity } from './process-identity';
@@ -68,6 +68,11 @@ export class DataDirLock {
     return this.holder.shared;
   }
 
+  /** This holding's token, as the lock file records it. */
+  get token(): string {
+    return this.holder.token;
+  }
+
   /** Rewrites the lock (whole, by rename) so that a reader never sees half of it. */
   async update(change: Partial<Pick<LockHolder, 'shared' | 'postgresPort'>>): Promise<void> {
     this.holder = { ...this.holder, ...change };
@@ -108,20 +113,39 @@ async function create(file: string, holder: LockHolder): Promise<boolean> {
 }
 
 /**
- * Removes a lock whose process is gone, and only that one: the file is first moved aside, and
- * put back if it turns out to be a newer lock another process took in the meantime.
+ * Replaces a lock whose process is gone with ours, and only that one. Takeovers of one stale lock
+ * are serialised by a takeover file named after it (created exclusively, as the lock is): under
+ * it the lock is read again and, if it is still the stale one, replaced by ours in one rename, so
+ * there is never a moment without a lock for a third process to create its own in. Nobody else
+ * can have changed the lock meanwhile: creating one fails while the stale file exists, and
+ * replacing one needs the takeover file. A takeover file left by a process that died while
+ * holding it is passed over for the next one in its sequence. Returns false when another process
+ * is taking over, or already has: the caller looks again.
  */
-async function removeStale(file: string, staleText: string): Promise<void> {
-  const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    await fs.rename(file, aside);
-  } catch (err) {
-    if (errno(err) === 'ENOENT') return;
-    throw err;
+async function takeOver(file: string, staleText: string, me: LockHolder): Promise<boolean> {
+  const key = createHash('sha256').update(staleText).digest('hex').slice(0, 16);
+  for (let n = 0; n < 20; n++) {
+    const takeover = `${file}.takeover-${key}-${n}`;
+    if (await create(takeover, me)) {
+      try {
+        if ((await fs.readFile(file, 'utf8').catch(() => null)) !== staleText) return false;
+        const staging = `${file}.${me.token}`;
+        await fs.writeFile(staging, JSON.stringify(me), { mode: 0o644 });
+        await fs.rename(staging, file);
+        return true;
+      } finally {
+        for (let k = 0; k <= n; k++) await fs.rm(`${file}.takeover-${key}-${k}`, { force: true });
+      }
+    }
+    const text = await fs.readFile(takeover, 'utf8').catch(() => null);
+    const taker = text === null ? null : parseHolder(text);
+    // Being written, or held by a live process: its takeover decides.
+    if (taker === null || isRunning(taker)) {
+      await new Promise((r) => setTimeout(r, 20));
+      return false;
+    }
   }
-  const moved = await fs.readFile(aside, 'utf8').catch(() => null);
-  if (moved !== staleText) await fs.link(aside, file).catch(() => undefined);
-  await fs.rm(aside, { force: true });
+  throw new Error(`could not take ${file}: too many takeovers of it were abandoned`);
 }
 
 /** An unreadable lock younger than this may be one being written by a filesystem without links. */
@@ -141,9 +165,8 @@ export async function acquireDataDirLock(dataDir: string, options: { shared: boo
     token: randomBytes(12).toString('hex'),
     shared: options.shared,
   };
-  let tookOverFrom: LockHolder | undefined;
-  for (let attempt = 0; attempt < 50; attempt++) {
-    if (await create(file, me)) return { lock: new DataDirLock(file, me), tookOverFrom };
+  for (let attempt = 0; attempt < 200; attempt++) {
+    if (await create(file, me)) return { lock: new DataDirLock(file, me) };
     const text = await fs.readFile(file, 'utf8').catch(() => null);
     if (text === null) continue;
     const holder = parseHolder(text);
@@ -155,10 +178,8 @@ export async function acquireDataDirLock(dataDir: string, options: { shared: boo
       }
     } else if (isRunning(holder)) {
       return { holder };
-    } else {
-      tookOverFrom = holder;
     }
-    await removeStale(file, text);
+    if (await takeOver(file, text, me)) return { lock: new DataDirLock(file, me), tookOverFrom: holder ?? undefined };
   }
   throw new Error(`could not take ${file}: it keeps changing`);
 }

@@ -7,7 +7,7 @@ import { keptPort } from './postgres-port';
 import { EmbeddedPostgresError, initCluster, startServer, type RunningServer } from './postgres-server';
 import { commandLine, commandName } from './process-identity';
 import { copyBinaries, DEFAULT_HOST_DIR, hostPaths, isCluster, placeServer, prepareDataHome, type HostPaths } from './server-placement';
-import { canReach, canRun, lookUpUser, pickServerUser, type ServerUser } from './server-user';
+import { canReach, canRun, createSystemUser, lookUpUser, pickServerUser, type ServerUser } from './server-user';
 
 export { freePort } from './postgres-port';
 export { EmbeddedPostgresError } from './postgres-server';
@@ -75,12 +75,12 @@ async function siteForRoot(dataDir: string, binaries: PostgresBinaries, hostDir:
   const [clusterInDataDir, clusterInHostDir] = await Promise.all([isCluster(inDataDir), isCluster(host.cluster)]);
   const existing = clusterInHostDir ? host.cluster : clusterInDataDir ? inDataDir : undefined;
   const ownerUid = existing === undefined ? undefined : (await fs.stat(existing)).uid;
-  const [clusterOwner, postgres, nobody] = await Promise.all([
-    ownerUid === undefined ? undefined : lookUpUser(ownerUid),
-    lookUpUser('postgres'),
-    lookUpUser('nobody'),
-  ]);
-  const { user, note } = pickServerUser({ clusterOwner, postgres, nobody });
+  const [clusterOwner, existingPostgres] = await Promise.all([ownerUid === undefined ? undefined : lookUpUser(ownerUid), lookUpUser('postgres')]);
+  const postgres = clusterOwner || existingPostgres ? existingPostgres : await createSystemUser('postgres');
+  if (postgres && !existingPostgres) logger.warn({ user: postgres.name, uid: postgres.uid }, 'created the system user postgres to run the embedded PostgreSQL as');
+  const picked = pickServerUser({ clusterOwner, postgres });
+  const { user } = picked;
+  const note = picked.note ?? (postgres && !existingPostgres ? 'as postgres, a system user created for it' : undefined);
   const dataDirReachable = await canReach(user, [{ path: dataDir, mode: 'x' }]);
   const placement = placeServer({ clusterInDataDir, clusterInHostDir, dataDirReachable, binariesReachable: await runnable(user, binaries) });
 

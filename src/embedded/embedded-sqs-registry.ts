@@ -1,20 +1,21 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { isRunning, ownIdentity, type ProcessIdentity } from './process-identity';
 
 const FILE = 'embedded-sqs.json';
 
-export interface RegisteredQueue {
-  pid: number;
+export interface RegisteredQueue extends ProcessIdentity {
   endpoint: string;
   queueUrl: string;
   dlqUrl: string;
 }
 
 /** Lets other `billing` commands (replay, stats) reach the in-memory queue of a running `billing dev`. */
-export async function registerEmbeddedSqs(dataDir: string, q: Omit<RegisteredQueue, 'pid'>): Promise<() => Promise<void>> {
+export async function registerEmbeddedSqs(dataDir: string, q: Omit<RegisteredQueue, keyof ProcessIdentity>): Promise<() => Promise<void>> {
   const file = path.join(dataDir, FILE);
   await fs.mkdir(dataDir, { recursive: true });
-  await fs.writeFile(file, JSON.stringify({ pid: process.pid, ...q }), { mode: 0o600 });
+  // With the process's start time: a later process that reuses the pid is not taken for it.
+  await fs.writeFile(file, JSON.stringify({ ...ownIdentity(), ...q }), { mode: 0o600 });
   // Only our own entry: the file is how other commands find the queue of whoever wrote it last.
   return async () => {
     const text = await fs.readFile(file, 'utf8').catch(() => null);
@@ -33,8 +34,7 @@ export async function findEmbeddedSqs(dataDir: string): Promise<RegisteredQueue 
   if (text === null) return null;
   try {
     const q = JSON.parse(text) as RegisteredQueue;
-    process.kill(q.pid, 0);
-    return q;
+    return isRunning(q) ? q : null;
   } catch {
     return null;
   }

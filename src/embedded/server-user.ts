@@ -11,7 +11,7 @@ export class NoServerUserError extends Error {
   override readonly name = 'NoServerUserError';
   constructor() {
     super(
-      'running as root, the embedded PostgreSQL needs a system user to run as, and this system has neither `postgres` nor `nobody`: ' +
+      'running as root, the embedded PostgreSQL needs a `postgres` system user to run as; this system has none and it could not be created: ' +
         'create one (useradd --system postgres) or set DATABASE_URL',
     );
   }
@@ -25,18 +25,28 @@ export interface UserChoice {
 
 /**
  * Pure. An existing cluster keeps its owner (PostgreSQL refuses a data directory owned by anyone
- * else). A new one runs as `postgres`; where no such user exists (many container images), as
- * `nobody`, the one unprivileged account every Linux system has, rather than adding a user to
- * the system behind the operator's back.
+ * else). A new one runs as `postgres`, created first where the system has none (many container
+ * images): not as `nobody`, whose files any other service running as nobody could read, and
+ * these hold customers' names and addresses.
  */
-export function pickServerUser(candidates: { clusterOwner?: ServerUser; postgres?: ServerUser; nobody?: ServerUser }): UserChoice {
-  const { clusterOwner, postgres, nobody } = candidates;
+export function pickServerUser(candidates: { clusterOwner?: ServerUser; postgres?: ServerUser }): UserChoice {
+  const { clusterOwner, postgres } = candidates;
   if (clusterOwner && clusterOwner.uid !== 0) {
     return clusterOwner.name === 'postgres' ? { user: clusterOwner } : { user: clusterOwner, note: `as ${clusterOwner.name}, the owner of its data` };
   }
   if (postgres) return { user: postgres };
-  if (nobody) return { user: nobody, note: 'as nobody: this system has no postgres user' };
   throw new NoServerUserError();
+}
+
+/**
+ * Adds a system user (no home, no login shell, its own group) with the system's own tool:
+ * useradd (Debian, Ubuntu, RHEL), else BusyBox's adduser (Alpine). Resolves to the user, or to
+ * undefined when neither could.
+ */
+export async function createSystemUser(name: string): Promise<ServerUser | undefined> {
+  const useradd = await run('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', name]);
+  if (useradd.code !== 0) await run('adduser', ['-S', '-D', '-H', '-h', '/nonexistent', '-s', '/sbin/nologin', name]);
+  return lookUpUser(name);
 }
 
 function run(file: string, args: string[], options: { uid?: number; gid?: number } = {}): Promise<{ code: number | null; stdout: string }> {

@@ -8,9 +8,8 @@ export type Delivery =
   | { action: 'skip'; reason: string }
   | { action: 'defer'; untilSeconds: number };
 
-/** The notice about to go out, and the rest of its invoice's outbox. */
+/** The rest of the outbox of the invoice whose notice is about to go out. */
 export interface OutboxContext {
-  queuedAt: number;
   others: readonly OutboxNotice[];
 }
 
@@ -22,15 +21,14 @@ function toldOfInvoice(others: readonly OutboxNotice[]): 'yes' | 'soon' | 'no' {
 }
 
 /**
- * When a notice that is not news may go out: a day after the last email about the invoice that
- * was queued before it. Notices planned together were planned with that rule already; this holds
- * back the ones an outage of the mail server piled up.
+ * When a notice that is not news may go out: a day after the last email sent about the invoice.
+ * The planner queues news after the reminder it comes with, and mailers send an invoice's
+ * notices one at a time in queue order (claimDueNotice), so this holds back only what an outage
+ * of the mail server piled up.
  */
 function gapEnds(ctx: OutboxContext): number | null {
   let last: number | null = null;
-  for (const o of ctx.others) {
-    if (o.status === 'sent' && o.sentAt !== null && o.queuedAt < ctx.queuedAt) last = Math.max(last ?? -Infinity, o.sentAt);
-  }
+  for (const o of ctx.others) if (o.status === 'sent' && o.sentAt !== null) last = Math.max(last ?? -Infinity, o.sentAt);
   return last === null ? null : last + EMAIL_GAP;
 }
 

@@ -1,11 +1,20 @@
 import type { Logger } from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
-import type { NoticeKind } from '../billing/notice-kinds';
 import { wallClock } from '../clock';
 import { getContact } from '../db/billing-contacts';
 import { findInvoice } from '../db/invoice-rows';
 import { noticeMessageId } from './message-id';
-import { otherNoticesOf } from '../db/notice-outbox';
+import {
+  claimDueNotice,
+  deferNotice,
+  markFailed,
+  markSent,
+  otherNoticesOf,
+  scheduleRetry,
+  settleNotice,
+  type ClaimedNotice,
+  type SendAttempt,
+} from '../db/notice-outbox';
 import { chooseRecipient, decideDelivery, reminderNumber, retryDelaySeconds } from './delivery';
 import { renderNotice } from './render-notice';
 import { classifySendError, type MailTransport } from './transport';
@@ -23,19 +32,7 @@ export interface MailerOptions {
   nowSeconds?: () => number;
 }
 
-interface ClaimedNotice {
-  id: string;
-  stripe_invoice_id: string;
-  kind: NoticeKind;
-  sequence: number;
-  attempts: number;
-  queued_at: string;
-}
-
-interface SentMessage {
-  attempts: number;
-  recipient: string;
-  messageId: string;
+interface SentMessage extends SendAttempt {
   sentAt: number;
 }
 
@@ -46,7 +43,9 @@ type Step = 'sent' | 'skipped' | 'retry' | 'failed' | 'deferred' | 'idle';
 
 /**
  * Sends the outbox. A notice is claimed with FOR UPDATE SKIP LOCKED and its row stays locked
- * while the message goes out, so two mailers never send the same notice. If the process dies
+ * while the message goes out, so two mailers never send the same notice; and only an invoice's
+ * earliest due notice is claimed, so one invoice's notices go out one at a time, in order, each
+ * seeing the others (the one email a day rule holds with many mailers and lanes). If the process dies
  * after the server accepted but before the commit, the notice is sent again with the same
  * Message-ID: the one duplicate window, recognisable downstream.
  */
@@ -69,15 +68,7 @@ export class Mailer {
     const now = this.now();
     let claimed: string | undefined;
     const step = await this.o.ds.transaction(async (db): Promise<Step> => {
-      const rows: ClaimedNotice[] = await db.query(
-        `SELECT id, stripe_invoice_id, kind, sequence, attempts, extract(epoch from created_at)::bigint AS queued_at FROM email_notices
-          WHERE status = 'pending' AND next_attempt_at <= to_timestamp($1)
-          ORDER BY next_attempt_at, id
-          LIMIT 1
-          FOR UPDATE SKIP LOCKED`,
-        [now],
-      );
-      const notice = rows[0];
+      const notice = await claimDueNotice(db, now);
       if (!notice) return 'idle';
       claimed = notice.id;
       return this.deliver(db, notice, now);
@@ -88,21 +79,21 @@ export class Mailer {
   }
 
   private async deliver(db: EntityManager, n: ClaimedNotice, now: number): Promise<Step> {
-    const log = this.o.logger.child({ noticeId: n.id, invoiceId: n.stripe_invoice_id, kind: n.kind, sequence: n.sequence });
+    const log = this.o.logger.child({ noticeId: n.id, invoiceId: n.stripeInvoiceId, kind: n.kind, sequence: n.sequence });
     const remembered = this.unrecorded.get(n.id);
     if (remembered) return this.recordSent(db, n, remembered, 'accepted before the database failed; not sent again', log);
-    const invoice = await findInvoice(db, n.stripe_invoice_id);
-    const others = await otherNoticesOf(db, n.stripe_invoice_id, n.id);
-    const decision = decideDelivery(n.kind, invoice, { queuedAt: Number(n.queued_at), others }, now);
+    const invoice = await findInvoice(db, n.stripeInvoiceId);
+    const others = await otherNoticesOf(db, n.stripeInvoiceId, n.id);
+    const decision = decideDelivery(n.kind, invoice, { others }, now);
     if (decision.action === 'skip') return this.settle(db, n, 'skipped', decision.reason, log);
     if (decision.action === 'defer') {
-      await db.query(`UPDATE email_notices SET next_attempt_at = to_timestamp($2), updated_at = now() WHERE id = $1`, [n.id, decision.untilSeconds]);
+      await deferNotice(db, n.id, decision.untilSeconds);
       return 'deferred';
     }
     const recipient = chooseRecipient(await getContact(db, invoice!.stripeCustomerId), invoice!);
     if (recipient === null) return this.settle(db, n, 'skipped', 'no_recipient', log);
 
-    const messageId = noticeMessageId(n, this.o.from.address);
+    const messageId = noticeMessageId({ id: n.id, kind: n.kind, sequence: n.sequence, stripe_invoice_id: n.stripeInvoiceId }, this.o.from.address);
     let rendered;
     try {
       rendered = renderNotice({
@@ -132,11 +123,7 @@ export class Mailer {
   }
 
   private async recordSent(db: EntityManager, n: ClaimedNotice, s: SentMessage, reply: string, log: Logger): Promise<Step> {
-    await db.query(
-      `UPDATE email_notices SET status = 'sent', attempts = $2, recipient = $3, message_id = $4, sent_at = to_timestamp($5),
-              last_error = NULL, updated_at = now() WHERE id = $1`,
-      [n.id, s.attempts, s.recipient, s.messageId, s.sentAt],
-    );
+    await markSent(db, n.id, s, s.sentAt);
     log.info({ outcome: 'sent', messageId: s.messageId, reply: reply.slice(0, 200) }, 'notice sent');
     return 'sent';
   }
@@ -144,24 +131,18 @@ export class Mailer {
   private async recordSendFailure(db: EntityManager, n: ClaimedNotice, s: SentMessage, err: unknown, now: number, log: Logger): Promise<Step> {
     const failure = classifySendError(err);
     if (failure.permanent || s.attempts >= this.o.maxAttempts) {
-      await db.query(
-        `UPDATE email_notices SET status = 'failed', attempts = $2, recipient = $3, message_id = $4, last_error = $5, updated_at = now() WHERE id = $1`,
-        [n.id, s.attempts, s.recipient, s.messageId, failure.message],
-      );
+      await markFailed(db, n.id, s, failure.message);
       log.error({ outcome: 'failed', attempts: s.attempts, reason: failure.message }, 'notice failed');
       return 'failed';
     }
     const retryAt = now + retryDelaySeconds(s.attempts, this.o.maxBackoffSeconds);
-    await db.query(
-      `UPDATE email_notices SET attempts = $2, recipient = $3, message_id = $4, last_error = $5, next_attempt_at = to_timestamp($6), updated_at = now() WHERE id = $1`,
-      [n.id, s.attempts, s.recipient, s.messageId, failure.message, retryAt],
-    );
+    await scheduleRetry(db, n.id, s, failure.message, retryAt);
     log.warn({ outcome: 'retry', attempts: s.attempts, retryAt, reason: failure.message }, 'notice will be retried');
     return 'retry';
   }
 
   private async settle(db: EntityManager, n: ClaimedNotice, status: 'skipped' | 'failed', reason: string, log: Logger): Promise<Step> {
-    await db.query(`UPDATE email_notices SET status = $2, last_error = $3, updated_at = now() WHERE id = $1`, [n.id, status, reason]);
+    await settleNotice(db, n.id, status, reason);
     log.info({ outcome: status, reason }, `notice ${status}`);
     return status;
   }

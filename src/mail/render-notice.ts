@@ -133,7 +133,8 @@ const SUBJECTS: Record<NoticeKind, (v: NoticeView) => string> = {
   invoice_paid: (v) => `Receipt for invoice ${v.invoiceNumber} from ${v.companyName}`,
   due_soon: (v) => `Invoice ${v.invoiceNumber} is due ${v.dueIn ?? 'soon'}`,
   overdue: (v) => `Invoice ${v.invoiceNumber} is ${v.overdueBy}`,
-  overdue_reminder: (v) => `Reminder: invoice ${v.invoiceNumber} is ${v.overdueBy}`,
+  // "Reminder:" only for a recipient who was reminded before: the first one they get just says it.
+  overdue_reminder: (v) => (v.reminder ? `Reminder: invoice ${v.invoiceNumber} is ${v.overdueBy}` : `Invoice ${v.invoiceNumber} is ${v.overdueBy}`),
   invoice_voided: (v) => `Invoice ${v.invoiceNumber} has been voided`,
 };
 

@@ -2,6 +2,7 @@ import type Stripe from 'stripe';
 import type { DataSource } from 'typeorm';
 import type { InvoiceStatus } from '../billing/invoice-state';
 import { mergeInvoice, sameContent } from '../billing/merge';
+import type { NoticeChange } from '../billing/notice-plan';
 import { snapshotFromListedInvoice } from '../billing/repair';
 import { MalformedEventError, type InvoiceSnapshot } from '../billing/snapshot';
 import { wallClock } from '../clock';
@@ -23,7 +24,11 @@ export interface ImportOptions {
 export interface ImportDeps {
   stripe: Stripe;
   ds: DataSource;
-  /** The notice effects; an import runs them as a baseline: every notice recorded, none sent. */
+  /**
+   * The notice effects. An invoice the import inserts is a baseline: what happened before the
+   * import began is recorded, not sent. A change it finds on a row already known is news, as
+   * reconcile's repairs are (unless older than NOTICE_MAX_EVENT_AGE_HOURS).
+   */
   effects: NoticeEffects;
   logger: WarnLogger;
   progress?: { total(n: number): void; tick(n?: number, note?: string): void };
@@ -47,8 +52,10 @@ export interface ImportResult {
   unchanged: number;
   /** Invoices the API returned that cannot become a row. */
   invalid: number;
-  /** Notices written, all as skipped (`imported`): what customers were not sent. */
-  noticesRecorded: number;
+  /** Notices recorded as not sent: the past of the invoices inserted (`imported`), and old news (`stale`). */
+  noticesSkipped: number;
+  /** Notices queued to send: what changed since the import began, or since a known row's last event (news). */
+  noticesQueued: number;
   invoices: Array<{ invoice: string; action: 'updated' | 'invalid'; status?: string; reason?: string }>;
 }
 
@@ -93,26 +100,39 @@ async function planPage(ds: DataSource, snapshots: readonly InvoiceSnapshot[], n
   });
 }
 
-/** One page in one transaction: the rows merged as events are, their notices recorded as a baseline. */
-async function writePage(deps: ImportDeps, snapshots: readonly InvoiceSnapshot[], now: number): Promise<{ changes: MergedChange[]; notices: number }> {
+/** One page in one transaction: the rows merged as events are, with their notices. */
+async function writePage(
+  deps: ImportDeps,
+  snapshots: readonly InvoiceSnapshot[],
+  now: number,
+  startedAt: number,
+): Promise<{ changes: MergedChange[]; notices: { queued: number; skipped: number } }> {
   return deps.ds.transaction('READ COMMITTED', async (db) => {
     const c = await sqlClientOf(db);
     const changes = await mergeSnapshots(c, snapshots.map((snapshot, index) => ({ index, snapshot })), now, sameContent);
-    const written = changes.filter((ch) => ch.written);
-    const { recorded } = await deps.effects(db, written.map((ch) => ({ previous: ch.previous, next: ch.next, event: ch.snapshot, mode: 'baseline' as const })), now);
-    return { changes, notices: recorded };
+    const notices = changes
+      .filter((ch) => ch.written)
+      .map((ch): NoticeChange => {
+        const change = { previous: ch.previous, next: ch.next, event: ch.snapshot };
+        return ch.previous === null ? { ...change, mode: 'baseline', baselineAt: startedAt } : { ...change, mode: 'live' };
+      });
+    return { changes, notices: await deps.effects(db, notices, now) };
   });
 }
 
 /**
  * Brings an account's existing invoices in as the baseline the processor starts from: each
  * invoice created in the window is merged into its row exactly as an event would be (so it never
- * moves a row back), and every notice it implies is recorded as skipped (`imported`), so no
- * customer is emailed about the past and dunning goes on from each invoice's next step. Run it
- * again and it changes nothing; stopped part way, run it again to finish.
+ * moves a row back). For an invoice it inserts, every notice its past implies is recorded as
+ * skipped (`imported`), so no customer is emailed about the past and dunning goes on from the
+ * invoice's next step; what happened after the import began (a payment while it ran) is news. A
+ * change found on a row already known is news too, as a repair is. Run it again and it changes
+ * nothing; stopped part way, run it again to finish.
  */
 export async function importInvoices(deps: ImportDeps, o: ImportOptions): Promise<ImportResult> {
   const clock = deps.nowSeconds ?? wallClock;
+  // The baseline's moment: what happened at Stripe before it is history, what happened since is news.
+  const startedAt = clock();
   const result: ImportResult = {
     since: o.since.toISOString(),
     until: o.until?.toISOString() ?? null,
@@ -124,7 +144,8 @@ export async function importInvoices(deps: ImportDeps, o: ImportOptions): Promis
     updated: 0,
     unchanged: 0,
     invalid: 0,
-    noticesRecorded: 0,
+    noticesSkipped: 0,
+    noticesQueued: 0,
     invoices: [],
   };
   const pages = listPages((p) => deps.stripe.invoices.list({ ...p, created: createdBetween(o.since, o.until) }), {
@@ -141,8 +162,9 @@ export async function importInvoices(deps: ImportDeps, o: ImportOptions): Promis
       deps.progress?.total(result.listed);
       const { snapshots, invalid } = readPage(page.data as unknown as Record<string, unknown>[], page.fetchedAt);
       const now = clock();
-      const changes = result.dryRun ? await planPage(deps.ds, snapshots, now) : await writePage(deps, snapshots, now).then((w) => {
-        result.noticesRecorded += w.notices;
+      const changes = result.dryRun ? await planPage(deps.ds, snapshots, now) : await writePage(deps, snapshots, now, startedAt).then((w) => {
+        result.noticesSkipped += w.notices.skipped;
+        result.noticesQueued += w.notices.queued;
         return w.changes;
       });
       for (const ch of changes) {

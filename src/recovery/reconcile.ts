@@ -70,6 +70,8 @@ export interface ReconcileResult {
  */
 export async function reconcile(deps: ReconcileDeps, o: ReconcileOptions): Promise<ReconcileResult> {
   const clock = deps.nowSeconds ?? wallClock;
+  // A row reconcile must insert is a baseline as of this moment (see NoticeChange).
+  const startedAt = clock();
   const result: ReconcileResult = {
     since: o.since.toISOString(),
     until: o.until?.toISOString() ?? null,
@@ -95,7 +97,7 @@ export async function reconcile(deps: ReconcileDeps, o: ReconcileOptions): Promi
     result.listed += page.data.length;
     deps.progress?.total(result.listed);
     for (const invoice of page.data as unknown as Record<string, unknown>[]) {
-      const report = await reconcileOne(deps, invoice, page.fetchedAt, result.dryRun, clock);
+      const report = await reconcileOne(deps, invoice, page.fetchedAt, result.dryRun, clock, startedAt);
       if (report === null) result.unchanged++;
       else {
         result[report.action]++;
@@ -113,6 +115,7 @@ async function reconcileOne(
   fetchedAt: number,
   dryRun: boolean,
   clock: () => number,
+  startedAt: number,
 ): Promise<InvoiceReport | null> {
   let snapshot: InvoiceSnapshot;
   try {
@@ -123,11 +126,11 @@ async function reconcileOne(
   }
   const plan = dryRun
     ? planRepair(await findInvoice(deps.ds.manager, snapshot.stripeInvoiceId), snapshot, clock())
-    : await repairLocked(deps, snapshot, clock);
+    : await repairLocked(deps, snapshot, clock, startedAt);
   return toReport(snapshot, plan);
 }
 
-async function repairLocked(deps: ReconcileDeps, snapshot: InvoiceSnapshot, clock: () => number): Promise<RepairPlan> {
+async function repairLocked(deps: ReconcileDeps, snapshot: InvoiceSnapshot, clock: () => number, startedAt: number): Promise<RepairPlan> {
   return deps.ds.transaction('READ COMMITTED', async (db) => {
     for (;;) {
       const now = clock();
@@ -140,8 +143,8 @@ async function repairLocked(deps: ReconcileDeps, snapshot: InvoiceSnapshot, cloc
         await updateInvoice(db, plan.next);
       }
       if ((plan.action === 'insert' || plan.action === 'repair') && deps.afterMerge) {
-        const mode = plan.action === 'insert' ? 'baseline' : 'live';
-        await deps.afterMerge(db, [{ previous, next: plan.next, event: snapshot, mode }], now);
+        const change = { previous, next: plan.next, event: snapshot };
+        await deps.afterMerge(db, [plan.action === 'insert' ? { ...change, mode: 'baseline', baselineAt: startedAt } : { ...change, mode: 'live' }], now);
       }
       return plan;
     }

@@ -31,15 +31,18 @@ function timed(command: string, args: string[], env: NodeJS.ProcessEnv, cwd = RO
   return seconds;
 }
 
-/** Medians of each candidate and of `node -e 0`, taken in turn so that both see the same machine. */
-function alternate(candidates: Record<string, () => number>, rounds: number): { bare: number; medians: Record<string, number> } {
+/**
+ * Medians of each candidate and of `node -e 0` (with the candidates' environment), taken in turn
+ * so that both see the same machine.
+ */
+function alternate(candidates: Record<string, () => number>, rounds: number, env: NodeJS.ProcessEnv): { bare: number; medians: Record<string, number> } {
   const bare: number[] = [];
   const runs: Record<string, number[]> = Object.fromEntries(Object.keys(candidates).map((k) => [k, []]));
   // One untimed pass warms the page cache, as a person's second call would find it.
-  timed(process.execPath, ['-e', '0'], process.env);
+  timed(process.execPath, ['-e', '0'], env);
   for (const run of Object.values(candidates)) run();
   for (let i = 0; i < rounds; i++) {
-    bare.push(timed(process.execPath, ['-e', '0'], process.env));
+    bare.push(timed(process.execPath, ['-e', '0'], env));
     for (const [name, run] of Object.entries(candidates)) runs[name]!.push(run());
   }
   return { bare: median(bare), medians: Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, median(v)])) };
@@ -71,6 +74,7 @@ export async function cliSection(adminUrl: string, queue: CliQueue, sizes: CliSi
         stats: node(['stats']),
       },
       sizes.rounds,
+      env,
     );
     const ways = alternate(
       {
@@ -80,6 +84,7 @@ export async function cliSection(adminUrl: string, queue: CliQueue, sizes: CliSi
         npx: () => timed('npx', ['billing', '--help'], env),
       },
       Math.max(1, Math.ceil(sizes.rounds / 2)),
+      env,
     );
     const bareMs = commands.bare;
     const note = (what: string) => `${what}; median of ${sizes.rounds} runs alternating with node -e 0, after one untimed run`;

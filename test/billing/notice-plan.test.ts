@@ -1,6 +1,6 @@
 import type { InvoiceState } from '../../src/billing/invoice-state';
 import type { NoticeRecord, PlannedNotice } from '../../src/billing/notice-kinds';
-import { planNotices, type NoticeChange } from '../../src/billing/notice-plan';
+import { planNotices } from '../../src/billing/notice-plan';
 import type { NoticeEvent } from '../../src/billing/notices';
 import { openInvoiceState } from '../support/invoice-state';
 import { ALL_NOTICES, policyOf, record } from '../support/notice-policy';
@@ -17,8 +17,15 @@ const event = (eventType: string, eventCreated: number, attemptCount = 0): Notic
   fields: { attemptCount } as NoticeEvent['fields'],
 });
 
-function plan(change: Partial<NoticeChange> & Pick<NoticeChange, 'next'>, now: number, history: NoticeRecord[] = [], policy = ALL_NOTICES) {
-  return planNotices({ previous: null, event: event('invoice.finalized', now), mode: 'live', ...change }, history, now, policy);
+interface Change {
+  previous?: InvoiceState | null;
+  next: InvoiceState;
+  event?: NoticeEvent | null;
+}
+
+/** A live change (an event, a sweep when `event` is null). */
+function plan(change: Change, now: number, history: NoticeRecord[] = [], policy = ALL_NOTICES) {
+  return planNotices({ previous: null, event: event('invoice.finalized', now), ...change, mode: 'live' }, history, now, policy);
 }
 
 const pending = (kind: PlannedNotice['kind'], sequence = 0): PlannedNotice => ({ kind, sequence, skip: null });
@@ -75,7 +82,8 @@ describe('planNotices: live changes', () => {
   it('a payment failure is news: it goes out beside the overdue email of an invoice first seen overdue', () => {
     const now = DUE + 3 * DAY;
     const p = plan({ next: open({ attemptCount: 1 }), event: event('invoice.payment_failed', now, 1) }, now);
-    expect(p.notices).toEqual([skipped('invoice_issued', 'stale'), pending('payment_failed', 1), pending('overdue')]);
+    // In the order they go out: the overdue email first, the news (which may follow it) after.
+    expect(p.notices).toEqual([skipped('invoice_issued', 'stale'), pending('overdue'), pending('payment_failed', 1)]);
   });
 
   it('a payment made days ago and only now seen is recorded as stale; the receipt is not sent', () => {
@@ -127,8 +135,8 @@ describe('planNotices: live changes', () => {
 });
 
 describe('planNotices: a baseline (import, rows reconcile inserts)', () => {
-  const baseline = (next: InvoiceState, now: number, previous: InvoiceState | null = null, history: NoticeRecord[] = []) =>
-    planNotices({ previous, next, event: event('import', now), mode: 'baseline' }, history, now, ALL_NOTICES);
+  const baseline = (next: InvoiceState, now: number, baselineAt = now, policy = ALL_NOTICES) =>
+    planNotices({ previous: null, next, event: event('import', now), mode: 'baseline', baselineAt }, [], now, policy);
 
   it('records an open invoice 40 days overdue with its current stage, and schedules the next reminder for its day', () => {
     const now = DUE + 40 * DAY;
@@ -148,9 +156,18 @@ describe('planNotices: a baseline (import, rows reconcile inserts)', () => {
     expect(baseline(paid, now)).toEqual({ notices: [skipped('invoice_issued', 'imported'), skipped('invoice_paid', 'imported')] });
   });
 
-  it('on a row already known, records the transition and leaves the stage to the sweep, which looks at once', () => {
+  it('records every kind, also those turned off, so a kind turned on later does not catch up', () => {
     const now = DUE + 40 * DAY;
-    expect(baseline(open(), now, open())).toEqual({ notices: [], nextCheckAt: now });
+    expect(baseline(open(), now, now, policyOf(['invoice_paid'])).notices).toEqual([skipped('invoice_issued', 'imported'), skipped('overdue_reminder', 'imported', 5)]);
+  });
+
+  it('what happened after the baseline began is news: a payment made while the import ran gets its receipt', () => {
+    const began = DUE - 10 * DAY;
+    const paid = open({ status: 'paid', amountPaidCents: 1000, amountRemainingCents: 0, paidAt: began + 30 });
+    expect(baseline(paid, began + 60, began)).toEqual({ notices: [skipped('invoice_issued', 'imported'), pending('invoice_paid')] });
+    // An invoice finalized while it ran gets its invoice email, and due_soon is scheduled.
+    const fresh = open({ finalizedAt: began + 10 });
+    expect(baseline(fresh, began + 60, began)).toEqual({ notices: [pending('invoice_issued')], nextCheckAt: DUE - 3 * DAY });
   });
 
   it('a draft is recorded with nothing', () => {

@@ -31,8 +31,10 @@ type Status = keyof typeof byStatus;
 
 const SEND: Delivery = { action: 'send' };
 /** The notice was queued a minute ago, and is the invoice's only one. */
-const ALONE: OutboxContext = { queuedAt: NOW - 60, others: [] };
+const ALONE: OutboxContext = { others: [] };
+let ids = 0;
 const other = (kind: NoticeKind, status: NoticeStatus, o: Partial<OutboxNotice> = {}): OutboxNotice => ({
+  id: String(++ids),
   kind,
   sequence: 0,
   status,
@@ -42,7 +44,7 @@ const other = (kind: NoticeKind, status: NoticeStatus, o: Partial<OutboxNotice> 
   recipient: status === 'sent' ? 'invoice@example.com' : null,
   ...o,
 });
-const withOthers = (...others: OutboxNotice[]): OutboxContext => ({ queuedAt: NOW - 60, others });
+const withOthers = (...others: OutboxNotice[]): OutboxContext => ({ others });
 const skip = (reason: string): Delivery => ({ action: 'skip', reason });
 /** For reasons the rules do not spell out: only their prefix is checked. */
 const skipMatching = (pattern: RegExp): Delivery => ({ action: 'skip', reason: expect.stringMatching(pattern) });
@@ -127,12 +129,24 @@ describe('decideDelivery', () => {
       expect(decideDelivery(kind, inv, withOthers(other('overdue', 'sent', { queuedAt: sentAt - 60, sentAt })), NOW)).toEqual(SEND);
     });
 
-    it('notices queued together were planned together: none holds the other back', () => {
-      const together: OutboxContext = { queuedAt: sentAt - 60, others: [other('payment_failed', 'sent', { queuedAt: sentAt - 60, sentAt })] };
-      expect(decideDelivery('overdue', invoice(), together, NOW)).toEqual(SEND);
+    it('holds a reminder after news sent the same day, whichever was queued first: the second email is not news', () => {
+      const newsFirst = withOthers(other('payment_failed', 'sent', { queuedAt: NOW - 60, sentAt: NOW - 30 }));
+      expect(decideDelivery('overdue', invoice(), newsFirst, NOW)).toEqual({ action: 'defer', untilSeconds: NOW - 30 + DAY });
     });
 
+    it('counts only emails that went out: skipped, failed and pending notices hold nothing back', () => {
+      const notSent = withOthers(
+        other('invoice_issued', 'skipped', { lastError: 'imported', queuedAt: NOW - 60 }),
+        other('payment_failed', 'failed'),
+        other('overdue', 'pending'),
+      );
+      expect(decideDelivery('overdue_reminder', invoice(), notSent, NOW)).toEqual(SEND);
+    });
+  });
+
+  describe('a notice no longer true', () => {
     it('a notice that is no longer true is skipped rather than held', () => {
+      const earlier = withOthers(other('payment_failed', 'sent', { sentAt: NOW - 60 }));
       expect(decideDelivery('overdue', byStatus.paid, earlier, NOW)).toEqual(skip('already_paid'));
     });
   });

@@ -297,7 +297,8 @@ describe('renderNotice', () => {
 
     it('names no ordinal in the first reminder the recipient gets, whatever its place in the schedule', () => {
       // First seen 70 days late: the schedule is at its 9th weekly reminder; the recipient has had none.
-      const { text, html } = render('overdue_reminder', invoice(), DUE + 70 * DAY, 9, 1);
+      const { subject, text, html } = render('overdue_reminder', invoice(), DUE + 70 * DAY, 9, 1);
+      expect(subject).toBe('Invoice INV-0001 is 70 days overdue');
       expect(text).toContain('Invoice INV-0001 from Acme Corp is 70 days overdue.');
       expect(text).not.toMatch(/reminder:/);
       expect(text).not.toContain('9th');

@@ -4,6 +4,7 @@
 import { ALL_NOTICES } from '../support/notice-policy';
 import { daysPastDue } from '../../src/billing/days';
 import { sweepInvoices } from '../../src/sweep/invoice-sweep';
+import { event } from '../support/stripe-events';
 import {
   DAY,
   deliverAll,
@@ -116,7 +117,7 @@ it('an invoice discovered long past due gets one email, which says it is overdue
   await tick(now + 3600);
   await tick(now + DAY);
   const mails = world.smtp.to(recipient);
-  expect(mails.map((m) => m.subject)).toEqual([`Reminder: invoice ${number} is 30 days overdue`]);
+  expect(mails.map((m) => m.subject)).toEqual([`Invoice ${number} is 30 days overdue`]);
   // The first reminder the customer gets is not called their 4th.
   expect(mails[0]!.text).toContain(`Invoice ${number} from Acme Billing is 30 days overdue.`);
   expect(mails[0]!.text).not.toMatch(/our \d+\w\w reminder/);
@@ -205,7 +206,11 @@ it('an invoice first seen two days before its due date gets one email, not the i
   expect(world.smtp.to(recent.recipient)[0]!.text).toContain('Due date: ');
 });
 
-it('after a mail outage, what piled up goes out a day apart: the invoice email first, the overdue email the next day', async () => {
+/** Two mailers of four lanes each, draining at once, as two `billing mailer` processes would. */
+const racingMailers = (at: number) =>
+  Promise.all([drainOnce(world.db.ds, world.smtp.url, { now: () => at, concurrency: 4 }), drainOnce(world.db.ds, world.smtp.url, { now: () => at, concurrency: 4 })]);
+
+it('after a mail outage, what piled up goes out a day apart, in order, whatever the number of mailers', async () => {
   const now = wallNow();
   const due = now + 5 * DAY;
   const { id, recipient, number } = await receive({ dueDate: due, finalizedAt: now - 60 });
@@ -213,12 +218,29 @@ it('after a mail outage, what piled up goes out a day apart: the invoice email f
   await sweepInvoices(world.db.ds, due + DAY, ALL);
   expect((await noticeRows(world.db.ds, [id])).map((r) => `${r.kind} ${r.status}`)).toEqual(['invoice_issued pending', 'overdue pending']);
   const back = due + 2 * DAY;
-  await drainOnce(world.db.ds, world.smtp.url, { now: () => back, concurrency: 1 });
+  await racingMailers(back);
+  await racingMailers(back + 10);
   expect(world.smtp.to(recipient).map((m) => m.subject)).toEqual([expect.stringMatching(new RegExp(`^Invoice ${number} from Acme Billing`))]);
-  await drainOnce(world.db.ds, world.smtp.url, { now: () => back + DAY - 1, concurrency: 1 });
+  await racingMailers(back + DAY - 1);
   expect(world.smtp.to(recipient)).toHaveLength(1);
-  await drainOnce(world.db.ds, world.smtp.url, { now: () => back + DAY, concurrency: 1 });
+  await racingMailers(back + DAY);
   expect(world.smtp.to(recipient).map((m) => m.subject)).toEqual([expect.stringMatching(/from Acme Billing/), `Invoice ${number} is 3 days overdue`]);
+});
+
+it('news that comes with a reminder goes out after it, also with several mailers', async () => {
+  const now = wallNow();
+  const due = now - 3 * DAY;
+  const inv = openInvoice({ dueDate: due, finalizedAt: due - 20 * DAY, collectionMethod: 'send_invoice' });
+  const failed = { ...inv, attempt_count: 1 };
+  // First seen through a failed payment, already overdue: the overdue email, then the news.
+  await deliverAll(world, [event('invoice.payment_failed', failed, { created: now })]);
+  await racingMailers(now + 1);
+  await racingMailers(now + 10);
+  const recipient = inv['customer_email'] as string;
+  expect(world.smtp.to(recipient).map((m) => m.subject)).toEqual([
+    `Invoice ${inv['number'] as string} is 3 days overdue`,
+    `Payment failed for invoice ${inv['number'] as string} from Acme Billing`,
+  ]);
 });
 
 it('a reminder queued but overtaken by the payment is skipped as already_paid', async () => {

@@ -83,7 +83,7 @@ describe('billing import', () => {
     expect(await states([idOf(a.paid)])).toEqual(['invoice_issued#0 skipped imported', 'invoice_paid#0 skipped imported']);
     const rows = await noticeRows(world.db.ds, all.map(idOf));
     expect(rows.filter((n) => n.status !== 'skipped')).toEqual([]);
-    expect(result.noticesRecorded).toBe(rows.length);
+    expect(result).toMatchObject({ noticesSkipped: rows.length, noticesQueued: 0 });
 
     // A sweep and a mailer pass now send nothing to any of these customers.
     await sweepInvoices(world.db.ds, now + 60, ALL_NOTICES);
@@ -108,7 +108,7 @@ describe('billing import', () => {
     await sweepInvoices(world.db.ds, next, ALL_NOTICES);
     await drainOnce(world.db.ds, world.smtp.url, { now: () => next });
     const mails = world.smtp.to(recipientOf(a.overdue));
-    expect(mails.map((m) => m.subject)).toEqual([`Reminder: invoice ${a.overdue['number'] as string} is 43 days overdue`]);
+    expect(mails.map((m) => m.subject)).toEqual([`Invoice ${a.overdue['number'] as string} is 43 days overdue`]);
     // The first reminder this customer gets from us: not called their 6th.
     expect(mails[0]!.text).toContain(`Invoice ${a.overdue['number'] as string} from Acme Billing is 43 days overdue.`);
     expect(mails[0]!.text).not.toMatch(/our \d+\w\w reminder/);
@@ -129,7 +129,7 @@ describe('billing import', () => {
     const first = await snapshot();
     const again = await billing(['import', '--since', iso(now - 200 * DAY), '--json'], env());
     expect(again.code).toBe(0);
-    expect(JSON.parse(again.out)).toMatchObject({ listed: 6, inserted: 0, updated: 0, unchanged: 6, noticesRecorded: 0 });
+    expect(JSON.parse(again.out)).toMatchObject({ listed: 6, inserted: 0, updated: 0, unchanged: 6, noticesSkipped: 0, noticesQueued: 0 });
     expect(await snapshot()).toEqual(first);
   });
 
@@ -144,15 +144,52 @@ describe('billing import', () => {
     expect(await findInvoice(world.db.ds.manager, idOf(inv))).toEqual(before);
   });
 
-  it('takes what is new on a known row and records its notices as not sent', async () => {
+  it('takes what is new on a known row; a change that is news is mailed, as a repair would be', async () => {
     const now = wallNow();
     const inv = openInvoice({ finalizedAt: now - 60 });
     await deliverAll(world, [{ ...paidEvent(inv), type: 'invoice.finalized', data: { object: inv } }]);
-    // Paid while nothing listened; the import finds it.
+    // Paid half a minute ago, and the event has not arrived (it may still be queued): the import finds it.
     api.invoices.put({ ...inv, status: 'paid', amount_paid: 1234, amount_remaining: 0, status_transitions: transitions({ finalized_at: now - 60, paid_at: now - 30 }) });
     const r = await billing(['import', '--since', iso(now - DAY), '--json'], env());
     expect(JSON.parse(r.out)).toMatchObject({ updated: 1, invoices: [{ invoice: idOf(inv), action: 'updated', status: 'paid' }] });
-    expect(await states([idOf(inv)])).toEqual(['invoice_issued#0 pending', 'invoice_paid#0 skipped imported']);
+    expect(await states([idOf(inv)])).toEqual(['invoice_issued#0 pending', 'invoice_paid#0 pending']);
+  });
+
+  it('on a known row, a change older than NOTICE_MAX_EVENT_AGE_HOURS is recorded as stale', async () => {
+    const now = wallNow();
+    const inv = openInvoice({ finalizedAt: now - 9 * DAY });
+    await deliverAll(world, [{ ...paidEvent(inv), type: 'invoice.finalized', data: { object: inv } }]);
+    api.invoices.put({ ...inv, status: 'paid', amount_paid: 1234, amount_remaining: 0, status_transitions: transitions({ finalized_at: now - 9 * DAY, paid_at: now - 8 * DAY }) });
+    await billing(['import', '--since', iso(now - 30 * DAY)], env());
+    expect(await states([idOf(inv)])).toEqual(['invoice_issued#0 skipped stale', 'invoice_paid#0 skipped stale']);
+  });
+
+  it('a payment made while the import ran is news: its receipt goes out', async () => {
+    const began = wallNow();
+    const inv = openInvoice({ finalizedAt: began - 20 * DAY });
+    // Paid after the import began, before its page was read.
+    api.invoices.put({ ...inv, status: 'paid', amount_paid: 1234, amount_remaining: 0, status_transitions: transitions({ finalized_at: began - 20 * DAY, paid_at: began + 5 }) });
+    let clock = began;
+    await importInvoices(
+      { stripe, ds: world.db.ds, effects: noticeEffects(ALL_NOTICES), logger: warnings().logger, nowSeconds: () => clock++ },
+      { since: new Date((began - 30 * DAY) * 1000) },
+    );
+    expect(await states([idOf(inv)])).toEqual(['invoice_issued#0 skipped imported', 'invoice_paid#0 pending']);
+    await drainOnce(world.db.ds, world.smtp.url, { now: () => began + 10 });
+    expect(world.smtp.to(recipientOf(inv)).map((m) => m.subject)).toEqual([`Receipt for invoice ${inv['number'] as string} from Acme Billing`]);
+  });
+
+  it('records the baseline whatever NOTICE_KINDS says, so turning a kind on later sends no catch-up', async () => {
+    const now = wallNow();
+    const a = account(now);
+    api.invoices.put(a.overdue);
+    const r = await billing(['import', '--since', iso(now - 200 * DAY)], { ...env(), NOTICE_KINDS: 'invoice_paid' });
+    expect(r.code).toBe(0);
+    expect(await states([idOf(a.overdue)])).toEqual(['invoice_issued#0 skipped imported', 'overdue_reminder#5 skipped imported']);
+    // Every kind on: the sweep sends nothing today.
+    await sweepInvoices(world.db.ds, now + 60, ALL_NOTICES);
+    await drainOnce(world.db.ds, world.smtp.url, { now: () => now + 60 });
+    expect(world.smtp.messages).toEqual([]);
   });
 
   it('writes nothing on a dry run, and says what it would do', async () => {
@@ -163,7 +200,7 @@ describe('billing import', () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain('dry run: invoices created');
     expect(r.out).toMatch(/would be inserted\s+2\s+\(open 1, paid 1\)/);
-    expect(r.out).toContain('nothing was written; no email would be sent for what is imported');
+    expect(r.out).toContain("nothing was written; no email would be sent about the invoices' past");
     expect(await findInvoice(world.db.ds.manager, idOf(a.open))).toBeNull();
     expect(await noticeRows(world.db.ds, [idOf(a.open), idOf(a.paid)])).toEqual([]);
   });
@@ -179,7 +216,8 @@ describe('billing import', () => {
     expect(r.out).toMatch(/inserted\s+3\s+\(open 2, paid 1\)/);
     expect(r.out).toMatch(/invalid\s+1/);
     expect(r.out).toMatch(/in_\w+ {2}invalid: invalid invoice in import: currency: must be a three-letter ISO currency code/);
-    expect(r.out).toMatch(/no email was queued: 5 notice\(s\) recorded as skipped \(imported\)/);
+    expect(r.out).toMatch(/5 notice\(s\) recorded as not sent \(the invoices' past\); reminders continue from each invoice's next step/);
+    expect(r.out).not.toMatch(/queued/);
   });
 
   it('stopped part way by the API, says how far it got; run again, it finishes and leaves what it had imported as it was', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -100,13 +101,31 @@ describe('the DATA_DIR lock', () => {
     expect(JSON.parse(fs.readFileSync(path.join(dir, LOCK_FILE), 'utf8')).token).toBe('theirs');
   });
 
-  it('lets exactly one of many simultaneous takers have it, also over a stale lock', async () => {
+  it('lets exactly one of many simultaneous takers have it, also over a stale lock, round after round', async () => {
+    // A race shows only now and then: many rounds, each over a fresh stale lock.
+    const dead = deadPid();
+    for (let round = 0; round < 200; round++) {
+      const dir = tempDir();
+      fs.writeFileSync(path.join(dir, LOCK_FILE), JSON.stringify(holder({ pid: dead, token: `stale-${round}` })));
+      const results = await Promise.all(Array.from({ length: 8 }, () => acquireDataDirLock(dir, { shared: true })));
+      const winners = results.filter((r): r is { lock: DataDirLock } => 'lock' in r);
+      expect(winners).toHaveLength(1);
+      // What is on disk is the winner's, and no takeover file is left behind.
+      expect(JSON.parse(fs.readFileSync(path.join(dir, LOCK_FILE), 'utf8')).token).toBe(winners[0]!.lock.token);
+      expect(fs.readdirSync(dir).filter((f) => f !== LOCK_FILE)).toEqual([]);
+      await winners[0]!.lock.release();
+    }
+  });
+
+  it('passes over a takeover abandoned by a process that died holding it', async () => {
     const dir = tempDir();
-    fs.writeFileSync(path.join(dir, LOCK_FILE), JSON.stringify(holder({ pid: deadPid(), token: 'stale' })));
-    const results = await Promise.all(Array.from({ length: 8 }, () => acquireDataDirLock(dir, { shared: true })));
-    const winners = results.filter((r): r is { lock: DataDirLock } => 'lock' in r);
-    expect(winners).toHaveLength(1);
-    await winners[0]!.lock.release();
+    const stale = JSON.stringify(holder({ pid: deadPid(), token: 'stale' }));
+    fs.writeFileSync(path.join(dir, LOCK_FILE), stale);
+    const key = createHash('sha256').update(stale).digest('hex').slice(0, 16);
+    fs.writeFileSync(path.join(dir, `${LOCK_FILE}.takeover-${key}-0`), JSON.stringify(holder({ pid: deadPid(), token: 'died-taking-over' })));
+    const r = await acquireDataDirLock(dir, { shared: true });
+    expect('lock' in r).toBe(true);
+    expect(fs.readdirSync(dir)).toEqual([LOCK_FILE]);
   });
 });
 

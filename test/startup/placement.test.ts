@@ -1,5 +1,6 @@
 import { placeServer, type PlacementFacts } from '../../src/embedded/server-placement';
-import { NoServerUserError, pickServerUser } from '../../src/embedded/server-user';
+import { execFileSync } from 'node:child_process';
+import { createSystemUser, NoServerUserError, pickServerUser } from '../../src/embedded/server-user';
 import { reasonFrom } from '../../src/embedded/postgres-server';
 
 const facts = (f: Partial<PlacementFacts>): PlacementFacts => ({
@@ -40,17 +41,15 @@ describe('the user PostgreSQL runs as, when we are root', () => {
   const app = { name: 'app', uid: 1000, gid: 1000 };
 
   it('is postgres, without comment, when it exists', () => {
-    expect(pickServerUser({ postgres, nobody })).toEqual({ user: postgres });
+    expect(pickServerUser({ postgres })).toEqual({ user: postgres });
   });
 
-  it('is nobody, said plainly, on systems without a postgres user', () => {
-    const choice = pickServerUser({ nobody });
-    expect(choice.user).toEqual(nobody);
-    expect(choice.note).toMatch(/nobody.*no postgres user/);
+  it('is never nobody, whose files other services running as nobody could read', () => {
+    expect(() => pickServerUser({})).toThrow(NoServerUserError);
   });
 
   it("is an existing cluster's owner, whom PostgreSQL insists on", () => {
-    expect(pickServerUser({ clusterOwner: nobody, postgres, nobody }).user).toEqual(nobody);
+    expect(pickServerUser({ clusterOwner: nobody, postgres }).user).toEqual(nobody);
     expect(pickServerUser({ clusterOwner: app, postgres }).note).toMatch(/app, the owner of its data/);
     expect(pickServerUser({ clusterOwner: postgres, postgres })).toEqual({ user: postgres });
   });
@@ -77,5 +76,26 @@ describe("PostgreSQL's reason, in one line", () => {
   it('falls back to its last lines', () => {
     expect(reasonFrom('a\nb\nc\n')).toBe('b; c');
     expect(reasonFrom('')).toBe('no output');
+  });
+});
+
+describe('a system without a postgres user', () => {
+  const asRoot = process.getuid?.() === 0 ? it : it.skip;
+  asRoot('gets a system user created with the system\'s own tool: no home, no login shell', async () => {
+    const name = `billingpg${process.pid % 100000}`;
+    try {
+      const user = await createSystemUser(name);
+      expect(user).toMatchObject({ name });
+      expect(user!.uid).toBeGreaterThan(0);
+      const entry = execFileSync('getent', ['passwd', name], { encoding: 'utf8' }).trim().split(':');
+      expect(entry[5]).toBe('/nonexistent');
+      expect(entry[6]).toMatch(/nologin$/);
+    } finally {
+      try {
+        execFileSync('userdel', [name], { stdio: 'ignore' });
+      } catch {
+        // Not created: nothing to remove.
+      }
+    }
   });
 });

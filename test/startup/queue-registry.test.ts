@@ -25,3 +25,20 @@ describe('the embedded queue registry', () => {
     }
   });
 });
+
+describe('finding the queue of a running process', () => {
+  it('does not take a later process that reuses the pid for the one that registered', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'billing-registry-'));
+    try {
+      await registerEmbeddedSqs(dir, queue);
+      const file = path.join(dir, 'embedded-sqs.json');
+      const entry = JSON.parse(fs.readFileSync(file, 'utf8'));
+      expect(entry.startTicks).toEqual(expect.stringMatching(/^\d+$/));
+      // The same pid, started at another moment: another process.
+      fs.writeFileSync(file, JSON.stringify({ ...entry, startTicks: String(Number(entry.startTicks) + 1) }));
+      expect(await findEmbeddedSqs(dir)).toBeNull();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
