@@ -1,13 +1,14 @@
+import type Stripe from 'stripe';
 import { noticeEffects, noticePolicy } from '../consume/notice-effects';
 import { EventQueue } from '../ingest/event-queue';
 import { backfill, beforeEventRetention, EVENT_RETENTION_DAYS } from '../recovery/backfill';
 import { importInvoices } from '../recovery/import';
 import { reconcile } from '../recovery/reconcile';
 import { rangeOptions } from './options';
-import { withProgress } from './progress';
+import { withProgress, type Progress } from './progress';
 import { backfillText, importText, reconcileJson, reconcileText } from './stripe-sync-output';
 import { print, UsageError } from './usage';
-import { withServices, type Services } from './with-database';
+import { withServices, type Needs, type Services } from './with-database';
 
 interface SyncFlags {
   since?: string;
@@ -41,9 +42,36 @@ async function keyScrubbed<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export async function runBackfill(flags: SyncFlags): Promise<void> {
+/** What every command that reads Stripe's API hands its work: the services, and the API's manners. */
+interface SyncContext {
+  s: Services;
+  common: { stripe: Stripe; ds: Services['ds']; logger: Services['logger']; progress: Progress; backoff: typeof BACKOFF; apiBase?: string };
+  window: { since: Date; until?: Date; dryRun: boolean };
+}
+
+/**
+ * Runs one of the commands that read Stripe's API: the window from the flags, the services it
+ * needs (STRIPE_SECRET_KEY checked before anything starts), a progress bar while it runs, and
+ * errors that never carry the key.
+ */
+async function runSync<T>(flags: SyncFlags, what: string, labels: [dryRun: string, run: string], needs: Needs, run: (c: SyncContext) => Promise<T>): Promise<T> {
   const { since, until } = range(flags);
-  const json = flags.json ?? false;
+  const dryRun = flags.dryRun ?? false;
+  return keyScrubbed(() =>
+    withServices({ ...needs, stripe: what }, (s) =>
+      withProgress(dryRun ? labels[0] : labels[1], { json: flags.json ?? false }, (progress) =>
+        run({
+          s,
+          common: { stripe: s.stripe, ds: s.ds, logger: s.logger, progress, backoff: BACKOFF, ...apiBase(s) },
+          window: { since, ...(until ? { until } : {}), dryRun },
+        }),
+      ),
+    ),
+  );
+}
+
+export async function runBackfill(flags: SyncFlags): Promise<void> {
+  const since = range(flags).since;
   if (beforeEventRetention(since, new Date())) {
     const days = Math.floor((Date.now() - since.getTime()) / 86_400_000);
     process.stderr.write(
@@ -51,71 +79,22 @@ export async function runBackfill(flags: SyncFlags): Promise<void> {
         'older changes are not backfilled (billing reconcile compares invoices themselves)\n',
     );
   }
-  const result = await keyScrubbed(() =>
-    withServices({ queue: !flags.dryRun, stripe: 'backfill' }, async (s) => {
-      return withProgress(flags.dryRun ? 'listing events' : 'backfilling events', { json }, (progress) =>
-        backfill(
-          {
-            stripe: s.stripe,
-            ds: s.ds,
-            ...(flags.dryRun ? {} : { queue: new EventQueue(s.queue.sqs, s.queue.url) }),
-            logger: s.logger,
-            progress,
-            backoff: BACKOFF,
-            ...apiBase(s),
-          },
-          { since, ...(until ? { until } : {}), dryRun: flags.dryRun ?? false },
-        ),
-      );
-    }),
+  const result = await runSync(flags, 'backfill', ['listing events', 'backfilling events'], { queue: !flags.dryRun }, ({ s, common, window }) =>
+    backfill({ ...common, ...(window.dryRun ? {} : { queue: new EventQueue(s.queue.sqs, s.queue.url) }) }, window),
   );
-  print(result, json, () => backfillText(result));
+  print(result, flags.json ?? false, () => backfillText(result));
 }
 
 export async function runReconcile(flags: SyncFlags): Promise<void> {
-  const { since, until } = range(flags);
-  const json = flags.json ?? false;
-  const result = await keyScrubbed(() =>
-    withServices({ stripe: 'reconcile' }, async (s) => {
-      return withProgress(flags.dryRun ? 'comparing invoices' : 'reconciling invoices', { json }, (progress) =>
-        reconcile(
-          {
-            stripe: s.stripe,
-            ds: s.ds,
-            afterMerge: noticeEffects(noticePolicy(s.config)),
-            logger: s.logger,
-            progress,
-            backoff: BACKOFF,
-            ...apiBase(s),
-          },
-          { since, ...(until ? { until } : {}), dryRun: flags.dryRun ?? false },
-        ),
-      );
-    }),
+  const result = await runSync(flags, 'reconcile', ['comparing invoices', 'reconciling invoices'], {}, ({ s, common, window }) =>
+    reconcile({ ...common, afterMerge: noticeEffects(noticePolicy(s.config)) }, window),
   );
-  print(reconcileJson(result), json, () => reconcileText(result));
+  print(reconcileJson(result), flags.json ?? false, () => reconcileText(result));
 }
 
 export async function runImport(flags: SyncFlags): Promise<void> {
-  const { since, until } = range(flags);
-  const json = flags.json ?? false;
-  const result = await keyScrubbed(() =>
-    withServices({ stripe: 'import' }, async (s) => {
-      return withProgress(flags.dryRun ? 'comparing invoices' : 'importing invoices', { json }, (progress) =>
-        importInvoices(
-          {
-            stripe: s.stripe,
-            ds: s.ds,
-            effects: noticeEffects(noticePolicy(s.config)),
-            logger: s.logger,
-            progress,
-            backoff: BACKOFF,
-            ...apiBase(s),
-          },
-          { since, ...(until ? { until } : {}), dryRun: flags.dryRun ?? false },
-        ),
-      );
-    }),
+  const result = await runSync(flags, 'import', ['comparing invoices', 'importing invoices'], {}, ({ s, common, window }) =>
+    importInvoices({ ...common, effects: noticeEffects(noticePolicy(s.config)) }, window),
   );
-  print(result, json, () => importText(result));
+  print(result, flags.json ?? false, () => importText(result));
 }
