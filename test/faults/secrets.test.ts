@@ -18,7 +18,11 @@ it('no log of the whole suite contains the webhook secret, the API key, the SMTP
     'database password (test server)': s.databasePassword,
   };
   const embedded = path.join(runDir(), 'embedded-database-password');
-  if (fs.existsSync(embedded)) values['database password (embedded, billing dev)'] = fs.readFileSync(embedded, 'utf8');
+  const EMBEDDED = 'database password (embedded, billing dev)';
+  if (fs.existsSync(embedded)) values[EMBEDDED] = fs.readFileSync(embedded, 'utf8');
+  // The banner prints the embedded database's generated, local password once, on purpose, in its
+  // ready-to-paste psql line (as it prints a generated webhook secret); nowhere else may it appear.
+  const withoutPsqlLine = (text: string) => text.replace(/^ {2}psql {12}psql '[^'\n]*'$/m, '');
 
   const forms = (v: string) => [
     v,
@@ -35,7 +39,8 @@ it('no log of the whole suite contains the webhook secret, the API key, the SMTP
     const text = fs.readFileSync(file, 'utf8');
     bytes += text.length;
     for (const [name, value] of Object.entries(values)) {
-      if (forms(value).some((f) => f.length >= 8 && text.includes(f))) found.push(`${name} in ${path.basename(file)}`);
+      const searched = name === EMBEDDED ? withoutPsqlLine(text) : text;
+      if (forms(value).some((f) => f.length >= 8 && searched.includes(f))) found.push(`${name} in ${path.basename(file)}`);
     }
   }
   const commands = new Set(files.map((f) => /-(dev|serve|worker|mailer)\b/.exec(path.basename(f))?.[1]).filter(Boolean));
