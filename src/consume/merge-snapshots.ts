@@ -22,13 +22,18 @@ export interface MergedChange {
 /** Whether a merged row is the row it came from; the rows are then left alone. */
 export type SameRow = (current: InvoiceState, merged: InvoiceState) => boolean;
 
+/** One snapshot merged into a row (or none): the row itself when the merge leaves it the same. */
+export function mergeStep(row: InvoiceState | null, snapshot: InvoiceSnapshot, now: number, same: SameRow = sameState): InvoiceState {
+  const merged = mergeInvoice(row, snapshot, now);
+  return row !== null && same(row, merged) ? row : merged;
+}
+
 /** One invoice's snapshots merged in order, starting from its row (or none). */
 function mergeGroup(start: InvoiceState | null, items: readonly MergeItem[], now: number, same: SameRow) {
   let row = start;
   const changes: MergedChange[] = [];
   for (const { index, snapshot } of items) {
-    const merged = mergeInvoice(row, snapshot, now);
-    const next = row !== null && same(row, merged) ? row : merged;
+    const next = mergeStep(row, snapshot, now, same);
     changes.push({ index, snapshot, previous: row, next, written: next !== row });
     row = next;
   }

@@ -20,7 +20,7 @@ export type NoticeEffects = (db: EntityManager, changes: readonly NoticeChange[]
  */
 export function noticeEffects(policy: NoticePolicy): NoticeEffects {
   return async (db, changes, nowSeconds) => {
-    const history = await noticeHistoryOf(db, [...new Set(changes.filter(needsDunningReview).map((c) => c.next.stripeInvoiceId))]);
+    const history: Map<string, NoticeRecord[]> = await noticeHistoryOf(db, [...new Set(changes.filter(needsDunningReview).map((c) => c.next.stripeInvoiceId))]);
     const writes: InvoiceNotice[] = [];
     const nextCheck = new Map<string, number | null>();
     for (const change of changes) {

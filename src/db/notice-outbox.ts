@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import type { NoticeKind, NoticeRecord, NoticeStatus, OutboxNotice, PlannedNotice } from '../billing/notice-kinds';
+import type { NoticeKind, NoticeStatus, OutboxNotice, PlannedNotice } from '../billing/notice-kinds';
 
 export type InvoiceNotice = PlannedNotice & { stripeInvoiceId: string };
 
@@ -23,12 +23,22 @@ export async function recordNotices(db: EntityManager, notices: readonly Invoice
   return { queued, skipped: rows.length - queued };
 }
 
-/** The outbox of each of these invoices, as the notice planner reads it. */
-export async function noticeHistoryOf(db: EntityManager, stripeInvoiceIds: readonly string[]): Promise<Map<string, NoticeRecord[]>> {
-  const out = new Map<string, NoticeRecord[]>();
+/** The outbox of each of these invoices, in the order it was queued: what the planner and the mailer's last look read. */
+export async function noticeHistoryOf(db: EntityManager, stripeInvoiceIds: readonly string[]): Promise<Map<string, OutboxNotice[]>> {
+  const out = new Map<string, OutboxNotice[]>();
   if (stripeInvoiceIds.length === 0) return out;
-  const rows: { stripe_invoice_id: string; kind: NoticeKind; sequence: number; status: NoticeStatus; queued_at: string; sent_at: string | null }[] = await db.query(
-    `SELECT stripe_invoice_id, kind, sequence, status,
+  const rows: {
+    id: string;
+    stripe_invoice_id: string;
+    kind: NoticeKind;
+    sequence: number;
+    status: NoticeStatus;
+    last_error: string | null;
+    recipient: string | null;
+    queued_at: string;
+    sent_at: string | null;
+  }[] = await db.query(
+    `SELECT id, stripe_invoice_id, kind, sequence, status, last_error, recipient,
             extract(epoch from created_at)::bigint AS queued_at, extract(epoch from sent_at)::bigint AS sent_at
        FROM email_notices
       WHERE stripe_invoice_id = ANY($1::text[])
@@ -37,7 +47,16 @@ export async function noticeHistoryOf(db: EntityManager, stripeInvoiceIds: reado
   );
   for (const r of rows) {
     const list = out.get(r.stripe_invoice_id) ?? [];
-    list.push({ kind: r.kind, sequence: r.sequence, status: r.status, queuedAt: Number(r.queued_at), sentAt: r.sent_at === null ? null : Number(r.sent_at) });
+    list.push({
+      id: r.id,
+      kind: r.kind,
+      sequence: r.sequence,
+      status: r.status,
+      lastError: r.last_error,
+      recipient: r.recipient,
+      queuedAt: Number(r.queued_at),
+      sentAt: r.sent_at === null ? null : Number(r.sent_at),
+    });
     out.set(r.stripe_invoice_id, list);
   }
   return out;
@@ -85,40 +104,6 @@ export async function claimDueNotice(db: EntityManager, nowSeconds: number): Pro
   );
   const r = rows[0];
   return r ? { id: r.id, stripeInvoiceId: r.stripe_invoice_id, kind: r.kind, sequence: r.sequence, attempts: r.attempts } : null;
-}
-
-/** The other notices of an invoice, for the mailer's last look before it sends one. */
-export async function otherNoticesOf(db: EntityManager, stripeInvoiceId: string, exceptId: string): Promise<OutboxNotice[]> {
-  const rows: {
-    id: string;
-    kind: NoticeKind;
-    sequence: number;
-    status: NoticeStatus;
-    last_error: string | null;
-    queued_at: string;
-    sent_at: string | null;
-    next_attempt_at: string;
-    recipient: string | null;
-  }[] = await db.query(
-      `SELECT id, kind, sequence, status, last_error, recipient,
-              extract(epoch from created_at)::bigint AS queued_at, extract(epoch from sent_at)::bigint AS sent_at,
-              extract(epoch from next_attempt_at)::bigint AS next_attempt_at
-         FROM email_notices
-        WHERE stripe_invoice_id = $1 AND id <> $2
-        ORDER BY id`,
-      [stripeInvoiceId, exceptId],
-    );
-  return rows.map((r) => ({
-    id: r.id,
-    kind: r.kind,
-    sequence: r.sequence,
-    status: r.status,
-    lastError: r.last_error,
-    recipient: r.recipient,
-    queuedAt: Number(r.queued_at),
-    sentAt: r.sent_at === null ? null : Number(r.sent_at),
-    nextAttemptAt: Number(r.next_attempt_at),
-  }));
 }
 
 /** What one attempt at sending a notice was: its number, to whom, under which Message-ID. */

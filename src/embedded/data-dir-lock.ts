@@ -21,16 +21,6 @@ export interface LockHolder extends ProcessIdentity {
 
 export const LOCK_FILE = 'billing.lock';
 
-export class DataDirInUseError extends Error {
-  override readonly name = 'DataDirInUseError';
-  constructor(
-    readonly dataDir: string,
-    readonly holder: LockHolder,
-  ) {
-    super(inUseMessage(dataDir, holder));
-  }
-}
-
 export function inUseMessage(dataDir: string, holder: LockHolder): string {
   const what = `DATA_DIR ${dataDir} is in use by pid ${holder.pid} (${holder.command}, running since ${holder.startedAt})`;
   return holder.shared

@@ -9,7 +9,7 @@ import {
   deferNotice,
   markFailed,
   markSent,
-  otherNoticesOf,
+  noticeHistoryOf,
   scheduleRetry,
   settleNotice,
   type ClaimedNotice,
@@ -83,7 +83,7 @@ export class Mailer {
     const remembered = this.unrecorded.get(n.id);
     if (remembered) return this.recordSent(db, n, remembered, 'accepted before the database failed; not sent again', log);
     const invoice = await findInvoice(db, n.stripeInvoiceId);
-    const others = await otherNoticesOf(db, n.stripeInvoiceId, n.id);
+    const others = ((await noticeHistoryOf(db, [n.stripeInvoiceId])).get(n.stripeInvoiceId) ?? []).filter((o) => o.id !== n.id);
     const decision = decideDelivery(n.kind, invoice, { others }, now);
     if (decision.action === 'skip') return this.settle(db, n, 'skipped', decision.reason, log);
     if (decision.action === 'defer') {

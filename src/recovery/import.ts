@@ -1,12 +1,12 @@
 import type Stripe from 'stripe';
 import type { DataSource } from 'typeorm';
 import type { InvoiceStatus } from '../billing/invoice-state';
-import { mergeInvoice, sameContent } from '../billing/merge';
+import { sameContent } from '../billing/merge';
 import type { NoticeChange } from '../billing/notice-plan';
 import { snapshotFromListedInvoice } from '../billing/repair';
 import { MalformedEventError, type InvoiceSnapshot } from '../billing/snapshot';
 import { wallClock } from '../clock';
-import { mergeSnapshots, type MergedChange } from '../consume/merge-snapshots';
+import { mergeSnapshots, mergeStep, type MergedChange } from '../consume/merge-snapshots';
 import type { NoticeEffects } from '../consume/notice-effects';
 import { findInvoices } from '../db/invoice-rows';
 import { sqlClientOf } from '../db/sql-client';
@@ -93,8 +93,7 @@ async function planPage(ds: DataSource, snapshots: readonly InvoiceSnapshot[], n
   const rows = await findInvoices(ds.manager, [...new Set(snapshots.map((s) => s.stripeInvoiceId))]);
   return snapshots.map((snapshot) => {
     const previous = rows.get(snapshot.stripeInvoiceId) ?? null;
-    const merged = mergeInvoice(previous, snapshot, now);
-    const next = previous !== null && sameContent(previous, merged) ? previous : merged;
+    const next = mergeStep(previous, snapshot, now, sameContent);
     rows.set(snapshot.stripeInvoiceId, next);
     return { previous, next, written: next !== previous };
   });
