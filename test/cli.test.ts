@@ -5,8 +5,8 @@ import path from 'node:path';
 import { billing, CLI } from './support/cli';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { event, invoice, sign, uid } from './support/stripe-events';
-import { waitFor } from './support/sqs';
 import { freePort } from '../src/embedded/embedded-postgres';
+import { waitFor } from './support/wait';
 
 beforeAll(() => {
   if (!fs.existsSync(CLI)) throw new Error('dist/ is missing: npm test builds first (npm run build)');

@@ -1,4 +1,4 @@
-import { eventState, recentEvents } from '../reports/event-log';
+import { eventState, recentEvents } from '../read-models/event-log';
 import { invoiceIdOption, limitOption } from './options';
 import { print } from './usage';
 import { withServices } from './with-database';

@@ -1,8 +1,8 @@
-import { AGING_COLUMNS, INVOICE_COLUMNS, toJsonRecord, type ColumnSpec, type DbRow } from '../finance/columns';
-import { toCsv } from '../finance/csv';
-import { agingTable, invoiceTable } from '../finance/human';
-import { listInvoices, type InvoiceFilter, type InvoiceStatus } from '../finance/list-invoices';
-import { receivablesAging } from '../finance/receivables-aging';
+import { AGING_COLUMNS, INVOICE_COLUMNS, toJsonRecord, type ColumnSpec, type DbRow } from '../read-models/columns';
+import { toCsv } from '../read-models/csv';
+import { agingTable, invoiceTable } from '../read-models/human';
+import { listInvoices, type InvoiceFilter, type InvoiceStatus } from '../read-models/list-invoices';
+import { receivablesAging } from '../read-models/receivables-aging';
 import { choiceOption, customerIdOption, limitOption, rangeOptions } from './options';
 import { DEFAULT_INVOICE_LIMIT, INVOICE_STATUS_CHOICES } from './finance-choices';
 import { UsageError } from './usage';

@@ -1,5 +1,5 @@
 import { recentNotices, retryNoticesOf } from '../db/notice-outbox';
-import { renderTable } from '../finance/table';
+import { renderTable } from '../read-models/table';
 import { invoiceIdOption, limitOption } from './options';
 import { print, UsageError } from './usage';
 import { withDatabase } from './with-database';

@@ -1,7 +1,7 @@
-import { EventQueue } from '../ingest/event-queue';
+import { EventQueue } from '../queue/event-queue';
 import { redriveDlq } from '../recovery/redrive-dlq';
 import { countMatching, replayEvents, type EventFilter } from '../recovery/replay-events';
-import { queueDepth } from '../reports/stats';
+import { queueDepth } from '../read-models/stats';
 import { eventTypeOption, invoiceIdOption, limitOption, rangeOptions } from './options';
 import { withProgress } from './progress';
 import { print, UsageError } from './usage';

@@ -1,4 +1,4 @@
-import { migrate, requireQueueFor, start, type Running } from '../run/commands';
+import { migrate, requireQueueFor, start, type Running } from '../run/start';
 
 /**
  * Runs until SIGTERM or SIGINT, then stops cleanly: in-flight work finishes first. A second

@@ -1,7 +1,7 @@
 import { loadConfig } from '../config';
-import { formatMinorUnits } from '../finance/amounts';
+import { formatMinorUnits } from '../read-models/amounts';
 import { createLogger } from '../log';
-import { databaseStats, queueDepth, type DatabaseStats, type QueueDepth } from '../reports/stats';
+import { databaseStats, queueDepth, type DatabaseStats, type QueueDepth } from '../read-models/stats';
 import { Closers, StartupError } from '../run/resources';
 import { print } from './usage';
 import { commandQueue, withServices } from './with-database';

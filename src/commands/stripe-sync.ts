@@ -1,6 +1,6 @@
 import type Stripe from 'stripe';
-import { noticeEffects, noticePolicy } from '../consume/notice-effects';
-import { EventQueue } from '../ingest/event-queue';
+import { noticeEffects, noticePolicy } from '../effects/notice-effects';
+import { EventQueue } from '../queue/event-queue';
 import { backfill, beforeEventRetention, EVENT_RETENTION_DAYS } from '../recovery/backfill';
 import { importInvoices } from '../recovery/import';
 import { reconcile } from '../recovery/reconcile';

@@ -7,7 +7,7 @@ import { claimEvent, markProcessed, recordFailure } from '../db/event-log';
 import { insertInvoice, lockInvoice, updateInvoice } from '../db/invoice-rows';
 import { expandThinEvent, isThinEvent, type FetchInvoice } from '../stripe/thin-events';
 import type { NoticeChange } from '../billing/notice-plan';
-import type { NoticeEffects } from './notice-effects';
+import type { NoticeEffects } from '../effects/notice-effects';
 import { parseMessageBody } from './message-body';
 
 export type Outcome = 'merged' | 'unchanged' | 'duplicate';

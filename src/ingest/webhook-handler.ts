@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type Stripe from 'stripe';
 import { isHandledThinEvent, type ThinEvent } from '../stripe/thin-events';
-import { EventTooLargeError, QueueUnavailableError, type EventQueue } from './event-queue';
+import { EventTooLargeError, QueueUnavailableError, type EventQueue } from '../queue/event-queue';
 import { isHandledInvoiceEvent } from './event-filter';
 import { verifyWebhook } from './verify-signature';
 

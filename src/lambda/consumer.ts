@@ -3,7 +3,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { MalformedEventError } from '../billing/snapshot';
 import type { Config } from '../config';
 import { recordDeadLetter } from '../consume/dead-letter';
-import { noticeEffects, noticePolicy } from '../consume/notice-effects';
+import { noticeEffects, noticePolicy } from '../effects/notice-effects';
 import { errorText, processMessage, type ProcessOptions } from '../consume/process-event';
 import { REPLAY_ATTRIBUTE } from '../consume/replay-attribute';
 import { isLastReceive } from '../queue/redrive-policy';

@@ -1,6 +1,6 @@
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { wallClock } from '../clock';
-import { noticePolicy } from '../consume/notice-effects';
+import { noticePolicy } from '../effects/notice-effects';
 import { sweepInvoices, type SweepResult } from '../sweep/invoice-sweep';
 import type { LambdaRuntime } from './runtime';
 

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { Config } from '../config';
-import { EventQueue } from '../ingest/event-queue';
+import { EventQueue } from '../queue/event-queue';
 import { handleWebhook } from '../ingest/webhook-handler';
 import { createSqsClient } from '../queue/sqs-client';
 import { createStripeClient } from '../stripe/api-client';

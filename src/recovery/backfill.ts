@@ -1,7 +1,7 @@
 import type Stripe from 'stripe';
 import type { DataSource } from 'typeorm';
 import { isHandledInvoiceEvent } from '../ingest/event-filter';
-import type { EventQueue } from '../ingest/event-queue';
+import type { EventQueue } from '../queue/event-queue';
 import type { BackoffOptions } from '../stripe/with-backoff';
 import { createdBetween, listPages, type WarnLogger } from './stripe-pages';
 

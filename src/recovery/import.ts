@@ -7,7 +7,7 @@ import { snapshotFromListedInvoice } from '../billing/repair';
 import { MalformedEventError, type InvoiceSnapshot } from '../billing/snapshot';
 import { wallClock } from '../clock';
 import { mergeSnapshots, mergeStep, type MergedChange } from '../consume/merge-snapshots';
-import type { NoticeEffects } from '../consume/notice-effects';
+import type { NoticeEffects } from '../effects/notice-effects';
 import { findInvoices } from '../db/invoice-rows';
 import { sqlClientOf } from '../db/sql-client';
 import type { BackoffOptions } from '../stripe/with-backoff';

@@ -2,7 +2,7 @@ import type Stripe from 'stripe';
 import type { DataSource } from 'typeorm';
 import { planRepair, snapshotFromListedInvoice, type FieldDifference, type RepairPlan } from '../billing/repair';
 import { MalformedEventError, type InvoiceSnapshot } from '../billing/snapshot';
-import type { NoticeEffects } from '../consume/notice-effects';
+import type { NoticeEffects } from '../effects/notice-effects';
 import { findInvoice, insertInvoice, lockInvoice, updateInvoice } from '../db/invoice-rows';
 import type { BackoffOptions } from '../stripe/with-backoff';
 import { wallClock } from '../clock';

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { REPLAY_ATTRIBUTE } from '../consume/replay-attribute';
-import type { EventQueue } from '../ingest/event-queue';
+import type { EventQueue } from '../queue/event-queue';
 
 export interface EventFilter {
   invoiceId?: string;

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { NoticePolicy } from '../billing/notice-plan';
 import { isOverdue } from '../billing/overdue';
-import { noticeEffects } from '../consume/notice-effects';
+import { noticeEffects } from '../effects/notice-effects';
 import { lockFreeInvoices, setOverdueFlags } from '../db/invoice-rows-batch';
 import { sweepCandidates } from '../db/invoice-rows';
 import { sqlClientOf } from '../db/sql-client';

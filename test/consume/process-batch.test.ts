@@ -1,5 +1,5 @@
 import { MalformedEventError } from '../../src/billing/snapshot';
-import { noticeEffects } from '../../src/consume/notice-effects';
+import { noticeEffects } from '../../src/effects/notice-effects';
 import { processBatch, type BatchOutcome } from '../../src/consume/process-batch';
 import { processMessage, type ProcessOptions } from '../../src/consume/process-event';
 import { findInvoice } from '../../src/db/invoice-rows';

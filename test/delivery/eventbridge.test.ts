@@ -2,8 +2,9 @@ import { processMessage } from '../../src/consume/process-event';
 import { findInvoice } from '../../src/db/invoice-rows';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startProcessor } from '../support/processor';
-import { sendRaw, startTestSqs, waitFor, type TestSqs } from '../support/sqs';
+import { sendRaw, startTestSqs, type TestSqs } from '../support/sqs';
 import { paidLifecycle, uid } from '../support/stripe-events';
+import { waitFor } from '../support/wait';
 
 let db: TestDatabase;
 beforeAll(async () => {

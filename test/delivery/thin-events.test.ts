@@ -5,10 +5,11 @@ import { invoiceFetcher } from '../../src/stripe/fetch-invoice';
 import { MalformedEventError } from '../../src/billing/snapshot';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { postWebhook, startProcessor } from '../support/processor';
-import { depth, startTestSqs, waitFor, type TestSqs } from '../support/sqs';
+import { depth, startTestSqs, type TestSqs } from '../support/sqs';
 import { startStripeApi, type StripeApi } from '../support/stripe-api/server';
 import { invoice, sign, TEST_SECRET, uid } from '../support/stripe-events';
 import { thinEvent } from '../support/thin-events';
+import { waitFor } from '../support/wait';
 
 let db: TestDatabase;
 let api: StripeApi;

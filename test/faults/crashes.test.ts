@@ -1,10 +1,11 @@
 import { eventId, mapLimit, seededRandom, testSeed } from '../integration/helpers';
-import { depth, sendRaw, waitFor } from '../support/sqs';
+import { depth, sendRaw } from '../support/sqs';
 import { startBilling, type BillingProcess } from './support/billing-process';
 import { auditNotices, pendingNotices } from './support/notices';
-import { Figures, scaled, sleep, spread } from './support/run';
+import { Figures, scaled, spread } from './support/run';
 import { startFaultWorld, type FaultWorld } from './support/world';
 import { eventLogSummary, lifecycleWorkload, processedTotal, wrongRows } from './support/workload';
+import { sleep, waitFor } from '../support/wait';
 
 const INVOICES = scaled(500, 20);
 const MESSAGES = scaled(5000, 200);

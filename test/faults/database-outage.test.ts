@@ -1,11 +1,13 @@
 import { billingAsync } from '../support/cli';
-import { depth, waitFor } from '../support/sqs';
-import { between, jsonLines, startBilling, type BillingProcess } from './support/billing-process';
+import { depth } from '../support/sqs';
+import { between, startBilling, type BillingProcess } from './support/billing-process';
 import { auditNotices, dueNotices } from './support/notices';
-import { Figures, keepLog, scaled, secrets, sleep, spread } from './support/run';
+import { Figures, keepLog, scaled, secrets, spread } from './support/run';
 import { postAtRate, StripePoster } from './support/stripe-poster';
 import { startFaultWorld, webhookPort, type FaultWorld } from './support/world';
 import { eventLogSummary, lifecycleWorkload, processedTotal, waitProcessed, wrongRows } from './support/workload';
+import { jsonLines } from '../support/log-lines';
+import { sleep, waitFor } from '../support/wait';
 
 const OUTAGE_MS = scaled(30_000, 5_000);
 const RATE = 40;

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { mapLimit, seededRandom, testSeed } from '../integration/helpers';
-import { depth, receiveBodies, waitFor } from '../support/sqs';
+import { depth, receiveBodies } from '../support/sqs';
 import { startStripeApi, type StripeApi } from '../support/stripe-api/server';
 import { invoice, sign } from '../support/stripe-events';
 import { startBilling, type BillingProcess } from './support/billing-process';
@@ -8,6 +8,7 @@ import { generate, type FuzzCase } from './support/fuzz-cases';
 import { Figures, scaled, secrets } from './support/run';
 import { postRaw, type PostResult } from './support/stripe-poster';
 import { startFaultWorld, webhookPort, type FaultWorld } from './support/world';
+import { waitFor } from '../support/wait';
 
 const REQUESTS = scaled(10_000, 500);
 // The share of the run during which the queue is refused, so that 503 is exercised too.

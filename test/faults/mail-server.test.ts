@@ -1,10 +1,11 @@
 import { finalizedEvent, openInvoice } from '../notices/harness';
 import { mapLimit } from '../integration/helpers';
-import { sendRaw, waitFor } from '../support/sqs';
+import { sendRaw } from '../support/sqs';
 import { uid } from '../support/stripe-events';
 import { startBilling, type BillingProcess } from './support/billing-process';
-import { Figures, scaled, sleep } from './support/run';
+import { Figures, scaled } from './support/run';
 import { startFaultWorld, type FaultWorld } from './support/world';
+import { sleep, waitFor } from '../support/wait';
 
 const PER_PHASE = scaled(40, 8);
 const KILLS = 3;

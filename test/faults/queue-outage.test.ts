@@ -1,9 +1,11 @@
 import { depth } from '../support/sqs';
-import { between, jsonLines, startBilling, type BillingProcess } from './support/billing-process';
-import { Figures, scaled, secrets, sleep, spread } from './support/run';
+import { between, startBilling, type BillingProcess } from './support/billing-process';
+import { Figures, scaled, secrets, spread } from './support/run';
 import { postAtRate, StripePoster } from './support/stripe-poster';
 import { startFaultWorld, webhookPort, type FaultWorld } from './support/world';
 import { eventLogSummary, lifecycleWorkload, waitProcessed, wrongRows } from './support/workload';
+import { jsonLines } from '../support/log-lines';
+import { sleep } from '../support/wait';
 
 const OUTAGE_MS = scaled(30_000, 5_000);
 const BEFORE_MS = scaled(8_000, 3_000);

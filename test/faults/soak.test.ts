@@ -5,13 +5,15 @@ import { createSqsClient } from '../../src/queue/sqs-client';
 import { findEmbeddedSqs } from '../../src/embedded/embedded-sqs-registry';
 import { withFields } from '../notices/harness';
 import { eventId } from '../integration/helpers';
-import { depth, waitFor } from '../support/sqs';
+import { depth } from '../support/sqs';
 import { paidLifecycle } from '../support/stripe-events';
-import { jsonLines, startBilling, type BillingProcess } from './support/billing-process';
+import { startBilling, type BillingProcess } from './support/billing-process';
 import { startMailServer, type MailServer } from './support/mail-server';
-import { Figures, runDir, scaled, secrets, sleep } from './support/run';
+import { Figures, runDir, scaled, secrets } from './support/run';
 import { StripePoster } from './support/stripe-poster';
 import { baseEnv, SMTP_USER, webhookPort } from './support/world';
+import { jsonLines } from '../support/log-lines';
+import { sleep, waitFor } from '../support/wait';
 
 const DURATION_MS = scaled(300_000, 40_000);
 const WARMUP_MS = Math.round(DURATION_MS * 0.2);

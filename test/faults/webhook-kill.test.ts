@@ -1,11 +1,12 @@
 import { seededRandom, testSeed } from '../integration/helpers';
-import { depth, waitFor } from '../support/sqs';
+import { depth } from '../support/sqs';
 import { startBilling, type BillingProcess } from './support/billing-process';
 import { auditNotices, dueNotices } from './support/notices';
-import { Figures, scaled, secrets, sleep, spread } from './support/run';
+import { Figures, scaled, secrets, spread } from './support/run';
 import { postAtRate, StripePoster } from './support/stripe-poster';
 import { startFaultWorld, webhookPort, type FaultWorld } from './support/world';
 import { eventLogSummary, lifecycleWorkload, waitProcessed, wrongRows } from './support/workload';
+import { sleep, waitFor } from '../support/wait';
 
 const INVOICES = scaled(150, 15);
 const MESSAGES = scaled(1500, 150);

@@ -1,4 +1,4 @@
-import { AmountOutOfRangeError, formatMinorUnits, majorUnitsText, minorUnitsFromText } from '../../src/finance/amounts';
+import { AmountOutOfRangeError, formatMinorUnits, majorUnitsText, minorUnitsFromText } from '../../src/read-models/amounts';
 
 describe('amounts for people and scripts', () => {
   it.each([

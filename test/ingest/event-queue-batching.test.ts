@@ -1,6 +1,6 @@
 import { SetQueueAttributesCommand, type SendMessageBatchCommandInput, type SQSClient } from '@aws-sdk/client-sqs';
-import { EventQueue, QueueUnavailableError } from '../../src/ingest/event-queue';
-import { InvalidBatchOptionError, MAX_BATCH_BYTES } from '../../src/ingest/send-batcher';
+import { EventQueue, QueueUnavailableError } from '../../src/queue/event-queue';
+import { InvalidBatchOptionError, MAX_BATCH_BYTES } from '../../src/queue/send-batcher';
 import { createSqsClient } from '../../src/queue/sqs-client';
 import { startTestSqs, type TestSqs } from '../support/sqs';
 import { TEST_SECRET, event, invoice, sign, uid } from '../support/stripe-events';

@@ -2,7 +2,7 @@
 // nested some thousand levels deep made slimming throw a RangeError, which the webhook answered
 // with 503, so Stripe would have retried an event that can never fit for three days.
 import pino from 'pino';
-import { EventQueue, EventTooLargeError } from '../../src/ingest/event-queue';
+import { EventQueue, EventTooLargeError } from '../../src/queue/event-queue';
 import { handleWebhook } from '../../src/ingest/webhook-handler';
 import { depth, startTestSqs, type TestSqs } from '../support/sqs';
 import { event, invoice, sign, TEST_SECRET, uid } from '../support/stripe-events';

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { EventQueue } from '../../src/ingest/event-queue';
+import { EventQueue } from '../../src/queue/event-queue';
 import { depth, startTestSqs, type TestSqs } from '../support/sqs';
 import { event, invoice, sign, TEST_SECRET, uid } from '../support/stripe-events';
 import { postChunked, postWebhook, serveApp, type RunningApp } from './harness';

@@ -1,4 +1,4 @@
-import { EventQueue } from '../../src/ingest/event-queue';
+import { EventQueue } from '../../src/queue/event-queue';
 import { createSqsClient } from '../../src/queue/sqs-client';
 import { depth, startTestSqs, type TestSqs } from '../support/sqs';
 import { TEST_SECRET, event, invoice, sign, uid } from '../support/stripe-events';

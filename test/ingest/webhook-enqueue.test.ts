@@ -1,4 +1,4 @@
-import { EventQueue } from '../../src/ingest/event-queue';
+import { EventQueue } from '../../src/queue/event-queue';
 import { depth, startTestSqs, type TestSqs } from '../support/sqs';
 import { TEST_SECRET, event, fixture, invoice, sign, uid } from '../support/stripe-events';
 import { MIB, drain, expectErrorBody, expectNoSecretIn, postChunked, postWebhook, serveApp, type RunningApp } from './harness';

@@ -1,9 +1,10 @@
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startProcessor } from '../support/processor';
-import { depth, receiveBodies, startTestSqs, waitFor, type TestSqs } from '../support/sqs';
+import { depth, receiveBodies, startTestSqs, type TestSqs } from '../support/sqs';
 import { event, invoice, paidLifecycle, uid } from '../support/stripe-events';
 import { eventId, eventRows, processedCount } from './helpers';
+import { waitFor } from '../support/wait';
 
 let db: TestDatabase;
 let sqs: TestSqs;

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { findInvoice } from '../../src/db/invoice-rows';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startProcessor } from '../support/processor';
-import { depth, sendRaw, startTestSqs, waitFor, type TestSqs } from '../support/sqs';
+import { depth, sendRaw, startTestSqs, type TestSqs } from '../support/sqs';
 import { paidLifecycle, uid } from '../support/stripe-events';
 import {
   chronologicalRow,
@@ -17,6 +17,7 @@ import {
   voidLifecycle,
   type StripeEvent,
 } from './helpers';
+import { waitFor } from '../support/wait';
 
 const INVOICES = 100;
 const MESSAGES = 1000;

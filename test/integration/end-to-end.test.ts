@@ -1,7 +1,7 @@
 import { findInvoice } from '../../src/db/invoice-rows';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startProcessor } from '../support/processor';
-import { depth, startTestSqs, waitFor, type TestSqs } from '../support/sqs';
+import { depth, startTestSqs, type TestSqs } from '../support/sqs';
 import { event, fixture, invoice, paidLifecycle, uid } from '../support/stripe-events';
 import {
   chronologicalRow,
@@ -16,6 +16,7 @@ import {
   testSeed,
   type StripeEvent,
 } from './helpers';
+import { waitFor } from '../support/wait';
 
 let db: TestDatabase;
 let sqs: TestSqs;

@@ -4,10 +4,11 @@ import { sweepInvoices } from '../../src/sweep/invoice-sweep';
 import { policyOf } from '../support/notice-policy';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { postWebhook, startProcessor } from '../support/processor';
-import { depth, receiveBodies, sendRaw, startTestSqs, waitFor, type TestSqs } from '../support/sqs';
+import { depth, receiveBodies, sendRaw, startTestSqs, type TestSqs } from '../support/sqs';
 import { event, invoice, paidLifecycle, sign, TEST_SECRET, uid } from '../support/stripe-events';
 import { TcpProxy, viaProxy } from '../support/tcp-proxy';
 import { eventId, eventRows, mapLimit, postSigned, processedCount, type StripeEvent } from './helpers';
+import { sleep, waitFor } from '../support/wait';
 
 type Processor = Awaited<ReturnType<typeof startProcessor>>;
 
@@ -22,7 +23,6 @@ afterAll(async () => {
 });
 
 const portOf = (url: string) => Number(new URL(url).port);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const row = (id: string) => findInvoice(db.ds.manager, id);
 const landed = (ids: string[]) => async () => (await processedCount(db.ds, ids)) === ids.length;
 

@@ -2,19 +2,19 @@
 // polled again at once after each failure, so the worker spun and logged ~60 errors a second.
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { start, type Running } from '../../src/run/commands';
+import { start, type Running } from '../../src/run/start';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { sendRaw, startTestSqs, waitFor, type TestSqs } from '../support/sqs';
+import { sendRaw, startTestSqs, type TestSqs } from '../support/sqs';
 import { paidLifecycle, TEST_SECRET, uid } from '../support/stripe-events';
 import { TcpProxy, viaProxy } from '../support/tcp-proxy';
 import { eventId, processedCount } from './helpers';
+import { sleep, waitFor } from '../support/wait';
 
 let db: TestDatabase;
 let sqs: TestSqs;
 let proxy: TcpProxy;
 let worker: Running | undefined;
 const lines: Array<{ level: number; msg: string }> = [];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   db = await createTestDatabase(3);

@@ -5,9 +5,10 @@ import { LambdaRuntime } from '../../src/lambda/runtime';
 import { REPLAY_ATTRIBUTE } from '../../src/consume/replay-attribute';
 import { findInvoice } from '../../src/db/invoice-rows';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { depth, sendRaw, startTestSqs, waitFor, type TestSqs } from '../support/sqs';
+import { depth, sendRaw, startTestSqs, type TestSqs } from '../support/sqs';
 import { event, invoice, paidLifecycle, uid } from '../support/stripe-events';
 import { captureLogs, lambdaContext, noAwsStores, receiveBatch, settleLikeLambda, takeAll } from './events';
+import { waitFor } from '../support/wait';
 
 let db: TestDatabase;
 let sqs: TestSqs;

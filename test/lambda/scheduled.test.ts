@@ -1,5 +1,5 @@
 import { processMessage } from '../../src/consume/process-event';
-import { noticeEffects } from '../../src/consume/notice-effects';
+import { noticeEffects } from '../../src/effects/notice-effects';
 import { ALL_NOTICES } from '../support/notice-policy';
 import { findInvoice } from '../../src/db/invoice-rows';
 import { LambdaRuntime } from '../../src/lambda/runtime';

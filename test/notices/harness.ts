@@ -6,9 +6,10 @@ import { smtpTransport } from '../../src/mail/transport';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startProcessor } from '../support/processor';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
-import { depth, startTestSqs, waitFor, type TestSqs } from '../support/sqs';
+import { depth, startTestSqs, type TestSqs } from '../support/sqs';
 import { event, invoice, uid } from '../support/stripe-events';
 import { eventId, mapLimit, postSigned, processedCount, resentAs, shuffle, type StripeEvent } from '../integration/helpers';
+import { waitFor } from '../support/wait';
 
 export const DAY = 86_400;
 export const FROM = { name: 'Acme Billing', address: 'billing@acme.test' } as const;

@@ -5,12 +5,11 @@ import pino from 'pino';
 import { createDataSource } from '../../src/db/data-source';
 import { Mailer } from '../../src/mail/mailer';
 import { smtpTransport } from '../../src/mail/transport';
-import { waitFor } from '../support/sqs';
 import { TcpProxy, viaProxy } from '../support/tcp-proxy';
 import { deliverAll, finalizedEvent, FROM, noticeRows, openInvoice, useNoticeWorld } from './harness';
+import { sleep, waitFor } from '../support/wait';
 
 const world = useNoticeWorld();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 it('logs a database outage once, backs off, and sends what queued up once the database is back', async () => {
   const proxy = new TcpProxy('127.0.0.1', Number(new URL(world().db.url).port));

@@ -4,8 +4,8 @@
 import { createDataSource } from '../../src/db/data-source';
 import { sweepInvoices } from '../../src/sweep/invoice-sweep';
 import { ALL_NOTICES } from '../support/notice-policy';
-import { waitFor } from '../support/sqs';
 import { DAY, deliverAll, drainOnce, expectedMessageId, finalizedEvent, noticeRows, openInvoice, useNoticeWorld, testMailer, wallNow } from './harness';
+import { waitFor } from '../support/wait';
 
 const world = useNoticeWorld();
 

@@ -3,7 +3,7 @@
 import { loadConfig, ConfigError } from '../../src/config';
 import { NOTICE_KINDS } from '../../src/billing/notice-kinds';
 import { sweepInvoices } from '../../src/sweep/invoice-sweep';
-import { noticePolicy } from '../../src/consume/notice-effects';
+import { noticePolicy } from '../../src/effects/notice-effects';
 import { startProcessor } from '../support/processor';
 import { paidLifecycle, uid } from '../support/stripe-events';
 import type { StripeEvent } from '../integration/helpers';

@@ -4,9 +4,9 @@
 import pino from 'pino';
 import type { DataSource } from 'typeorm';
 import { createDataSource } from '../../src/db/data-source';
-import { start, type Running } from '../../src/run/commands';
-import { waitFor } from '../support/sqs';
+import { start, type Running } from '../../src/run/start';
 import { deliverAll, expectedMessageId, finalizedEvent, noticeRows, openInvoice, startNoticeWorld, testMailer, type NoticeWorld } from './harness';
+import { waitFor } from '../support/wait';
 
 let world: NoticeWorld;
 const pools: DataSource[] = [];

@@ -3,7 +3,6 @@
 // 550 marks the notice failed with the server's reply; a refused connection is retried.
 import { freePort } from '../../src/embedded/embedded-postgres';
 import { billing } from '../support/cli';
-import { waitFor } from '../support/sqs';
 import {
   deliverAll,
   drainOnce,
@@ -16,6 +15,7 @@ import {
   wallNow,
   type NoticeWorld,
 } from './harness';
+import { waitFor } from '../support/wait';
 
 let world: NoticeWorld;
 

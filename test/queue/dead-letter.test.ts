@@ -3,12 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { start, type Running } from '../../src/run/commands';
+import { start, type Running } from '../../src/run/start';
 import { billingAsync } from '../support/cli';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { depth, sendRaw, startTestSqs, waitFor, type TestSqs } from '../support/sqs';
+import { depth, sendRaw, startTestSqs, type TestSqs } from '../support/sqs';
 import { event, invoice, TEST_SECRET, uid } from '../support/stripe-events';
 import { eventRow, refuseListedInvoices } from './refused-invoices';
+import { waitFor } from '../support/wait';
 
 // The queue dead-letters on the 3rd receive; the worker is told 9, so only reading the queue's own
 // redrive policy tells it which failure is the last.

@@ -2,10 +2,11 @@ import { FullBatchFailureError } from '@aws-lambda-powertools/batch';
 import { consumerHandler } from '../../src/lambda/consumer';
 import { LambdaRuntime } from '../../src/lambda/runtime';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { depth, sendRaw, startTestSqs, waitFor, type TestSqs } from '../support/sqs';
+import { depth, sendRaw, startTestSqs, type TestSqs } from '../support/sqs';
 import { event, invoice, uid } from '../support/stripe-events';
 import { captureLogs, lambdaContext, noAwsStores, receiveBatch, settleLikeLambda } from '../lambda/events';
 import { eventRow, refuseListedInvoices } from './refused-invoices';
+import { waitFor } from '../support/wait';
 
 // The function never calls SQS: it knows the last receive from SQS_MAX_RECEIVE_COUNT, which
 // serverless.yml sets to the queue's redrive policy. Here both are 2.

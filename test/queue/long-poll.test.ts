@@ -1,9 +1,10 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { start, type Running } from '../../src/run/commands';
+import { start, type Running } from '../../src/run/start';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { depth, sendRaw, startTestSqs, waitFor, type TestSqs } from '../support/sqs';
+import { depth, sendRaw, startTestSqs, type TestSqs } from '../support/sqs';
 import { paidLifecycle, TEST_SECRET, uid } from '../support/stripe-events';
+import { sleep, waitFor } from '../support/wait';
 
 // A real queue holds an idle long poll open for its whole WaitTimeSeconds; local-aws-sqs does the
 // same for a receive asking for more than one message, so the worker runs here with the
@@ -13,7 +14,6 @@ let db: TestDatabase;
 let sqs: TestSqs;
 let worker: Running | undefined;
 const lines: Array<Record<string, unknown>> = [];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   db = await createTestDatabase(3);

@@ -1,5 +1,5 @@
 import { isLastReceive, maxReceiveCountOf } from '../../src/queue/redrive-policy';
-import { eventState } from '../../src/reports/event-log';
+import { eventState } from '../../src/read-models/event-log';
 
 describe('maxReceiveCountOf (the queue\'s RedrivePolicy attribute)', () => {
   it('reads maxReceiveCount, as SQS returns it: a string or a number inside a JSON string', () => {

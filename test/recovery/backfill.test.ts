@@ -5,17 +5,18 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type Stripe from 'stripe';
 import { processMessage } from '../../src/consume/process-event';
-import { EventQueue } from '../../src/ingest/event-queue';
+import { EventQueue } from '../../src/queue/event-queue';
 import { createSqsClient } from '../../src/queue/sqs-client';
 import { backfill, BackfillInterruptedError, QueueUnreachableError } from '../../src/recovery/backfill';
 import { StripeApiError } from '../../src/recovery/stripe-pages';
 import { createStripeClient } from '../../src/stripe/api-client';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startProcessor } from '../support/processor';
-import { depth, startTestSqs, waitFor, type TestSqs } from '../support/sqs';
+import { depth, startTestSqs, type TestSqs } from '../support/sqs';
 import { startStripeApi, type StripeApi } from '../support/stripe-api/server';
 import { event, invoice, paidLifecycle, uid } from '../support/stripe-events';
 import { billing, deadUrl, requireBuild, warnings } from './cli-helper';
+import { waitFor } from '../support/wait';
 
 const KEY = 'sk_test_backfill0123456789abcdef';
 const NOW = Math.floor(Date.now() / 1000);

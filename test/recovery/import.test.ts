@@ -5,7 +5,7 @@
  */
 import type Stripe from 'stripe';
 import { findInvoice } from '../../src/db/invoice-rows';
-import { noticeEffects } from '../../src/consume/notice-effects';
+import { noticeEffects } from '../../src/effects/notice-effects';
 import { importInvoices } from '../../src/recovery/import';
 import { createStripeClient } from '../../src/stripe/api-client';
 import { sweepInvoices } from '../../src/sweep/invoice-sweep';

@@ -3,7 +3,7 @@
  * the consumer's own outbox effects. Stripe is authoritative: rows are overwritten, not merged.
  */
 import type Stripe from 'stripe';
-import { noticeEffects } from '../../src/consume/notice-effects';
+import { noticeEffects } from '../../src/effects/notice-effects';
 import { processMessage } from '../../src/consume/process-event';
 import { findInvoice } from '../../src/db/invoice-rows';
 import { reconcile, type ReconcileDeps, type ReconcileOptions } from '../../src/recovery/reconcile';

@@ -3,10 +3,11 @@ import { findInvoice } from '../../src/db/invoice-rows';
 import { redriveDlq } from '../../src/recovery/redrive-dlq';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startProcessor } from '../support/processor';
-import { depth, sendRaw, startTestSqs, waitFor, type TestSqs } from '../support/sqs';
+import { depth, sendRaw, startTestSqs, type TestSqs } from '../support/sqs';
 import { startStripeApi, type StripeApi } from '../support/stripe-api/server';
 import { invoice, uid } from '../support/stripe-events';
 import { thinEvent } from '../support/thin-events';
+import { waitFor } from '../support/wait';
 
 let sqs: TestSqs;
 beforeEach(async () => {

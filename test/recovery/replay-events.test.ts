@@ -1,14 +1,15 @@
 import { processMessage } from '../../src/consume/process-event';
-import { noticeEffects } from '../../src/consume/notice-effects';
+import { noticeEffects } from '../../src/effects/notice-effects';
 import { ALL_NOTICES } from '../support/notice-policy';
 import { findInvoice } from '../../src/db/invoice-rows';
 import { recordFailure } from '../../src/db/event-log';
-import { EventQueue } from '../../src/ingest/event-queue';
+import { EventQueue } from '../../src/queue/event-queue';
 import { replayEvents } from '../../src/recovery/replay-events';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startProcessor } from '../support/processor';
-import { depth, startTestSqs, waitFor, type TestSqs } from '../support/sqs';
+import { depth, startTestSqs, type TestSqs } from '../support/sqs';
 import { event, invoice, paidLifecycle, uid } from '../support/stripe-events';
+import { waitFor } from '../support/wait';
 
 let db: TestDatabase;
 let sqs: TestSqs;

@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { CLI } from '../support/cli';
-import { waitFor } from '../support/sqs';
 import { event, invoice, sign } from '../support/stripe-events';
+import { waitFor } from '../support/wait';
 
 /** `billing dev` (what `npm start` runs) in a child process, read through its banner. */
 export interface Dev {

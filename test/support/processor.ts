@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { start, type Running } from '../../src/run/commands';
+import { start, type Running } from '../../src/run/start';
 import { TEST_SECRET } from './stripe-events';
 
 export interface ProcessorOptions {

@@ -120,19 +120,6 @@ export async function startBilling(command: BillingCommand, env: Record<string, 
   return child;
 }
 
-/** The JSON log lines in some output (the banner and other plain lines are skipped). */
-export function jsonLines(text: string): Array<Record<string, unknown>> {
-  const out: Array<Record<string, unknown>> = [];
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('{')) continue;
-    try {
-      out.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      // A line cut short by SIGKILL.
-    }
-  }
-  return out;
-}
 
 /** Log lines written between two moments (pino's ISO `time`). */
 export const between = (lines: Array<Record<string, unknown>>, from: number, to: number) =>

@@ -31,8 +31,6 @@ export const SCALE = (() => {
 })();
 export const scaled = (full: number, min = 1) => Math.max(min, Math.round(full * SCALE));
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * A scenario's figures: printed as the scenario ends (so a failure still shows them) and kept
  * under the run directory for the summary the global teardown prints.

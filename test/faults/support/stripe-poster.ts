@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { sign } from '../../support/stripe-events';
-import { sleep } from './run';
+import { sleep } from '../../support/wait';
 
 export interface PostResult {
   /** 0 when no HTTP answer came back (refused, reset, timed out). */

@@ -3,8 +3,8 @@ import type { DataSource } from 'typeorm';
 import { findInvoice } from '../../../src/db/invoice-rows';
 import { chronologicalRow, eventId, processedCount, resentAs, seededRandom, shuffle, voidLifecycle, type StripeEvent } from '../../integration/helpers';
 import { withFields } from '../../notices/harness';
-import { waitFor } from '../../support/sqs';
 import { paidLifecycle } from '../../support/stripe-events';
+import { waitFor } from '../../support/wait';
 
 export interface LifecycleInvoice {
   id: string;

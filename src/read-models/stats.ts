@@ -1,6 +1,6 @@
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DataSource } from 'typeorm';
-import { minorUnitsFromText } from '../finance/amounts';
+import { minorUnitsFromText } from './amounts';
 import { toMajorUnits } from '../mail/money';
 
 export interface QueueDepth {

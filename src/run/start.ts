@@ -1,14 +1,14 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../config';
-import { noticeEffects, noticePolicy } from '../consume/notice-effects';
+import { noticeEffects, noticePolicy } from '../effects/notice-effects';
 import { Worker } from '../consume/worker';
 import { parseMailFrom } from '../mail/address';
 import { Mailer } from '../mail/mailer';
 import { fileTransport, smtpTransport } from '../mail/transport';
 import { createStripeClient } from '../stripe/api-client';
 import { invoiceFetcher } from '../stripe/fetch-invoice';
-import { EventQueue } from '../ingest/event-queue';
+import { EventQueue } from '../queue/event-queue';
 import { runMigrations } from '../db/data-source';
 import { createApp, WEBHOOK_PATH } from '../ingest/app';
 import { createReceivingSqsClient } from '../queue/sqs-client';
