@@ -1,7 +1,8 @@
 import { MalformedEventError } from '../../src/billing/snapshot';
 import { noticeEffects } from '../../src/effects/notice-effects';
 import { processBatch, type BatchOutcome } from '../../src/consume/process-batch';
-import { processMessage, type ProcessOptions } from '../../src/consume/process-event';
+import { type ProcessOptions } from '../../src/consume/process-event';
+import { applyEvent } from '../support/apply-event';
 import { findInvoice } from '../../src/db/invoice-rows';
 import type { DataSource } from 'typeorm';
 import { chronologicalRow, eventId, resentAs, seededRandom, shuffle, testSeed, voidLifecycle, type StripeEvent } from '../integration/helpers';
@@ -68,7 +69,7 @@ describe('a batch in one transaction', () => {
       batched.push(...(await processBatch(db.ds, items(messages.slice(i, i + 10)), options)).map(outcomeOf));
     }
     const oneByOne: string[] = [];
-    for (const m of messages) oneByOne.push((await processMessage(reference.ds, JSON.stringify(m), options)).outcome);
+    for (const m of messages) oneByOne.push((await applyEvent(reference.ds, JSON.stringify(m), options)).outcome);
 
     expect(batched).toEqual(oneByOne);
     const ids = [...new Set(messages.map(invoiceIdOf))];
@@ -86,7 +87,7 @@ describe('a batch in one transaction', () => {
     const [, finalized, failed, updated] = paidLifecycle(id, due - 20 * 86_400, { dueDate: due });
     const batch = [finalized!, failed!, updated!];
     await processBatch(db.ds, items(batch), options);
-    for (const m of batch) await processMessage(reference.ds, JSON.stringify(m), options);
+    for (const m of batch) await applyEvent(reference.ds, JSON.stringify(m), options);
     const [a, b] = await Promise.all([snapshotOf(db.ds, [id]), snapshotOf(reference.ds, [id])]);
     expect(a.notices.map((n: { kind: string }) => n.kind)).toContain('overdue');
     expect(a).toEqual(b);

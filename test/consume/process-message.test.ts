@@ -1,5 +1,5 @@
 import { MalformedEventError } from '../../src/billing/snapshot';
-import { processMessage } from '../../src/consume/process-event';
+import { applyEvent } from '../support/apply-event';
 import { findInvoice } from '../../src/db/invoice-rows';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { event, fixture, invoice, paidLifecycle, uid } from '../support/stripe-events';
@@ -12,7 +12,7 @@ afterAll(async () => {
   await db.drop();
 });
 
-const run = (e: unknown, now = 2_000_000_000) => processMessage(db.ds, JSON.stringify(e), { nowSeconds: () => now });
+const run = (e: unknown, now = 2_000_000_000) => applyEvent(db.ds, JSON.stringify(e), { nowSeconds: () => now });
 
 describe('happy path', () => {
   it('stores the event and the invoice row with finance columns', async () => {
@@ -67,7 +67,7 @@ describe('happy path', () => {
 
 describe('bad input', () => {
   it('refuses a body that is not JSON', async () => {
-    await expect(processMessage(db.ds, 'not json')).rejects.toThrow(MalformedEventError);
+    await expect(applyEvent(db.ds, 'not json')).rejects.toThrow(MalformedEventError);
   });
 
   it('records a verified event with an unusable invoice, with the reason, and touches no row', async () => {

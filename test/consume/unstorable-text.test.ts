@@ -1,7 +1,7 @@
 // Found by the fault suite's fuzz: a verified event with a NUL character or an unpaired surrogate
 // in any string failed its transaction at every receive (PostgreSQL refuses both in text and
 // jsonb) and reached the DLQ only after all its receives, failing its whole batch each time.
-import { processMessage } from '../../src/consume/process-event';
+import { applyEvent } from '../support/apply-event';
 import fc from 'fast-check';
 import { findUnstorableText, mayHoldUnstorableText } from '../../src/consume/unstorable-text';
 import { MalformedEventError } from '../../src/billing/snapshot';
@@ -76,8 +76,8 @@ describe('the consumer', () => {
   it('refuses such an event as malformed, at once, touching no row', async () => {
     const id = uid('in');
     const body = JSON.stringify(event('invoice.finalized', invoice({ id, status: 'open', due_date: null, customer_name: 'NUL\u0000byte' })));
-    await expect(processMessage(db.ds, body)).rejects.toBeInstanceOf(MalformedEventError);
-    await expect(processMessage(db.ds, body)).rejects.toThrow(/cannot store .* at data\.object\.customer_name/);
+    await expect(applyEvent(db.ds, body)).rejects.toBeInstanceOf(MalformedEventError);
+    await expect(applyEvent(db.ds, body)).rejects.toThrow(/cannot store .* at data\.object\.customer_name/);
     expect(await db.ds.query(`SELECT 1 FROM invoices WHERE stripe_invoice_id = $1`, [id])).toEqual([]);
   });
 });

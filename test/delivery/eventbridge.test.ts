@@ -1,4 +1,4 @@
-import { processMessage } from '../../src/consume/process-event';
+import { applyEvent } from '../support/apply-event';
 import { findInvoice } from '../../src/db/invoice-rows';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startProcessor } from '../support/processor';
@@ -32,12 +32,12 @@ function envelope(e: Record<string, unknown>): Record<string, unknown> {
 it('merges the Stripe event inside an EventBridge envelope, and stores the event, not the envelope', async () => {
   const id = uid('in');
   const [, finalized] = paidLifecycle(id, 1_700_000_000);
-  const r = await processMessage(db.ds, JSON.stringify(envelope(finalized!)));
+  const r = await applyEvent(db.ds, JSON.stringify(envelope(finalized!)));
   expect(r).toMatchObject({ outcome: 'merged', eventId: finalized!['id'], invoiceId: id });
   const [stored] = await db.ds.query(`SELECT payload->>'object' AS object, payload ? 'detail' AS wrapped FROM stripe_events WHERE id = $1`, [finalized!['id']]);
   expect(stored).toEqual({ object: 'event', wrapped: false });
   // The same event arriving by webhook too is a duplicate, not a second merge.
-  expect(await processMessage(db.ds, JSON.stringify(finalized))).toMatchObject({ outcome: 'duplicate' });
+  expect(await applyEvent(db.ds, JSON.stringify(finalized))).toMatchObject({ outcome: 'duplicate' });
 });
 
 it('lands envelopes and plain events from one queue in the same rows', async () => {

@@ -1,6 +1,6 @@
 // Found by the fault suite's fuzz: a verified thin event whose invoice Stripe does not have went
 // to the DLQ with nothing in stripe_events, although the README promises the reason there.
-import { processMessage } from '../../src/consume/process-event';
+import { applyEvent } from '../support/apply-event';
 import { createStripeClient } from '../../src/stripe/api-client';
 import { invoiceFetcher } from '../../src/stripe/fetch-invoice';
 import { MalformedEventError } from '../../src/billing/snapshot';
@@ -27,13 +27,13 @@ it('records why a thin event failed when Stripe does not have its invoice', asyn
   const invoiceId = uid('in');
   const e = thinEvent('v1.invoice.paid', invoiceId, { created: new Date(1_790_000_000_000) });
   const fetchInvoice = invoiceFetcher(createStripeClient({ secretKey: 'sk_test_thin', apiBase: api.url }, 'test'));
-  await expect(processMessage(db.ds, JSON.stringify(e), { fetchInvoice })).rejects.toBeInstanceOf(MalformedEventError);
+  await expect(applyEvent(db.ds, JSON.stringify(e), { fetchInvoice })).rejects.toBeInstanceOf(MalformedEventError);
   expect(await logged(e['id'] as string)).toMatchObject({ type: 'v1.invoice.paid', stripe_invoice_id: invoiceId, created: '1790000000', processed_at: null, attempts: 1 });
   expect((await logged(e['id'] as string)).last_error).toMatch(/does not exist at Stripe/);
 });
 
 it('records a thin event received while no API key is set', async () => {
   const e = thinEvent('v1.invoice.finalized', uid('in'));
-  await expect(processMessage(db.ds, JSON.stringify(e), {})).rejects.toBeInstanceOf(MalformedEventError);
+  await expect(applyEvent(db.ds, JSON.stringify(e), {})).rejects.toBeInstanceOf(MalformedEventError);
   expect((await logged(e['id'] as string)).last_error).toMatch(/STRIPE_SECRET_KEY/);
 });

@@ -1,4 +1,4 @@
-import { processMessage } from '../../src/consume/process-event';
+import { applyEvent } from '../support/apply-event';
 import { findInvoice } from '../../src/db/invoice-rows';
 import { createStripeClient } from '../../src/stripe/api-client';
 import { invoiceFetcher } from '../../src/stripe/fetch-invoice';
@@ -27,7 +27,7 @@ const paidInvoice = (id: string) => invoice({ id, status: 'paid', amount_due: 42
 
 describe('the consumer fetches the invoice a thin event refers to', () => {
   const fetchInvoice = () => invoiceFetcher(createStripeClient({ secretKey: 'sk_test_thin', apiBase: api.url }, 'test'));
-  const run = (e: unknown) => processMessage(db.ds, JSON.stringify(e), { nowSeconds: () => NOW, fetchInvoice: fetchInvoice() });
+  const run = (e: unknown) => applyEvent(db.ds, JSON.stringify(e), { nowSeconds: () => NOW, fetchInvoice: fetchInvoice() });
 
   it('merges the fetched invoice, dated when it was fetched', async () => {
     const id = uid('in');
@@ -57,7 +57,7 @@ describe('the consumer fetches the invoice a thin event refers to', () => {
 
   it('refuses, as permanent, an invoice Stripe does not have, or a missing key', async () => {
     await expect(run(thinEvent('v1.invoice.paid', uid('in')))).rejects.toThrow(/does not exist at Stripe/);
-    const noKey = processMessage(db.ds, JSON.stringify(thinEvent('v1.invoice.paid', uid('in'))), { nowSeconds: () => NOW });
+    const noKey = applyEvent(db.ds, JSON.stringify(thinEvent('v1.invoice.paid', uid('in'))), { nowSeconds: () => NOW });
     await expect(noKey).rejects.toBeInstanceOf(MalformedEventError);
   });
 });

@@ -1,4 +1,4 @@
-import { processMessage } from '../../src/consume/process-event';
+import { applyEvent } from '../support/apply-event';
 import { findInvoice } from '../../src/db/invoice-rows';
 import { sweepInvoices } from '../../src/sweep/invoice-sweep';
 import { policyOf } from '../support/notice-policy';
@@ -311,7 +311,7 @@ describe('overdue sweep', () => {
     await sweepDb?.drop();
   });
 
-  const apply = (e: StripeEvent, nowSeconds: number) => processMessage(sweepDb.ds, JSON.stringify(e), { nowSeconds: () => nowSeconds });
+  const apply = (e: StripeEvent, nowSeconds: number) => applyEvent(sweepDb.ds, JSON.stringify(e), { nowSeconds: () => nowSeconds });
   // No notice kinds: this is about the flag; the dunning the same sweep drives is tested with the outbox.
   const sweep = async (nowSeconds: number) => (await sweepInvoices(sweepDb.ds, nowSeconds, policyOf([]))).flagged;
   const overdueOf = async (id: string) => (await findInvoice(sweepDb.ds.manager, id))?.overdue;

@@ -4,7 +4,7 @@
  */
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type Stripe from 'stripe';
-import { processMessage } from '../../src/consume/process-event';
+import { applyEvent } from '../support/apply-event';
 import { EventQueue } from '../../src/queue/event-queue';
 import { createSqsClient } from '../../src/queue/sqs-client';
 import { backfill, BackfillInterruptedError, QueueUnreachableError } from '../../src/recovery/backfill';
@@ -88,7 +88,7 @@ describe('backfill', () => {
     api.events.add(...events, ...previews, ...older, event('customer.created', { id: 'cus_x', object: 'customer' }, { created: NOW - 60 }));
     // Five events the consumer already has (the webhook got them before the outage).
     const knownIds = events.filter((e) => e['type'] === 'invoice.created').slice(0, 5).map((e) => e['id'] as string);
-    for (const e of events.filter((x) => knownIds.includes(x['id'] as string))) await processMessage(db.ds, JSON.stringify(e));
+    for (const e of events.filter((x) => knownIds.includes(x['id'] as string))) await applyEvent(db.ds, JSON.stringify(e));
 
     const log = warnings();
     let ticks = 0;

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { processMessage } from '../../src/consume/process-event';
+import { applyEvent } from '../support/apply-event';
 import { recordFailure } from '../../src/db/event-log';
 import { billing, billingAsync } from '../support/cli';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -61,8 +61,8 @@ describe('against the real queue and database', () => {
   const lifecycle = paidLifecycle(invoiceId, 1_700_000_000);
 
   beforeAll(async () => {
-    await processMessage(db.ds, JSON.stringify(lifecycle[0]));
-    await processMessage(db.ds, JSON.stringify(lifecycle[1]));
+    await applyEvent(db.ds, JSON.stringify(lifecycle[0]));
+    await applyEvent(db.ds, JSON.stringify(lifecycle[1]));
     const e = lifecycle[4]!;
     await recordFailure(db.ds.manager, { id: e['id'] as string, type: 'invoice.paid', stripeInvoiceId: invoiceId, created: e['created'] as number, livemode: false, apiVersion: null }, e, 'database timeout');
   });

@@ -1,4 +1,4 @@
-import { processMessage } from '../../src/consume/process-event';
+import { applyEvent } from '../support/apply-event';
 import { noticeEffects } from '../../src/effects/notice-effects';
 import { ALL_NOTICES } from '../support/notice-policy';
 import { findInvoice } from '../../src/db/invoice-rows';
@@ -30,7 +30,7 @@ afterEach(async () => {
 
 const NOW = 1_800_000_000;
 const effects = noticeEffects(ALL_NOTICES);
-const processed = (e: Record<string, unknown>) => processMessage(db.ds, JSON.stringify(e), { nowSeconds: () => NOW, afterMerge: effects });
+const processed = (e: Record<string, unknown>) => applyEvent(db.ds, JSON.stringify(e), { nowSeconds: () => NOW, afterMerge: effects });
 
 /** An event stored but never processed: the consumer failed on it with an error of ours. */
 async function failed(e: Record<string, unknown>, error = 'database timeout'): Promise<void> {

@@ -1,0 +1,14 @@
+/**
+ * The base of every error this product throws on purpose. The callers that must decide something
+ * about a failure (the worker and the Lambda consumer: retry or not; the CLI: which exit status)
+ * read these fields, never the class list or another library's message text.
+ */
+export abstract class BillingError extends Error {
+  /** Whether the same work can succeed when tried again later, unchanged. */
+  abstract readonly retryable: boolean;
+  /** The CLI's exit status when this error ends a command: 2 for what the user must change, else 1. */
+  readonly exitCode: number = 1;
+}
+
+/** Reads `retryable` off any error: ours say; anything else (a lost connection, a bug) is worth retrying. */
+export const isRetryable = (err: unknown): boolean => !(err instanceof BillingError) || err.retryable;
