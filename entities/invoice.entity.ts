@@ -1,13 +1,18 @@
-import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryGeneratedColumn, Unique } from 'typeorm';
 import { bigintAsNumber, epochSeconds } from './transformers';
 
 /** One row per Stripe invoice; finance queries rely on these column names. */
 @Entity({ name: 'invoices' })
+@Unique('invoices_stripe_invoice_id_key', ['stripeInvoiceId'])
+@Check('invoices_currency_check', `currency ~ '^[a-z]{3}$'`)
+// The sweep visits only open invoices with a due date.
+@Index('invoices_open_due_idx', ['dueDate'], { where: `status = 'open' AND due_date IS NOT NULL` })
+@Index('invoices_customer_idx', ['stripeCustomerId'])
+@Index('invoices_next_dunning_idx', ['nextDunningAt'], { where: 'next_dunning_at IS NOT NULL' })
 export class InvoiceEntity {
-  @PrimaryGeneratedColumn({ type: 'bigint' })
+  @PrimaryGeneratedColumn({ type: 'bigint', primaryKeyConstraintName: 'invoices_pkey' })
   id!: string;
 
-  @Index({ unique: true })
   @Column({ name: 'stripe_invoice_id', type: 'text' })
   stripeInvoiceId!: string;
 
@@ -23,13 +28,14 @@ export class InvoiceEntity {
   @Column({ type: 'text', nullable: true })
   number!: string | null;
 
+  /** What Stripe sent, unchecked: a status Stripe adds later is stored too, and means nothing to the code. */
   @Column({ type: 'text' })
   status!: string;
 
-  @Column({ type: 'boolean', default: false })
+  @Column({ type: 'boolean', default: false, comment: 'open, past due_date and amount_remaining_cents > 0' })
   overdue!: boolean;
 
-  @Column({ name: 'amount_cents', type: 'bigint', transformer: bigintAsNumber })
+  @Column({ name: 'amount_cents', type: 'bigint', transformer: bigintAsNumber, comment: 'amount_due in the smallest currency unit' })
   amountCents!: number;
 
   @Column({ name: 'amount_paid_cents', type: 'bigint', transformer: bigintAsNumber })
@@ -41,6 +47,7 @@ export class InvoiceEntity {
   @Column({ name: 'total_cents', type: 'bigint', transformer: bigintAsNumber })
   totalCents!: number;
 
+  /** Null only on the stub a deletion leaves behind; otherwise three lowercase letters. */
   @Column({ type: 'text', nullable: true })
   currency!: string | null;
 
@@ -62,7 +69,7 @@ export class InvoiceEntity {
   @Column({ type: 'boolean' })
   livemode!: boolean;
 
-  @Column({ type: 'jsonb', default: () => "'{}'::jsonb" })
+  @Column({ type: 'jsonb', default: {} })
   metadata!: Record<string, string>;
 
   @Column({ name: 'attempt_count', type: 'integer', default: 0 })
@@ -92,6 +99,7 @@ export class InvoiceEntity {
   @Column({ name: 'last_event_created_at', type: 'timestamptz', transformer: epochSeconds })
   lastEventCreatedAt!: number;
 
+  /** When the sweep must next look at the invoice for a dunning reminder; null when never again. */
   @Column({ name: 'next_dunning_at', type: 'timestamptz', nullable: true })
   nextDunningAt!: Date | null;
 

@@ -1,9 +1,11 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /** Every event the consumer has seen, keyed by Stripe's event id: the log that replays read. */
 @Entity({ name: 'stripe_events' })
+@Index('stripe_events_invoice_idx', ['stripeInvoiceId', 'created'])
+@Index('stripe_events_unprocessed_idx', ['receivedAt'], { where: 'processed_at IS NULL' })
 export class StripeEventEntity {
-  @PrimaryColumn({ type: 'text' })
+  @PrimaryColumn({ type: 'text', primaryKeyConstraintName: 'stripe_events_pkey' })
   id!: string;
 
   @Column({ type: 'text' })
@@ -36,6 +38,7 @@ export class StripeEventEntity {
   @Column({ name: 'last_error', type: 'text', nullable: true })
   lastError!: string | null;
 
+  /** Set when a failing message used its last receive and SQS moved it to the DLQ. */
   @Column({ name: 'dead_lettered_at', type: 'timestamptz', nullable: true })
   deadLetteredAt!: Date | null;
 }

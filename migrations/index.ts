@@ -2,6 +2,13 @@ import { InvoicesAndEvents1763856000000 } from './1763856000000-InvoicesAndEvent
 import { EmailNotices1763942400000 } from './1763942400000-EmailNotices';
 import { FinanceViews1764028800000 } from './1764028800000-FinanceViews';
 import { AdoptionFixes1764806400000 } from './1764806400000-AdoptionFixes';
+import { OpenEndedInvoiceStatus1765000000000 } from './1765000000000-OpenEndedInvoiceStatus';
 
 /** In the order they must run; TypeORM records each by name in the `migrations` table. */
-export const MIGRATIONS = [InvoicesAndEvents1763856000000, EmailNotices1763942400000, FinanceViews1764028800000, AdoptionFixes1764806400000];
+export const MIGRATIONS = [
+  InvoicesAndEvents1763856000000,
+  EmailNotices1763942400000,
+  FinanceViews1764028800000,
+  AdoptionFixes1764806400000,
+  OpenEndedInvoiceStatus1765000000000,
+];

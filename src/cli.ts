@@ -5,6 +5,7 @@ import { defineOutboxCommands } from './cli/outbox-commands';
 import { defineRecoveryCommands } from './cli/recovery-commands';
 import { defineRunCommands } from './cli/run-commands';
 import { defineStripeCommands } from './cli/stripe-commands';
+import { BillingError } from './errors';
 
 /**
  * Commander's own argument errors exit 2, like ours: a script can tell usage from failure. A
@@ -43,13 +44,10 @@ export function buildCli(): Command {
 }
 
 /**
- * Errors that say what to fix (bad arguments or configuration, a service that cannot be reached
- * at start, a missing key) carry `exitCode` 2 and print as one line; anything else exits 1.
+ * Our errors carry their exit status: 2 for what to fix (bad arguments or configuration, a
+ * service that cannot be reached at start, a missing key), else 1. Anything else exits 1.
  */
-const exitCodeOf = (err: unknown): number | undefined => {
-  const code = (err as { exitCode?: unknown } | null)?.exitCode;
-  return typeof code === 'number' ? code : undefined;
-};
+const exitCodeOf = (err: unknown): number => (err instanceof BillingError ? err.exitCode : 1);
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -59,7 +57,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
     process.stderr.write(`billing: ${(err as Error).message}\n`);
-    return exitCodeOf(err) === 2 ? 2 : 1;
+    return exitCodeOf(err);
   }
 }
 

@@ -1,12 +1,14 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { NOTICE_KINDS, type NoticeKind } from './billing/notice-kinds';
+import { BillingError } from './errors';
 
 /** Raised when the environment cannot be used; the message names the variable, never its value. */
-export class ConfigError extends Error {
+export class ConfigError extends BillingError {
   override readonly name = 'ConfigError';
+  readonly retryable = false;
   /** The CLI exits 2: the configuration, not a service, is what to fix. */
-  readonly exitCode = 2;
+  override readonly exitCode = 2;
 }
 
 const MIB = 1024 * 1024;
@@ -18,6 +20,16 @@ const intFrom = (min: number, fallback: number, max = Number.MAX_SAFE_INTEGER) =
     .regex(/^-?\d+$/, 'must be a whole number')
     .transform(Number)
     .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
+    .default(fallback);
+
+/** A switch: true, false, 1 or 0 (any case); unset gives the fallback. */
+const flag = (fallback: boolean) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['true', 'false', '1', '0'], { message: 'must be true, false, 1 or 0' }))
+    .transform((v) => v === 'true' || v === '1')
     .default(fallback);
 
 const optionalUrl = z
@@ -61,6 +73,7 @@ const schema = z
       message: 'must be a postgres:// or postgresql:// URL',
     }),
     DATABASE_POOL_SIZE: intFrom(1, 10, 200),
+    DATABASE_PREPARED_STATEMENTS: flag(true),
     SQS_QUEUE_URL: optionalUrl,
     SQS_DLQ_URL: optionalUrl,
     AWS_REGION: z.string().trim().min(1).default('us-east-1'),
@@ -115,6 +128,11 @@ export interface Config {
   /** Undefined means: start embedded PostgreSQL under dataDir. */
   databaseUrl?: string;
   databasePoolSize: number;
+  /**
+   * False sends every statement unnamed, so nothing stays prepared on a connection: RDS Proxy pins
+   * a client to its connection once that connection holds a named prepared statement.
+   */
+  databasePreparedStatements: boolean;
   /** Undefined means: start the embedded SQS server with a queue and a DLQ. */
   queue?: { url: string; dlqUrl: string };
   awsRegion: string;
@@ -173,6 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(e.DATA_DIR),
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    databasePreparedStatements: e.DATABASE_PREPARED_STATEMENTS,
     queue: e.SQS_QUEUE_URL && e.SQS_DLQ_URL ? { url: e.SQS_QUEUE_URL, dlqUrl: e.SQS_DLQ_URL } : undefined,
     awsRegion: e.AWS_REGION,
     sqsEndpoint: e.AWS_ENDPOINT_URL_SQS,

@@ -12,3 +12,9 @@ export abstract class BillingError extends Error {
 
 /** Reads `retryable` off any error: ours say; anything else (a lost connection, a bug) is worth retrying. */
 export const isRetryable = (err: unknown): boolean => !(err instanceof BillingError) || err.retryable;
+
+/** A verified event (or an object read from Stripe's API) that cannot be used as it is; retrying will not help. */
+export class MalformedEventError extends BillingError {
+  override readonly name = 'MalformedEventError';
+  readonly retryable = false;
+}

@@ -1,5 +1,24 @@
+/** The statuses Stripe documents; the code that acts on a status (overdue, dunning, notices) knows these. */
 export const INVOICE_STATUSES = ['draft', 'open', 'paid', 'void', 'uncollectible'] as const;
 export type InvoiceStatus = (typeof INVOICE_STATUSES)[number];
+
+declare const unknownStatusBrand: unique symbol;
+/**
+ * A status Stripe added after INVOICE_STATUSES was written (its SDK types the field as open-ended).
+ * Branded, so no string becomes one unnoticed, and so a switch over InvoiceStatus stays exhaustive
+ * once isKnownStatus has set these apart.
+ */
+export type UnknownStatus = string & { readonly [unknownStatusBrand]: true };
+
+/** An invoice's status as Stripe sent it. */
+export type StripeInvoiceStatus = InvoiceStatus | UnknownStatus;
+
+const KNOWN: ReadonlySet<string> = new Set(INVOICE_STATUSES);
+
+export const isKnownStatus = (status: string): status is InvoiceStatus => KNOWN.has(status);
+
+/** A status read from Stripe (or from a row that stored one), kept as it is. */
+export const statusAsSent = (status: string): StripeInvoiceStatus => status as StripeInvoiceStatus;
 
 /**
  * The invoice row as the pure core sees it. Timestamps are unix seconds, as Stripe sends them;
@@ -11,7 +30,8 @@ export interface InvoiceState {
   customerEmail: string | null;
   customerName: string | null;
   number: string | null;
-  status: InvoiceStatus;
+  /** Nothing acts on an UnknownStatus: it is never overdue, dunned or announced. */
+  status: StripeInvoiceStatus;
   overdue: boolean;
   amountCents: number;
   amountPaidCents: number;

@@ -1,4 +1,4 @@
-import type { InvoiceState, InvoiceStatus } from './invoice-state';
+import { isKnownStatus, type InvoiceState, type InvoiceStatus, type StripeInvoiceStatus } from './invoice-state';
 import { isOverdue } from './overdue';
 import type { InvoiceSnapshot, SnapshotFields } from './snapshot';
 
@@ -11,6 +11,15 @@ const STATUS_RANK: Record<InvoiceStatus, number> = { draft: 0, open: 1, uncollec
 const STUB_RANK = -1;
 
 /**
+ * A status Stripe adds later ranks like open. Draft is the only status before finalization and
+ * Stripe's lifecycle adds statuses after it, so a new one belongs to a finalized invoice; paid and
+ * void are documented as final and uncollectible as leading only to them, so it cannot come after
+ * those. Within open's rank the event time decides, as between two open snapshots, so an open
+ * snapshot newer than it replaces it and the order stays total (every permutation converges).
+ */
+const rankOf = (status: StripeInvoiceStatus): number => (isKnownStatus(status) ? STATUS_RANK[status] : STATUS_RANK.open);
+
+/**
  * Orders snapshots of one invoice. Event `created` has one-second resolution, so within a second
  * the status rank decides (finalized, updated and paid often share one), then the amounts and
  * attempts that only grow, then the event id so that the order is total and every replica agrees.
@@ -19,11 +28,11 @@ type VersionKey = readonly [rank: number, created: number, paid: number, attempt
 
 function snapshotKey(s: InvoiceSnapshot): VersionKey {
   if (s.fields === null) return [STUB_RANK, s.eventCreated, 0, 0, s.eventId];
-  return [STATUS_RANK[s.fields.status], s.eventCreated, s.fields.amountPaidCents, s.fields.attemptCount, s.eventId];
+  return [rankOf(s.fields.status), s.eventCreated, s.fields.amountPaidCents, s.fields.attemptCount, s.eventId];
 }
 
 function stateKey(s: InvoiceState): VersionKey {
-  const rank = s.currency === null ? STUB_RANK : STATUS_RANK[s.status];
+  const rank = s.currency === null ? STUB_RANK : rankOf(s.status);
   return [rank, s.lastEventCreatedAt, s.amountPaidCents, s.attemptCount, s.lastEventId];
 }
 

@@ -1,9 +1,12 @@
-import type { InvoiceState } from './invoice-state';
+import { isKnownStatus, type InvoiceState } from './invoice-state';
 import type { NoticeKind, NoticeRequest } from './notice-kinds';
 import type { InvoiceSnapshot } from './snapshot';
 
-/** Not yet issued: no row, a deletion stub, or a draft. Status never returns here once it leaves. */
-const unissued = (s: InvoiceState | null) => s === null || s.currency === null || s.status === 'draft';
+/**
+ * Not yet issued as far as the customer heard: no row, a deletion stub, a draft, or a status this
+ * code does not know (nothing is announced about it, so the invoice email waits for a known one).
+ */
+const unissued = (s: InvoiceState | null) => s === null || s.currency === null || s.status === 'draft' || !isKnownStatus(s.status);
 
 /** What the event-driven notices read of the event that caused a change. */
 export type NoticeEvent = Pick<InvoiceSnapshot, 'eventType' | 'eventCreated' | 'fields'>;
@@ -14,7 +17,7 @@ export type NoticeEvent = Pick<InvoiceSnapshot, 'eventType' | 'eventCreated' | '
  * sequence), so duplicates and re-orderings queue nothing twice.
  */
 export function noticesForChange(previous: InvoiceState | null, next: InvoiceState, event: NoticeEvent): NoticeRequest[] {
-  if (next.deletedAt !== null || next.status === 'draft' || next.currency === null) return [];
+  if (next.deletedAt !== null || next.status === 'draft' || next.currency === null || !isKnownStatus(next.status)) return [];
   const out: NoticeRequest[] = [];
   // Queued even when the first event we see is already paid or void: the mailer then records it
   // as skipped with the reason, so every issued invoice has its invoice_issued row.

@@ -1,6 +1,7 @@
 import type { InvoiceState } from './invoice-state';
 import { isOverdue } from './overdue';
-import { MalformedEventError, snapshotFromEvent, type InvoiceSnapshot } from './snapshot';
+import { MalformedEventError } from '../errors';
+import { snapshotFromEvent, type InvoiceSnapshot } from './snapshot';
 
 /**
  * Reconcile's pure half: Stripe's current invoice (from GET /v1/invoices) against our row.

@@ -1,11 +1,7 @@
 import { z } from 'zod';
-import { INVOICE_STATUSES, type InvoiceStatus } from './invoice-state';
-
-/** A verified event that cannot be turned into an invoice snapshot; retrying will not help. */
-export class MalformedEventError extends Error {
-  override readonly name = 'MalformedEventError';
-  readonly retryable = false;
-}
+import { fieldsFromInvoice, invoiceSchema } from './invoice-layouts';
+import type { StripeInvoiceStatus } from './invoice-state';
+import { MalformedEventError } from '../errors';
 
 /** What one event says about one invoice, already checked and normalised. */
 export interface InvoiceSnapshot {
@@ -26,7 +22,7 @@ export interface SnapshotFields {
   customerEmail: string | null;
   customerName: string | null;
   number: string | null;
-  status: InvoiceStatus;
+  status: StripeInvoiceStatus;
   amountCents: number;
   amountPaidCents: number;
   amountRemainingCents: number;
@@ -47,48 +43,18 @@ export interface SnapshotFields {
   markedUncollectibleAt: number | null;
 }
 
-const cents = z.number().int().safe();
 const unixSeconds = z.number().int().nonnegative().safe();
-const text = z.string().max(5000);
-/** Stripe expands some references to objects; only the id matters here. */
-const idOrObject = z.union([text, z.object({ id: text })]).transform((v) => (typeof v === 'string' ? v : v.id));
-
-const invoiceSchema = z.object({
-  id: z.string().min(1).max(255),
-  object: z.literal('invoice'),
-  customer: idOrObject.nullish(),
-  customer_email: text.nullish(),
-  customer_name: text.nullish(),
-  number: text.nullish(),
-  status: z.enum(INVOICE_STATUSES),
-  amount_due: cents,
-  amount_paid: cents,
-  amount_remaining: cents,
-  total: cents,
-  currency: z.string().regex(/^[A-Za-z]{3}$/, 'must be a three-letter ISO currency code'),
-  due_date: unixSeconds.nullish(),
-  collection_method: text.nullish(),
-  billing_reason: text.nullish(),
-  hosted_invoice_url: text.nullish(),
-  invoice_pdf: text.nullish(),
-  livemode: z.boolean().optional(),
-  metadata: z.record(z.string(), z.string()).nullish(),
-  attempt_count: z.number().int().nonnegative().safe().nullish(),
-  created: unixSeconds.nullish(),
-  status_transitions: z
-    .object({
-      finalized_at: unixSeconds.nullish(),
-      paid_at: unixSeconds.nullish(),
-      voided_at: unixSeconds.nullish(),
-      marked_uncollectible_at: unixSeconds.nullish(),
-    })
-    .nullish(),
-});
 
 const stubSchema = z.object({
   id: z.string().min(1).max(255),
   object: z.literal('invoice'),
   deleted: z.literal(true),
+});
+
+/** What invoice.deleted needs of its body: which invoice. */
+const deletedSchema = z.object({
+  id: z.string().min(1).max(255),
+  object: z.literal('invoice').optional(),
 });
 
 const eventSchema = z.object({
@@ -100,9 +66,14 @@ const eventSchema = z.object({
   // Only its shape is checked here (the invoice schema reads the fields): a record schema would
   // copy every key of a large invoice just to hand it on.
   data: z.object({
-    object: z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'expected an object'),
+    object: z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), {
+      error: (issue) => (issue.input === undefined ? 'missing' : 'expected an object'),
+    }),
   }),
 });
+
+/** zod's own words for an absent value ("expected string, received undefined") hide that it is absent. */
+const sayMissing = { error: (issue: { input?: unknown }) => (issue.input === undefined ? 'missing' : undefined) };
 
 function describe(error: z.ZodError): string {
   return error.issues
@@ -113,7 +84,7 @@ function describe(error: z.ZodError): string {
 
 /** Turns a verified invoice event into a snapshot, or throws MalformedEventError saying what is wrong. */
 export function snapshotFromEvent(event: unknown): InvoiceSnapshot {
-  const envelope = eventSchema.safeParse(event);
+  const envelope = eventSchema.safeParse(event, sayMissing);
   if (!envelope.success) throw new MalformedEventError(`not a Stripe event: ${describe(envelope.error)}`);
   const e = envelope.data;
   const meta = {
@@ -131,39 +102,19 @@ export function snapshotFromEvent(event: unknown): InvoiceSnapshot {
     return { ...meta, stripeInvoiceId: stub.data.id, stub: true, deleted: true, fields: null };
   }
 
-  const parsed = invoiceSchema.safeParse(e.data.object);
-  if (!parsed.success) throw new MalformedEventError(`invalid invoice in ${e.type}: ${describe(parsed.error)}`);
-  const inv = parsed.data;
-  const transitions = inv.status_transitions ?? {};
+  const parsed = invoiceSchema.safeParse(e.data.object, sayMissing);
+  if (!parsed.success) {
+    // Stripe deletes only drafts and says so with invoice.deleted: the event is the fact, whatever
+    // its body. A body that is not a readable invoice marks the deletion only, as a stub does.
+    const target = deleted ? deletedSchema.safeParse(e.data.object, sayMissing) : null;
+    if (target?.success) return { ...meta, stripeInvoiceId: target.data.id, stub: true, deleted: true, fields: null };
+    throw new MalformedEventError(`invalid invoice in ${e.type}: ${describe(parsed.error)}`);
+  }
   return {
     ...meta,
-    stripeInvoiceId: inv.id,
+    stripeInvoiceId: parsed.data.id,
     stub: false,
     deleted: deleted || e.data.object['deleted'] === true,
-    fields: {
-      stripeCustomerId: inv.customer ?? null,
-      customerEmail: inv.customer_email ?? null,
-      customerName: inv.customer_name ?? null,
-      number: inv.number ?? null,
-      status: inv.status,
-      amountCents: inv.amount_due,
-      amountPaidCents: inv.amount_paid,
-      amountRemainingCents: inv.amount_remaining,
-      totalCents: inv.total,
-      currency: inv.currency.toLowerCase(),
-      dueDate: inv.due_date ?? null,
-      collectionMethod: inv.collection_method ?? null,
-      billingReason: inv.billing_reason ?? null,
-      hostedInvoiceUrl: inv.hosted_invoice_url ?? null,
-      invoicePdfUrl: inv.invoice_pdf ?? null,
-      livemode: inv.livemode ?? meta.livemode,
-      metadata: inv.metadata ?? {},
-      attemptCount: inv.attempt_count ?? 0,
-      stripeCreatedAt: inv.created ?? null,
-      finalizedAt: transitions.finalized_at ?? null,
-      paidAt: transitions.paid_at ?? null,
-      voidedAt: transitions.voided_at ?? null,
-      markedUncollectibleAt: transitions.marked_uncollectible_at ?? null,
-    },
+    fields: fieldsFromInvoice(parsed.data, meta.livemode),
   };
 }

@@ -1,8 +1,10 @@
-import { AGING_COLUMNS, INVOICE_COLUMNS, toJsonRecord, type ColumnSpec, type DbRow } from '../read-models/columns';
+import type { InvoiceStatus } from '../billing/invoice-state';
+import { AGING_COLUMNS, INVOICE_COLUMNS, type ColumnSpec, type DbRow } from '../db/finance-columns';
+import { receivablesAging, type InvoiceFilter } from '../db/finance-views';
 import { toCsv } from '../read-models/csv';
 import { agingTable, invoiceTable } from '../read-models/human';
-import { listInvoices, type InvoiceFilter, type InvoiceStatus } from '../read-models/list-invoices';
-import { receivablesAging } from '../read-models/receivables-aging';
+import { toJsonRecord } from '../read-models/json-record';
+import { listInvoices } from '../read-models/list-invoices';
 import { choiceOption, customerIdOption, limitOption, rangeOptions } from './options';
 import { DEFAULT_INVOICE_LIMIT, INVOICE_STATUS_CHOICES } from './finance-choices';
 import { UsageError } from './usage';

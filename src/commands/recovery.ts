@@ -1,6 +1,7 @@
 import { EventQueue } from '../queue/event-queue';
 import { redriveDlq } from '../recovery/redrive-dlq';
-import { countMatching, replayEvents, type EventFilter } from '../recovery/replay-events';
+import { countMatchingEvents, type EventFilter } from '../db/event-log';
+import { replayEvents } from '../recovery/replay-events';
 import { queueDepth } from '../read-models/stats';
 import { eventTypeOption, invoiceIdOption, limitOption, rangeOptions } from './options';
 import { withProgress } from './progress';
@@ -42,7 +43,7 @@ export async function replayDlqCommand(o: { limit?: string; dryRun?: boolean; js
     }),
   );
   print(result, o.json ?? false, () => {
-    const lines = result.messages.map((m) => `  ${m.eventId ?? '-'}  ${m.type ?? '-'}  ${m.invoiceId ?? '-'}${m.problem ? `  (${m.problem})` : ''}`);
+    const lines = result.messages.map((m) => `  ${m.eventId ?? '-'}  ${m.type ?? '-'}  ${m.objectId ?? '-'}${m.problem ? `  (${m.problem})` : ''}`);
     const head = o.dryRun
       ? `${result.messages.length} message(s) in the dead-letter queue would move (dry run, nothing moved)`
       : `${result.moved} message(s) moved from the dead-letter queue to the queue${result.failed ? `; ${result.failed} refused by the queue, still in the DLQ` : ''}`;
@@ -55,7 +56,7 @@ export async function replayEventsCommand(o: ReplayEventsOptions): Promise<void>
   const filter = eventFilter(o);
   const result = await withServices({ queue: !o.dryRun }, ({ ds, queue }) =>
     withProgress('replaying', { json: o.json || o.dryRun }, async (bar) => {
-      if (bar.active) bar.total(await countMatching(ds, filter));
+      if (bar.active) bar.total(await countMatchingEvents(ds.manager, filter));
       const target = o.dryRun ? undefined : new EventQueue(queue.sqs, queue.url);
       return replayEvents(ds, target, filter, { dryRun: o.dryRun, onProgress: (n) => bar.update(n) });
     }),

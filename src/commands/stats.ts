@@ -32,6 +32,10 @@ function human(db: DatabaseStats, q: QueueReport): string {
     const writtenOff = r.amountWrittenOffCents === 0 ? '' : `   written off ${formatMinorUnits(r.amountWrittenOffCents, r.currency)}`;
     out.push(`  ${r.status.padEnd(14)} ${r.currency.padEnd(4)} ${String(r.count).padStart(7)}   remaining ${formatMinorUnits(r.amountRemainingCents, r.currency)}${writtenOff}`);
   }
+  if (db.unknownStatuses.length > 0) {
+    const which = db.unknownStatuses.map((u) => `${u.status} ${u.count}`).join(', ');
+    out.push(`  note: statuses this version does not know (${which}): stored as Stripe sent them; never overdue, no emails`);
+  }
   out.push('overdue');
   if (db.overdue.length === 0) out.push('  none');
   for (const r of db.overdue) out.push(`  ${r.currency.padEnd(4)} ${String(r.count).padStart(7)}   remaining ${formatMinorUnits(r.amountRemainingCents, r.currency)}`);

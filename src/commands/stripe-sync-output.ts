@@ -1,5 +1,5 @@
 import type { FieldDifference } from '../billing/repair';
-import { COLUMNS } from '../db/invoice-rows';
+import { COLUMNS } from '../db/invoices';
 import type { BackfillResult, EventRef } from '../recovery/backfill';
 import type { ImportResult } from '../recovery/import';
 import type { ReconcileResult } from '../recovery/reconcile';
@@ -57,7 +57,7 @@ export function reconcileText(r: ReconcileResult): string {
   return lines.join('\n');
 }
 
-const refLine = (e: EventRef) => `  ${e.id}  ${e.type}${e.invoice ? `  ${e.invoice}` : ''}`;
+const refLine = (e: EventRef) => `  ${e.id}  ${e.type}${e.objectId ? `  ${e.objectId}` : ''}`;
 
 export function backfillText(r: BackfillResult): string {
   const lines = [

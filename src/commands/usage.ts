@@ -1,7 +1,10 @@
+import { BillingError } from '../errors';
+
 /** A bad argument: the CLI prints the message and exits 2. */
-export class UsageError extends Error {
+export class UsageError extends BillingError {
   override readonly name = 'UsageError';
-  readonly exitCode = 2;
+  readonly retryable = false;
+  override readonly exitCode = 2;
 }
 
 /** A command's answer on stdout: JSON for scripts, or text for a person. */

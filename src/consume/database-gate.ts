@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { abortableSleep } from './abortable-sleep';
 import type { DataSource } from 'typeorm';
+import { ping } from '../db/ping';
 
 /**
  * Holds polling while the database is unreachable. Receiving messages we cannot process would
@@ -26,7 +27,7 @@ export class DatabaseGate {
     let backoff = 250;
     while (this.down && !this.abort.signal.aborted) {
       try {
-        await this.ds.query('SELECT 1');
+        await ping(this.ds);
         this.down = false;
         this.logger.info('database reachable again; resuming the queue');
       } catch {

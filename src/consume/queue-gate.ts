@@ -1,10 +1,13 @@
 import type { Logger } from 'pino';
+import { SQSError } from 'sqs-consumer';
 import { abortableSleep } from './abortable-sleep';
 
-/** sqs-consumer's message for a failed ReceiveMessage; other errors (a failed delete) pass through. */
-const RECEIVE_FAILED = /^SQS receive message failed/;
-
-export const isReceiveFailure = (err: unknown): boolean => err instanceof Error && RECEIVE_FAILED.test(err.message);
+/**
+ * A failed ReceiveMessage, as sqs-consumer reports it: an SQSError that names no message. Its
+ * other SQSErrors (a failed delete or visibility change) carry the `messageIds` they concern,
+ * and a handler's own errors are not SQSErrors; those pass through.
+ */
+export const isReceiveFailure = (err: unknown): boolean => err instanceof SQSError && err.messageIds === undefined;
 
 /**
  * Spaces out receives while the queue does not answer. sqs-consumer polls again at once after a

@@ -1,7 +1,7 @@
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Logger } from 'pino';
 import { maxReceiveCountOf } from '../queue/redrive-policy';
-import { errorText } from './process-event';
+import { errorText } from '../pipeline/types';
 
 /** A lookup must not hold up the failure it is asked about for long. */
 const LOOKUP_TIMEOUT_MS = 5000;

@@ -2,14 +2,14 @@ import { ChangeMessageVisibilityCommand, type Message, type SQSClient } from '@a
 import type { Logger } from 'pino';
 import { Consumer } from 'sqs-consumer';
 import type { DataSource } from 'typeorm';
-import { MalformedEventError } from '../billing/snapshot';
 import { isConnectionError } from '../db/connection-errors';
+import { isRetryable } from '../errors';
 import { isLastReceive } from '../queue/redrive-policy';
 import { recordDeadLetter } from './dead-letter';
 import { DatabaseGate } from './database-gate';
 import { isReceiveFailure, QueueGate } from './queue-gate';
-import { processBatch } from './process-batch';
-import { errorText, type ProcessOptions } from './process-event';
+import { processBatch } from '../pipeline/process-batch';
+import { errorText, objectIdField, type ProcessOptions } from '../pipeline/types';
 import { RedriveLimit } from './redrive-limit';
 import { REPLAY_ATTRIBUTE } from './replay-attribute';
 
@@ -97,8 +97,11 @@ export class Worker {
       messages.map(async (m, i) => {
         const r = outcomes[i]!;
         if (r.ok) {
-          const { eventId, type, invoiceId, outcome } = r.result;
-          o.logger.info({ messageId: m.MessageId, eventId, type, invoiceId, outcome, receiveCount: receiveCountOf(m), durationMs, batch: messages.length }, 'event processed');
+          const { eventId, type, object, objectId, outcome } = r.result;
+          o.logger.info(
+            { messageId: m.MessageId, eventId, type, [objectIdField(object)]: objectId, outcome, receiveCount: receiveCountOf(m), durationMs, batch: messages.length },
+            'event processed',
+          );
           acked.push(m);
         } else {
           await this.failed(m, r.error, durationMs);
@@ -111,7 +114,7 @@ export class Worker {
   private async failed(message: Message, err: unknown, durationMs: number): Promise<void> {
     const o = this.options;
     const receiveCount = receiveCountOf(message);
-    const permanent = err instanceof MalformedEventError;
+    const permanent = !isRetryable(err);
     if (isConnectionError(err)) this.gate.markDown();
     const deadLettered = isLastReceive(receiveCount, await this.redriveLimit.get());
     o.logger.error(
@@ -123,8 +126,8 @@ export class Worker {
         o.logger.warn({ messageId: message.MessageId, err: errorText(e) }, 'could not record that the event was dead-lettered'),
       );
     }
-    // A malformed message can never succeed: let it be received again at once so the redrive
-    // policy moves it to the DLQ quickly instead of waiting out the visibility timeout each time.
+    // A message that can never succeed: let it be received again at once so the redrive policy
+    // moves it to the DLQ quickly instead of waiting out the visibility timeout each time.
     if (permanent && message.ReceiptHandle) {
       await o.sqs
         .send(new ChangeMessageVisibilityCommand({ QueueUrl: o.queueUrl, ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 }))

@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import type { Contact } from '../mail/delivery';
+import type { Contact } from '../billing/contact';
 
 export interface StoredContact extends Contact {
   stripeCustomerId: string;

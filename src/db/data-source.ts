@@ -3,16 +3,19 @@ import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { ENTITIES } from '../../entities';
 import { MIGRATIONS } from '../../migrations';
+import { sendStatementsUnnamed } from './sql-client';
 
 export interface DataSourceOptions {
   url: string;
   poolSize: number;
   applicationName?: string;
+  /** False: no named prepared statements (DATABASE_PREPARED_STATEMENTS), for poolers that pin on them. Default true. */
+  preparedStatements?: boolean;
 }
 
 /** One pool per process; the schema comes only from migrations, never from `synchronize`. */
 export function createDataSource(options: DataSourceOptions): DataSource {
-  return new DataSource({
+  const ds = new DataSource({
     type: 'postgres',
     // Handed over explicitly: TypeORM otherwise loads pg with a dynamic require that a bundle
     // (the Lambda artifacts) cannot follow.
@@ -31,6 +34,8 @@ export function createDataSource(options: DataSourceOptions): DataSource {
       query_timeout: 30000,
     },
   });
+  if (options.preparedStatements === false) sendStatementsUnnamed(ds);
+  return ds;
 }
 
 /** Applies pending migrations under an advisory lock so that several processes starting at once do not race. */

@@ -180,3 +180,15 @@ export async function recentNotices(
     [f.stripeInvoiceId, f.status, f.limit],
   );
 }
+
+/** How many notices wait to be sent, failed or were skipped, and the earliest next attempt among those waiting. */
+export async function noticeCounts(db: EntityManager): Promise<{ pending: number; failed: number; skipped: number; oldest_pending: Date | null }> {
+  const rows: Array<{ pending: number; failed: number; skipped: number; oldest_pending: Date | null }> = await db.query(
+    `SELECT count(*) FILTER (WHERE status = 'pending')::int AS pending,
+            count(*) FILTER (WHERE status = 'failed')::int AS failed,
+            count(*) FILTER (WHERE status = 'skipped')::int AS skipped,
+            min(next_attempt_at) FILTER (WHERE status = 'pending') AS oldest_pending
+       FROM email_notices`,
+  );
+  return rows[0]!;
+}

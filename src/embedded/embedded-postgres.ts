@@ -8,6 +8,7 @@ import { EmbeddedPostgresError, initCluster, startServer, type RunningServer } f
 import { commandLine, commandName } from './process-identity';
 import { copyBinaries, DEFAULT_HOST_DIR, hostPaths, isCluster, placeServer, prepareDataHome, type HostPaths } from './server-placement';
 import { canReach, canRun, createSystemUser, lookUpUser, pickServerUser, type ServerUser } from './server-user';
+import { createDatabaseIfMissing } from '../db/create-database';
 
 export { freePort } from './postgres-port';
 export { EmbeddedPostgresError } from './postgres-server';
@@ -182,8 +183,7 @@ async function ensureDatabase(port: number, password: string): Promise<void> {
   const client = new Client({ host: '127.0.0.1', port, user: USER, password, database: 'postgres' });
   await client.connect();
   try {
-    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
-    if (found.rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(DATABASE)}`);
+    await createDatabaseIfMissing(client, DATABASE);
   } finally {
     await client.end();
   }

@@ -1,10 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
+import { BillingError } from '../errors';
 import type { ServerUser } from './server-user';
 
-/** PostgreSQL's own account of why it stopped, kept to one line. */
-export class EmbeddedPostgresError extends Error {
+/**
+ * PostgreSQL's own account of why it stopped, kept to one line. It refuses the start: the host
+ * or DATA_DIR needs a change, or DATABASE_URL another server.
+ */
+export class EmbeddedPostgresError extends BillingError {
   override readonly name = 'EmbeddedPostgresError';
+  readonly retryable = false;
+  override readonly exitCode = 2;
   constructor(
     message: string,
     /** The server could not listen on its port: another one may do. */

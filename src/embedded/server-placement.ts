@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { BillingError } from '../errors';
 import type { PostgresBinaries } from './postgres-binaries';
 
 /**
@@ -56,8 +57,11 @@ export function hostPaths(hostDir: string, realDataDir: string, binaries: Postgr
   return { root: hostDir, binaries: path.join(hostDir, 'postgres', release), dataHome, cluster: path.join(dataHome, 'postgres') };
 }
 
-export class HostDirError extends Error {
+/** The root-owned folder for the embedded PostgreSQL is unsafe to use: the host needs a fix. */
+export class HostDirError extends BillingError {
   override readonly name = 'HostDirError';
+  readonly retryable = false;
+  override readonly exitCode = 2;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { BillingError } from '../errors';
 
 /** The system user PostgreSQL runs as when we are root (it refuses to run as root itself). */
 export interface ServerUser {
@@ -7,8 +8,11 @@ export interface ServerUser {
   gid: number;
 }
 
-export class NoServerUserError extends Error {
+/** Running as root with no user to run PostgreSQL as: the system needs one, or DATABASE_URL another server. */
+export class NoServerUserError extends BillingError {
   override readonly name = 'NoServerUserError';
+  readonly retryable = false;
+  override readonly exitCode = 2;
   constructor() {
     super(
       'running as root, the embedded PostgreSQL needs a `postgres` system user to run as; this system has none and it could not be created: ' +

@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import type Stripe from 'stripe';
-import { isHandledThinEvent, type ThinEvent } from '../stripe/thin-events';
+import { objectIdField } from '../pipeline/types';
+import { identifyEvent } from '../stripe-objects/identify-event';
+import { kindOfEvent, kindOfThinEvent } from '../stripe-objects/registry';
 import { EventTooLargeError, QueueUnavailableError, type EventQueue } from '../queue/event-queue';
-import { isHandledInvoiceEvent } from './event-filter';
 import { verifyWebhook } from './verify-signature';
 
 export interface WebhookDeps {
@@ -45,7 +46,6 @@ export async function handleWebhook(
   const log = deps.logger;
   const ms = () => Number(process.hrtime.bigint() - started) / 1e6;
 
-  let invoiceId: string;
   if (verified.thin) {
     // Refused rather than accepted and dropped: Stripe keeps retrying, so nothing is lost once the key is set.
     if (!deps.stripe) {
@@ -58,30 +58,27 @@ export async function handleWebhook(
       log.warn({ ...about, outcome: 'rejected', reason: (err as Error).message }, 'webhook rejected');
       return { status: 400, body: { error: 'Not a valid Stripe event notification' } };
     }
-    const thin = event as unknown as ThinEvent;
-    if (!isHandledThinEvent(thin)) {
-      log.info({ ...about, outcome: 'ignored', durationMs: ms() }, 'webhook ignored');
-      return { status: 200, body: { received: true, ignored: true } };
-    }
-    invoiceId = thin.related_object!.id as string;
-  } else {
-    if (!isHandledInvoiceEvent(event)) {
-      log.info({ ...about, outcome: 'ignored', durationMs: ms() }, 'webhook ignored');
-      return { status: 200, body: { received: true, ignored: true } };
-    }
-    invoiceId = (event['data'] as { object: { id: string } }).object.id;
   }
+  // Only the type decides: an event of a handled type whose object cannot be used is queued all
+  // the same, so the consumer stores it with its reason instead of it vanishing here.
+  const who = identifyEvent(event);
+  const kind = verified.thin ? kindOfThinEvent(who.type) : kindOfEvent(who.type);
+  if (!kind) {
+    log.info({ ...about, outcome: 'ignored', durationMs: ms() }, 'webhook ignored');
+    return { status: 200, body: { received: true, ignored: true } };
+  }
+  const objectId = { [objectIdField(kind.object)]: who.objectId ?? undefined };
   try {
     const sent = await deps.queue.send(verified.payload, event);
-    log.info({ ...about, outcome: 'enqueued', invoiceId, messageId: sent.messageId, slimmed: sent.slimmed, durationMs: ms() }, 'webhook enqueued');
+    log.info({ ...about, outcome: 'enqueued', ...objectId, messageId: sent.messageId, slimmed: sent.slimmed, durationMs: ms() }, 'webhook enqueued');
     return { status: 200, body: { received: true } };
   } catch (err) {
     if (err instanceof EventTooLargeError) {
-      log.error({ ...about, outcome: 'too_large', invoiceId, err: err.message }, 'event too large for the queue');
+      log.error({ ...about, outcome: 'too_large', ...objectId, err: err.message }, 'event too large for the queue');
       return { status: 413, body: { error: 'Event too large for the queue even without line items' } };
     }
     const reason = err instanceof QueueUnavailableError ? err.message : 'queue error';
-    log.error({ ...about, outcome: 'queue_unavailable', invoiceId, reason, durationMs: ms() }, 'queue unavailable');
+    log.error({ ...about, outcome: 'queue_unavailable', ...objectId, reason, durationMs: ms() }, 'queue unavailable');
     return { status: 503, body: { error: 'Queue unavailable; retry later' } };
   }
 }

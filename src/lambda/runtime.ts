@@ -137,14 +137,14 @@ export class LambdaRuntime {
     const url = config.databaseUrl!;
     if (this.database?.url !== url) {
       const previous = this.database;
-      this.database = { url, ready: this.connect(url, this.poolSize(config)) };
+      this.database = { url, ready: this.connect(url, this.poolSize(config), config.databasePreparedStatements) };
       if (previous) void previous.ready.then((ds) => ds.destroy()).catch(() => undefined);
     }
     return this.database.ready;
   }
 
-  private connect(url: string, poolSize: number): Promise<DataSource> {
-    const ds = createDataSource({ url, poolSize, applicationName: 'stripe-billing-lambda' });
+  private connect(url: string, poolSize: number, preparedStatements: boolean): Promise<DataSource> {
+    const ds = createDataSource({ url, poolSize, preparedStatements, applicationName: 'stripe-billing-lambda' });
     const ready = ds.initialize().catch(async (err: Error) => {
       // Forget the failed attempt so the next invocation connects afresh instead of failing for good.
       if (this.database?.ready === ready) this.database = undefined;

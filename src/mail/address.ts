@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BillingError } from '../errors';
 
 // RFC 5321's limits: longer addresses are refused by mail servers, so accepting them only moves
 // the failure to send time.
@@ -12,9 +13,13 @@ const LINE_BREAK_OR_NUL = /[\r\n\0]/;
 // which the SMTP path cannot be relied on to carry (SMTPUTF8 is optional for relays).
 const emailSchema = z.email();
 
-/** A header value that would end the header early, i.e. let its author write further headers. */
-export class HeaderInjectionError extends Error {
+/**
+ * A header value that would end the header early, i.e. let its author write further headers.
+ * The value itself is wrong: sending it again cannot help.
+ */
+export class HeaderInjectionError extends BillingError {
   override readonly name = 'HeaderInjectionError';
+  readonly retryable = false;
 }
 
 /** Returns `value` unchanged; throws when it could split into several header lines. */

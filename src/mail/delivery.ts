@@ -1,3 +1,4 @@
+import type { Contact } from '../billing/contact';
 import type { InvoiceState } from '../billing/invoice-state';
 import { EMAIL_GAP } from '../billing/dunning';
 import { DUNNING_KINDS, NEWS_KINDS, type NoticeKind, type OutboxNotice } from '../billing/notice-kinds';
@@ -78,11 +79,6 @@ export function decideDelivery(kind: NoticeKind, invoice: InvoiceState | null, c
 /** Which reminder about the invoice this is for `recipient`: one more than the reminders actually sent to them. */
 export function reminderNumber(others: readonly OutboxNotice[], recipient: string): number {
   return 1 + others.filter((o) => DUNNING_KINDS.has(o.kind) && o.status === 'sent' && o.recipient === recipient).length;
-}
-
-export interface Contact {
-  invoiceEmail: string | null;
-  primaryEmail: string | null;
 }
 
 /** The customer's invoice contact, else the address on the invoice, else the primary contact. */

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
 import { wallClock } from '../clock';
 import { getContact } from '../db/billing-contacts';
-import { findInvoice } from '../db/invoice-rows';
+import { findInvoice } from '../db/invoices';
 import { noticeMessageId } from './message-id';
 import {
   claimDueNotice,

@@ -1,14 +1,15 @@
 import { GetQueueAttributesCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
+import { BillingError } from '../errors';
 import { SendBatcher, type SendBatcherOptions } from './send-batcher';
 
 /** The queue could not take the event; the webhook answers 503 and Stripe retries. */
-export class QueueUnavailableError extends Error {
+export class QueueUnavailableError extends BillingError {
   override readonly name = 'QueueUnavailableError';
   readonly retryable = true;
 }
 
 /** Even without its line items the event does not fit in one message. */
-export class EventTooLargeError extends Error {
+export class EventTooLargeError extends BillingError {
   override readonly name = 'EventTooLargeError';
   readonly retryable = false;
 }

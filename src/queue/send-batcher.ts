@@ -1,4 +1,5 @@
 import { SendMessageBatchCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
+import { BillingError } from '../errors';
 
 export interface SendBatcherOptions {
   /**
@@ -19,8 +20,9 @@ export interface SendBatcherOptions {
 }
 
 /** A SendBatcher option out of range; thrown by the constructor, never at send time. */
-export class InvalidBatchOptionError extends Error {
+export class InvalidBatchOptionError extends BillingError {
   override readonly name = 'InvalidBatchOptionError';
+  readonly retryable = false;
 }
 
 /** SQS rejects a SendMessageBatch whose bodies and attributes together exceed 1 MiB. */
@@ -38,9 +40,16 @@ interface Waiting extends BatchEntry {
   reject(err: Error): void;
 }
 
-/** One entry's failure inside a batch that SQS otherwise accepted. */
-export class EntryFailedError extends Error {
+/** One entry's failure inside a batch that SQS otherwise accepted, or the whole call's. */
+export class EntryFailedError extends BillingError {
   override readonly name = 'EntryFailedError';
+  constructor(
+    message: string,
+    /** False when SQS says the entry itself is at fault (SenderFault): the same message fails again. */
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
 }
 
 function checkMs(name: string, v: number): number {
@@ -121,17 +130,18 @@ export class SendBatcher {
         }),
       );
     } catch (err) {
-      const reason = new EntryFailedError((err as Error).name || 'error');
+      const reason = new EntryFailedError((err as Error).name || 'error', true);
       for (const e of batch) e.reject(reason);
       return;
     }
     const stored = new Map((res.Successful ?? []).map((s) => [s.Id, s.MessageId]));
-    const failed = new Map((res.Failed ?? []).map((f) => [f.Id, f.Code]));
+    const failed = new Map((res.Failed ?? []).map((f) => [f.Id, f]));
     batch.forEach((e, i) => {
       const messageId = stored.get(String(i));
       // Only an entry SQS confirmed counts as stored; one missing from both lists did not make it.
-      if (messageId) e.resolve(messageId);
-      else e.reject(new EntryFailedError(failed.get(String(i)) ?? 'no result for the entry'));
+      if (messageId) return e.resolve(messageId);
+      const entry = failed.get(String(i));
+      e.reject(new EntryFailedError(entry?.Code ?? 'no result for the entry', entry?.SenderFault !== true));
     });
   }
 }

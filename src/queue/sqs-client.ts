@@ -36,6 +36,9 @@ function buildClient(options: SqsClientOptions, timeout: { requestTimeout: numbe
       ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
       : {}),
     maxAttempts: 3,
+    // The middleware stack is resolved once per command type instead of on every call: the same
+    // few commands are sent thousands of times, and no middleware is added after the first send.
+    cacheMiddleware: true,
     requestHandler: new NodeHttpHandler({
       connectionTimeout: 3000,
       ...timeout,

@@ -1,9 +1,11 @@
 import { minorUnitDigits } from '../mail/money';
 import { groupThousands } from './table';
+import { BillingError } from '../errors';
 
 /** A sum too large to be a JSON number without losing units (past 2^53 minor units). */
-export class AmountOutOfRangeError extends RangeError {
+export class AmountOutOfRangeError extends BillingError {
   override readonly name = 'AmountOutOfRangeError';
+  readonly retryable = false;
 }
 
 /**

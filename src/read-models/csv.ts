@@ -1,5 +1,5 @@
 import { stringify } from 'csv-stringify/sync';
-import type { ColumnKind, ColumnSpec, DbRow } from './columns';
+import type { ColumnKind, ColumnSpec, DbRow } from '../db/finance-columns';
 
 // OWASP's CSV-injection list (plus the full-width forms that Apple Numbers folds into them):
 // a cell starting with one of these is read by spreadsheets as a formula.

@@ -1,6 +1,8 @@
-import type { DbRow } from './columns';
-import { BUCKETS } from './receivables-aging';
+import type { DbRow } from '../db/finance-columns';
 import { groupThousands, renderTable } from './table';
+
+/** The buckets of receivables_aging, youngest first: one column each in the aging table. */
+const BUCKETS = ['current', '1-30', '31-60', '61-90', '90+'] as const;
 
 const text = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
 const day = (v: unknown): string => (v instanceof Date ? v.toISOString().slice(0, 10) : '');

@@ -1,6 +1,9 @@
 import type Stripe from 'stripe';
 import type { DataSource } from 'typeorm';
-import { isHandledInvoiceEvent } from '../ingest/event-filter';
+import { knownEventIds } from '../db/event-log';
+import { BillingError } from '../errors';
+import { identifyEvent } from '../stripe-objects/identify-event';
+import { kindOfEvent, OBJECT_KINDS } from '../stripe-objects/registry';
 import type { EventQueue } from '../queue/event-queue';
 import type { BackoffOptions } from '../stripe/with-backoff';
 import { createdBetween, listPages, type WarnLogger } from './stripe-pages';
@@ -35,8 +38,8 @@ export interface BackfillDeps {
 export interface EventRef {
   id: string;
   type: string;
-  /** The invoice the event is about; absent for events skipped as not about an invoice. */
-  invoice?: string;
+  /** The id of the object the event carries; absent for events skipped as not handled. */
+  objectId?: string;
 }
 
 export interface BackfillResult {
@@ -54,9 +57,13 @@ export interface BackfillResult {
   ids: { enqueued: EventRef[]; alreadyKnown: EventRef[]; skipped: EventRef[] };
 }
 
-/** The queue refused an event mid-way; `partial` says how far the backfill got. */
-export class BackfillInterruptedError extends Error {
+/**
+ * The queue refused an event mid-way; `partial` says how far the backfill got. Running it again
+ * is safe: what was enqueued is skipped as already known.
+ */
+export class BackfillInterruptedError extends BillingError {
   override readonly name = 'BackfillInterruptedError';
+  readonly retryable = true;
   constructor(
     message: string,
     readonly partial: BackfillResult,
@@ -66,16 +73,9 @@ export class BackfillInterruptedError extends Error {
 }
 
 /** The queue is not there: found before anything is listed, so nothing is half done. */
-export class QueueUnreachableError extends Error {
+export class QueueUnreachableError extends BillingError {
   override readonly name = 'QueueUnreachableError';
-}
-
-
-/** The ids among these that the consumer has already stored (processed or failed: replay handles those). */
-async function knownIds(ds: Pick<DataSource, 'query'>, ids: string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
-  const rows: { id: string }[] = await ds.query(`SELECT id FROM stripe_events WHERE id = ANY($1::text[])`, [ids]);
-  return new Set(rows.map((r) => r.id));
+  readonly retryable = true;
 }
 
 /**
@@ -106,41 +106,43 @@ export async function backfill(deps: BackfillDeps, o: BackfillOptions): Promise<
     ids: { enqueued: [], alreadyKnown: [], skipped: [] },
   };
   const created = createdBetween(o.since, o.until);
-  const pages = listPages((p) => deps.stripe.events.list({ ...p, type: 'invoice.*', created }), {
-    path: '/v1/events',
-    logger: deps.logger,
-    ...(deps.backoff ? { backoff: deps.backoff } : {}),
-    ...(deps.apiBase ? { apiBase: deps.apiBase } : {}),
-  });
-
-  for await (const page of pages) {
-    result.pages++;
-    result.listed += page.data.length;
-    deps.progress?.total(result.listed);
-    const events = page.data as unknown as Record<string, unknown>[];
-    const handled = new Set(events.filter(isHandledInvoiceEvent));
-    const known = await knownIds(deps.ds, [...handled].map((e) => e['id'] as string));
-    for (const event of events) {
-      const ref: EventRef = { id: String(event['id']), type: String(event['type']) };
-      if (!handled.has(event)) {
-        result.skipped++;
-        result.ids.skipped.push(ref);
-      } else if (known.has(ref.id)) {
-        result.alreadyKnown++;
-        result.ids.alreadyKnown.push({ ...ref, invoice: invoiceIdOf(event) });
-      } else {
-        if (!dryRun) await send(deps.queue!, event, result);
-        result.enqueued++;
-        result.ids.enqueued.push({ ...ref, invoice: invoiceIdOf(event) });
-      }
-      deps.progress?.tick(1, ref.id);
-    }
+  // Each kind's events as Stripe lists them (`invoice.*`); the registry then says which it handles.
+  for (const kind of OBJECT_KINDS) {
+    const pages = listPages((p) => deps.stripe.events.list({ ...p, type: kind.eventPattern, created }), {
+      path: '/v1/events',
+      logger: deps.logger,
+      ...(deps.backoff ? { backoff: deps.backoff } : {}),
+      ...(deps.apiBase ? { apiBase: deps.apiBase } : {}),
+    });
+    for await (const page of pages) await backfillPage(deps, page.data as unknown as Record<string, unknown>[], result);
   }
   return result;
 }
 
-function invoiceIdOf(event: Record<string, unknown>): string {
-  return String((event['data'] as { object: { id: string } }).object.id);
+/** One listed page: what ingest would have queued of it (the same registry decides), less what is stored already. */
+async function backfillPage(deps: BackfillDeps, events: Record<string, unknown>[], result: BackfillResult): Promise<void> {
+  result.pages++;
+  result.listed += events.length;
+  deps.progress?.total(result.listed);
+  const handled = new Set(events.filter((e) => kindOfEvent(identifyEvent(e).type) !== null));
+  // Stored events, processed or failed, are replay's to resend, not the backfill's.
+  const known = await knownEventIds(deps.ds, [...handled].map((e) => e['id'] as string));
+  for (const event of events) {
+    const who = identifyEvent(event);
+    const ref: EventRef = { id: String(event['id']), type: String(event['type']) };
+    if (!handled.has(event)) {
+      result.skipped++;
+      result.ids.skipped.push(ref);
+    } else if (known.has(ref.id)) {
+      result.alreadyKnown++;
+      result.ids.alreadyKnown.push({ ...ref, ...(who.objectId ? { objectId: who.objectId } : {}) });
+    } else {
+      if (!result.dryRun) await send(deps.queue!, event, result);
+      result.enqueued++;
+      result.ids.enqueued.push({ ...ref, ...(who.objectId ? { objectId: who.objectId } : {}) });
+    }
+    deps.progress?.tick(1, ref.id);
+  }
 }
 
 async function send(queue: Pick<EventQueue, 'send'>, event: Record<string, unknown>, sofar: BackfillResult): Promise<void> {

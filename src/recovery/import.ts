@@ -1,15 +1,16 @@
 import type Stripe from 'stripe';
 import type { DataSource } from 'typeorm';
-import type { InvoiceStatus } from '../billing/invoice-state';
-import { sameContent } from '../billing/merge';
-import type { NoticeChange } from '../billing/notice-plan';
+import type { InvoiceState } from '../billing/invoice-state';
 import { snapshotFromListedInvoice } from '../billing/repair';
-import { MalformedEventError, type InvoiceSnapshot } from '../billing/snapshot';
+import { type InvoiceSnapshot } from '../billing/snapshot';
+import { MalformedEventError } from '../errors';
 import { wallClock } from '../clock';
-import { mergeSnapshots, mergeStep, type MergedChange } from '../consume/merge-snapshots';
+import { BillingError } from '../errors';
+import { applyBatch } from '../pipeline/apply-batch';
+import { planObjects } from '../pipeline/apply-objects';
 import type { NoticeEffects } from '../effects/notice-effects';
-import { findInvoices } from '../db/invoice-rows';
-import { sqlClientOf } from '../db/sql-client';
+import { invoiceKind } from '../stripe-objects/invoice';
+import type { EffectCounts } from '../stripe-objects/object-kind';
 import type { BackoffOptions } from '../stripe/with-backoff';
 import { createdBetween, listPages, StripeApiError, type WarnLogger } from './stripe-pages';
 
@@ -46,7 +47,7 @@ export interface ImportResult {
   listed: number;
   /** New rows (in a dry run: would be), by status. */
   inserted: number;
-  insertedByStatus: Partial<Record<InvoiceStatus, number>>;
+  insertedByStatus: Record<string, number>;
   /** Rows that existed and took something new from Stripe's state (through the merge, as an event would). */
   updated: number;
   unchanged: number;
@@ -60,8 +61,10 @@ export interface ImportResult {
 }
 
 /** The import stopped part way (the API failed after backing off); `partial` says how far it got. */
-export class ImportInterruptedError extends Error {
+export class ImportInterruptedError extends BillingError {
   override readonly name = 'ImportInterruptedError';
+  /** Running the same import again finishes it. */
+  readonly retryable = true;
   constructor(
     message: string,
     readonly partial: ImportResult,
@@ -88,35 +91,35 @@ function readPage(invoices: Record<string, unknown>[], fetchedAt: number): Liste
   return out;
 }
 
-/** What writing the page would do, without writing: the same merge against the rows as they are. */
-async function planPage(ds: DataSource, snapshots: readonly InvoiceSnapshot[], now: number): Promise<Array<Pick<MergedChange, 'previous' | 'next' | 'written'>>> {
-  const rows = await findInvoices(ds.manager, [...new Set(snapshots.map((s) => s.stripeInvoiceId))]);
-  return snapshots.map((snapshot) => {
-    const previous = rows.get(snapshot.stripeInvoiceId) ?? null;
-    const next = mergeStep(previous, snapshot, now, sameContent);
-    rows.set(snapshot.stripeInvoiceId, next);
-    return { previous, next, written: next !== previous };
-  });
+interface PageChange {
+  previous: InvoiceState | null;
+  next: InvoiceState;
+  written: boolean;
 }
 
-/** One page in one transaction: the rows merged as events are, with their notices. */
-async function writePage(
-  deps: ImportDeps,
-  snapshots: readonly InvoiceSnapshot[],
-  now: number,
-  startedAt: number,
-): Promise<{ changes: MergedChange[]; notices: { queued: number; skipped: number } }> {
-  return deps.ds.transaction('READ COMMITTED', async (db) => {
-    const c = await sqlClientOf(db);
-    const changes = await mergeSnapshots(c, snapshots.map((snapshot, index) => ({ index, snapshot })), now, sameContent);
-    const notices = changes
-      .filter((ch) => ch.written)
-      .map((ch): NoticeChange => {
-        const change = { previous: ch.previous, next: ch.next, event: ch.snapshot };
-        return ch.previous === null ? { ...change, mode: 'baseline', baselineAt: startedAt } : { ...change, mode: 'live' };
-      });
-    return { changes, notices: await deps.effects(db, notices, now) };
-  });
+/** What writing the page would do, without writing: the same merge against the rows as they are. */
+async function planPage(ds: DataSource, snapshots: readonly InvoiceSnapshot[], now: number): Promise<PageChange[]> {
+  return planObjects(ds.manager, invoiceKind, snapshots.map((snapshot, index) => ({ index, snapshot })), now, invoiceKind.reduceListed);
+}
+
+/**
+ * One page in one transaction, through the pipeline's one path: the rows merged as events are,
+ * with their notices. An inserted row is a baseline as of the import's start; a change to a known
+ * row is news.
+ */
+async function writePage(deps: ImportDeps, snapshots: readonly InvoiceSnapshot[], now: number, startedAt: number): Promise<{ changes: PageChange[]; notices: EffectCounts }> {
+  const { results, effects } = await applyBatch(
+    deps.ds,
+    snapshots.map((snapshot) => ({ kind: invoiceKind, snapshot })),
+    {
+      now,
+      effects: { notices: deps.effects },
+      stepOf: (kind) => kind.reduceListed,
+      modeOf: (ch) => (ch.previous === null ? { mode: 'baseline', baselineAt: startedAt } : { mode: 'live' }),
+      effectsOfWrittenOnly: true,
+    },
+  );
+  return { changes: results.map((r) => r.change as PageChange), notices: effects };
 }
 
 /**

@@ -1,9 +1,14 @@
 import type Stripe from 'stripe';
 import type { DataSource } from 'typeorm';
 import { planRepair, snapshotFromListedInvoice, type FieldDifference, type RepairPlan } from '../billing/repair';
-import { MalformedEventError, type InvoiceSnapshot } from '../billing/snapshot';
+import { type InvoiceSnapshot } from '../billing/snapshot';
+import { MalformedEventError } from '../errors';
 import type { NoticeEffects } from '../effects/notice-effects';
-import { findInvoice, insertInvoice, lockInvoice, updateInvoice } from '../db/invoice-rows';
+import type { InvoiceState } from '../billing/invoice-state';
+import { applyBatch } from '../pipeline/apply-batch';
+import { planObjects } from '../pipeline/apply-objects';
+import { invoiceKind } from '../stripe-objects/invoice';
+import type { Step } from '../stripe-objects/object-kind';
 import type { BackoffOptions } from '../stripe/with-backoff';
 import { wallClock } from '../clock';
 import { createdBetween, listPages, type WarnLogger } from './stripe-pages';
@@ -64,9 +69,8 @@ export interface ReconcileResult {
 
 /**
  * Makes rows agree with Stripe for the invoices created in a range. Stripe is authoritative
- * here: a differing row is overwritten, not merged, and a missing one inserted. Each invoice is
- * compared and written in its own transaction under the row lock, so a consumer merging an event
- * of the same invoice waits, and the notices a real transition implies commit with the row.
+ * here: a differing row is overwritten, not merged, and a missing one inserted. Each page is
+ * compared and written in one transaction through the pipeline's one path (reconcilePage).
  */
 export async function reconcile(deps: ReconcileDeps, o: ReconcileOptions): Promise<ReconcileResult> {
   const clock = deps.nowSeconds ?? wallClock;
@@ -96,59 +100,60 @@ export async function reconcile(deps: ReconcileDeps, o: ReconcileOptions): Promi
   for await (const page of pages) {
     result.listed += page.data.length;
     deps.progress?.total(result.listed);
-    for (const invoice of page.data as unknown as Record<string, unknown>[]) {
-      const report = await reconcileOne(deps, invoice, page.fetchedAt, result.dryRun, clock, startedAt);
+    for (const report of await reconcilePage(deps, page.data as unknown as Record<string, unknown>[], page.fetchedAt, result.dryRun, clock(), startedAt)) {
       if (report === null) result.unchanged++;
       else {
         result[report.action]++;
         result.invoices.push(report);
       }
-      deps.progress?.tick(1, String(invoice['id']));
     }
+    deps.progress?.tick(page.data.length, String((page.data.at(-1) as { id?: unknown } | undefined)?.id ?? ''));
   }
   return result;
 }
 
-async function reconcileOne(
-  deps: ReconcileDeps,
-  invoice: Record<string, unknown>,
-  fetchedAt: number,
-  dryRun: boolean,
-  clock: () => number,
-  startedAt: number,
-): Promise<InvoiceReport | null> {
-  let snapshot: InvoiceSnapshot;
-  try {
-    snapshot = snapshotFromListedInvoice(invoice, fetchedAt);
-  } catch (err) {
-    if (!(err instanceof MalformedEventError)) throw err;
-    return { invoice: String(invoice['id'] ?? '(no id)'), action: 'invalid', differences: [], reason: err.message };
-  }
-  const plan = dryRun
-    ? planRepair(await findInvoice(deps.ds.manager, snapshot.stripeInvoiceId), snapshot, clock())
-    : await repairLocked(deps, snapshot, clock, startedAt);
-  return toReport(snapshot, plan);
-}
+/** Stripe's state wins: a row is overwritten (or inserted) when planRepair says so, else left as it is. */
+const repairStep: Step<InvoiceSnapshot, InvoiceState> = (row, snapshot, { now }) => {
+  const plan = planRepair(row, snapshot, now);
+  return plan.action === 'insert' || plan.action === 'repair' ? plan.next : row!;
+};
 
-async function repairLocked(deps: ReconcileDeps, snapshot: InvoiceSnapshot, clock: () => number, startedAt: number): Promise<RepairPlan> {
-  return deps.ds.transaction('READ COMMITTED', async (db) => {
-    for (;;) {
-      const now = clock();
-      const previous = await lockInvoice(db, snapshot.stripeInvoiceId);
-      const plan = planRepair(previous, snapshot, now);
-      if (plan.action === 'insert') {
-        // A consumer inserted the row since we looked: lock theirs and compare again.
-        if (!(await insertInvoice(db, plan.next))) continue;
-      } else if (plan.action === 'repair') {
-        await updateInvoice(db, plan.next);
-      }
-      if ((plan.action === 'insert' || plan.action === 'repair') && deps.afterMerge) {
-        const change = { previous, next: plan.next, event: snapshot };
-        await deps.afterMerge(db, [plan.action === 'insert' ? { ...change, mode: 'baseline', baselineAt: startedAt } : { ...change, mode: 'live' }], now);
-      }
-      return plan;
+/**
+ * One page in one transaction through the pipeline's one path, under the rows' locks, so a
+ * consumer applying an event of the same invoice waits; the notices a real transition implies
+ * commit with the row. Each listed invoice gets its report, in the order listed.
+ */
+async function reconcilePage(deps: ReconcileDeps, invoices: Record<string, unknown>[], fetchedAt: number, dryRun: boolean, now: number, startedAt: number): Promise<Array<InvoiceReport | null>> {
+  const reports: Array<InvoiceReport | null> = [];
+  const snapshots: Array<{ at: number; snapshot: InvoiceSnapshot }> = [];
+  for (const invoice of invoices) {
+    try {
+      snapshots.push({ at: reports.length, snapshot: snapshotFromListedInvoice(invoice, fetchedAt) });
+      reports.push(null);
+    } catch (err) {
+      if (!(err instanceof MalformedEventError)) throw err;
+      reports.push({ invoice: String(invoice['id'] ?? '(no id)'), action: 'invalid', differences: [], reason: err.message });
     }
-  });
+  }
+  const items = snapshots.map(({ snapshot }, index) => ({ index, snapshot }));
+  const previous: Array<InvoiceState | null> = dryRun
+    ? (await planObjects(deps.ds.manager, invoiceKind, items, now, repairStep)).map((ch) => ch.previous)
+    : (
+        await applyBatch(
+          deps.ds,
+          snapshots.map(({ snapshot }) => ({ kind: invoiceKind, snapshot })),
+          {
+            now,
+            effects: deps.afterMerge ? { notices: deps.afterMerge } : {},
+            stepOf: () => repairStep,
+            // A row reconcile must insert is a baseline as of the run's start (see ChangeMode).
+            modeOf: (ch) => (ch.previous === null ? { mode: 'baseline', baselineAt: startedAt } : { mode: 'live' }),
+            effectsOfWrittenOnly: true,
+          },
+        )
+      ).results.map((r) => r.change!.previous as InvoiceState | null);
+  snapshots.forEach(({ at, snapshot }, i) => (reports[at] = toReport(snapshot, planRepair(previous[i] ?? null, snapshot, now))));
+  return reports;
 }
 
 function toReport(snapshot: InvoiceSnapshot, plan: RepairPlan): InvoiceReport | null {

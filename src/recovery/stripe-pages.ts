@@ -1,10 +1,18 @@
 import Stripe from 'stripe';
 import { unixSeconds, wallClock } from '../clock';
+import { BillingError } from '../errors';
 import { withBackoff, type BackoffOptions } from '../stripe/with-backoff';
 
 /** The Stripe API did not answer usefully, even after backing off; says which call and why. */
-export class StripeApiError extends Error {
+export class StripeApiError extends BillingError {
   override readonly name = 'StripeApiError';
+  constructor(
+    message: string,
+    /** Stripe was unreachable, limiting the rate or failing (5xx); false when it refused the call (a key, a parameter). */
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
 }
 
 /** What the recovery commands log; pino's Logger fits, and tests can pass a collector. */
@@ -64,13 +72,20 @@ export async function* listPages<T extends { id: string }>(list: ListCall<T>, o:
         },
       );
     } catch (err) {
-      throw new StripeApiError(`GET ${o.path} failed: ${describeStripeError(err, o.apiBase)}`);
+      throw new StripeApiError(`GET ${o.path} failed: ${describeStripeError(err, o.apiBase)}`, stripeMayAnswerLater(err));
     }
     yield { data: page.data, fetchedAt };
     const last = page.data[page.data.length - 1];
     if (!page.has_more || last === undefined) return;
     startingAfter = last.id;
   }
+}
+
+/** Whether the same call may succeed later: the SDK's connection errors and HTTP 429 and 5xx answers. */
+function stripeMayAnswerLater(err: unknown): boolean {
+  if (err instanceof Stripe.errors.StripeConnectionError) return true;
+  const status = err instanceof Stripe.errors.StripeError ? err.statusCode : undefined;
+  return status === 429 || (status !== undefined && status >= 500);
 }
 
 /** A message an engineer can act on; the SDK's own messages carry at most a masked key. */

@@ -1,6 +1,5 @@
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Express } from 'express';
 
 export interface Listening {
   server: Server;
@@ -8,9 +7,9 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-export function listen(app: Express, host: string, port: number): Promise<Listening> {
+export function listen(app: RequestListener, host: string, port: number): Promise<Listening> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
+    const server = createServer(app).listen(port, host);
     server.keepAliveTimeout = 65_000;
     server.once('error', reject);
     server.once('listening', () => {

@@ -7,6 +7,7 @@ import { embeddedUrl, startEmbeddedPostgres } from '../embedded/embedded-postgre
 import { accessHeldDatabase, type Lifetime } from '../embedded/held-database';
 import { findEmbeddedSqs, registerEmbeddedSqs } from '../embedded/embedded-sqs-registry';
 import { localWebhookSecret } from '../embedded/webhook-secret';
+import { BillingError } from '../errors';
 
 /** Things to undo on shutdown, undone last-opened first. */
 export class Closers {
@@ -65,10 +66,11 @@ export interface Secrets {
   generated: boolean;
 }
 
-export class StartupError extends Error {
+export class StartupError extends BillingError {
   override readonly name = 'StartupError';
+  readonly retryable = false;
   /** The CLI exits 2 and prints the one line: it says what to change before starting again. */
-  readonly exitCode = 2;
+  override readonly exitCode = 2;
 }
 
 // The database driver, the AWS SDK and the queue server are loaded by the functions that use
@@ -161,7 +163,7 @@ export async function openDatabase(config: Config, logger: Logger, closers: Clos
   }
   const embedded = server !== undefined;
   const { createDataSource, runMigrations } = dataSourceModule();
-  const ds = createDataSource({ url, poolSize: config.databasePoolSize });
+  const ds = createDataSource({ url, poolSize: config.databasePoolSize, preparedStatements: config.databasePreparedStatements });
   try {
     await ds.initialize();
   } catch (err) {

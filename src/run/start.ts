@@ -1,13 +1,13 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../config';
-import { noticeEffects, noticePolicy } from '../effects/notice-effects';
+import { noticePolicy } from '../effects/notice-effects';
 import { Worker } from '../consume/worker';
 import { parseMailFrom } from '../mail/address';
 import { Mailer } from '../mail/mailer';
 import { fileTransport, smtpTransport } from '../mail/transport';
 import { createStripeClient } from '../stripe/api-client';
-import { invoiceFetcher } from '../stripe/fetch-invoice';
+import { pipelineOptions } from '../pipeline/options';
 import { EventQueue } from '../queue/event-queue';
 import { runMigrations } from '../db/data-source';
 import { createApp, WEBHOOK_PATH } from '../ingest/app';
@@ -17,6 +17,7 @@ import { banner } from './banner';
 import { listen } from './http-server';
 import { Closers, openDatabase, openQueue, resolveSecrets, StartupError, type Database, type Queue } from './resources';
 import { startSweeper } from './sweeper';
+import { ping } from '../db/ping';
 
 export interface Running {
   config: Config;
@@ -110,8 +111,7 @@ export async function start(roles: Role[], env: NodeJS.ProcessEnv = process.env,
         waitTimeSeconds: queue.embedded ? 1 : config.waitTimeSeconds,
         visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
         maxReceiveCount: config.maxReceiveCount,
-        afterMerge: noticeEffects(noticePolicy(config)),
-        fetchInvoice: stripe ? invoiceFetcher(stripe) : undefined,
+        ...pipelineOptions(config, stripe),
       });
       worker.start();
       closers.push('worker', () => worker.stop());
@@ -132,7 +132,7 @@ export async function start(roles: Role[], env: NodeJS.ProcessEnv = process.env,
             throw new Error('queue unreachable');
           });
           if (database) {
-            await database.ds.query('SELECT 1').catch(() => {
+            await ping(database.ds).catch(() => {
               throw new Error('database unreachable');
             });
           }

@@ -1,10 +1,12 @@
 import Stripe from 'stripe';
 import type { StripeApiConfig } from '../config';
+import { BillingError } from '../errors';
 
 /** Raised when a command needs the Stripe API and STRIPE_SECRET_KEY is not set. */
-export class MissingStripeKeyError extends Error {
+export class MissingStripeKeyError extends BillingError {
   override readonly name = 'MissingStripeKeyError';
-  readonly exitCode = 2;
+  readonly retryable = false;
+  override readonly exitCode = 2;
   constructor(what: string) {
     super(`${what} needs STRIPE_SECRET_KEY (a secret or restricted key with read access to events and invoices)`);
   }

@@ -2,8 +2,8 @@ import type { DataSource } from 'typeorm';
 import type { NoticePolicy } from '../billing/notice-plan';
 import { isOverdue } from '../billing/overdue';
 import { noticeEffects } from '../effects/notice-effects';
-import { lockFreeInvoices, setOverdueFlags } from '../db/invoice-rows-batch';
-import { sweepCandidates } from '../db/invoice-rows';
+import { lockFreeInvoices, setOverdueFlags } from '../db/invoices';
+import { sweepCandidates } from '../db/invoices';
 import { sqlClientOf } from '../db/sql-client';
 
 export interface SweepResult {

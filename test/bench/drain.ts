@@ -40,7 +40,9 @@ async function drainOnce(sqs: BenchSqs, db: BenchDatabase, w: DrainWorkload, env
     label: `worker-${db.preloaded}`,
   });
   const check = await connect(db.url);
-  const cpu0 = { sqs: sqs.cpuSeconds(), postgres: postgresCpu() };
+  // From the banner on: the worker starts polling in the same turn, and its start-up (loading
+  // modules, connecting, checking migrations) is not a cost of the messages.
+  const cpu0 = { worker: worker.ownCpuSeconds(), sqs: sqs.cpuSeconds(), postgres: postgresCpu() };
   try {
     // The queue server answers "how many left" without touching the database being measured; a
     // message is deleted only after its event committed, so an empty queue means all committed.
@@ -63,7 +65,7 @@ async function drainOnce(sqs: BenchSqs, db: BenchDatabase, w: DrainWorkload, env
     // distinct events scales to the rate of messages.
     const rate = centralRate(rows.map((r) => Number(r.t))) * (w.bodies.length / w.distinctEvents);
     const perMessage = (seconds: number) => (seconds * 1e6) / w.bodies.length;
-    const cpu = { worker: perMessage(worker.cpuSeconds()), sqs: perMessage(sqs.cpuSeconds() - cpu0.sqs), postgres: perMessage(postgresCpu() - cpu0.postgres) };
+    const cpu = { worker: perMessage(worker.ownCpuSeconds() - cpu0.worker), sqs: perMessage(sqs.cpuSeconds() - cpu0.sqs), postgres: perMessage(postgresCpu() - cpu0.postgres) };
     return { rate, rssMB: worker.peakRssMB(), cpu };
   } finally {
     await check.end();
@@ -116,7 +118,7 @@ export async function drainSection(sqs: BenchSqs, adminUrl: string, sizes: Drain
       unit: 'msg/s',
       baseline: `raw SQL, 1 transaction per event, ${connections} connections`,
       baselineValue: median(ceilings),
-      target: { on: 'ratio', op: '>=', limit: 0.7, stretch: 1.0 },
+      target: { on: 'ratio', op: '>=', limit: 0.8, stretch: 1.0 },
       note: `${rounds}; WORKER_POLLERS=${pollers}, DATABASE_POOL_SIZE ${connections} (default); CPU per message (median): worker ${cpuNote('worker')} µs, SQS server ${cpuNote('sqs')} µs, PostgreSQL ${cpuNote('postgres')} µs`,
     }),
     row({

@@ -1,12 +1,13 @@
-// npm run bench [-- --quick] [-- --only=e2e,cli,ingest,drain]: the performance suite. Every figure is
-// printed beside a baseline measured in the same run (the machine is shared), as medians of rounds,
-// with its target; the table also goes to bench-results/bench.json.
-// BENCH_PROFILE_DIR=dir writes a CPU profile of each product process under dir.
+// npm run bench [-- --quick] [-- --only=e2e,cli,ingest,cpu,drain | -- cpu drain]: the performance
+// suite. Every figure is printed beside a baseline measured in the same run (the machine is shared),
+// as medians of rounds, with its target; the table also goes to bench-results/bench.json.
+// BENCH_PROFILE_DIR=dir writes a CPU profile of each product process under dir (`--cpu-prof`).
 import path from 'node:path';
 import { createSqsClient } from '../../src/queue/sqs-client';
 import { TEST_SECRET } from '../support/stripe-events';
 import { startServer } from './bench-database';
 import { cliSection, type CliSizes } from './cli-startup';
+import { cpuSection, type CpuSizes } from './cpu-per-event';
 import { drainSection, type DrainSizes } from './drain';
 import { endToEndSection, type EndToEndSizes } from './end-to-end';
 import { ingestSection, type IngestSizes } from './ingest';
@@ -14,7 +15,11 @@ import { ROOT, startChild } from './processes';
 import { machine, markdownTable, writeJson, type Row } from './report';
 
 const quick = process.argv.includes('--quick');
-const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const SECTIONS = ['e2e', 'cli', 'ingest', 'cpu', 'drain'];
+const named = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',') ?? (named.length > 0 ? named : undefined);
+const unknown = (only ?? []).filter((s) => !SECTIONS.includes(s));
+if (unknown.length > 0) throw new Error(`unknown bench section(s): ${unknown.join(', ')}; the sections are ${SECTIONS.join(', ')}`);
 const wanted = (section: string) => !only || only.includes(section);
 
 const INGEST: IngestSizes = quick
@@ -23,6 +28,7 @@ const INGEST: IngestSizes = quick
 const DRAIN: DrainSizes = quick
   ? { rounds: 1, pollers: 4, invoices: 400, smallPreload: 10_000, largePreload: 100_000 }
   : { rounds: 3, pollers: 4, invoices: 2_000, smallPreload: 10_000, largePreload: 1_000_000 };
+const CPU: CpuSizes = quick ? { events: 2_000, concurrencies: [10, 50], warmup: 500 } : { events: 5_000, concurrencies: [10, 50], warmup: 1_000 };
 const CLI: CliSizes = quick ? { rounds: 3, invoices: 1_000 } : { rounds: 10, invoices: 1_000 };
 const END_TO_END: EndToEndSizes = quick ? { rate: 300, seconds: 15, warmupSeconds: 5 } : { rate: 300, seconds: 60, warmupSeconds: 15 };
 
@@ -36,13 +42,20 @@ async function main() {
   if (wanted('e2e')) rows.push(...(await endToEndSection(END_TO_END)));
   const pg = await startServer();
   const sqsChild = await startChild({ kind: 'tsx', args: ['test/bench/sqs-server.ts'], env: {}, ready: /queueUrl/ });
-  const info = JSON.parse(/\{.*queueUrl.*\}/.exec(sqsChild.output())![0]) as { endpoint: string; queueUrl: string; dlqUrl: string };
-  const sqs = { sqs: createSqsClient({ region: 'us-east-1', endpoint: info.endpoint }), endpoint: info.endpoint, dlqUrl: info.dlqUrl, cpuSeconds: sqsChild.cpuSeconds };
+  const info = JSON.parse(/\{.*queueUrl.*\}/.exec(sqsChild.output())![0]) as { endpoint: string; queueUrl: string; dlqUrl: string; statsUrl: string };
+  const sqs = {
+    sqs: createSqsClient({ region: 'us-east-1', endpoint: info.endpoint }),
+    endpoint: info.endpoint,
+    dlqUrl: info.dlqUrl,
+    cpuSeconds: sqsChild.cpuSeconds,
+    calls: async () => (await (await fetch(info.statsUrl)).json()) as Record<string, number>,
+  };
   // The product as shipped: default log level (info), its logs read by the bench like a collector would.
   const env = { SQS_DLQ_URL: info.dlqUrl, AWS_ENDPOINT_URL_SQS: info.endpoint, STRIPE_WEBHOOK_SECRET: TEST_SECRET };
   try {
     if (wanted('cli')) rows.push(...(await cliSection(pg.adminUrl, info, CLI)));
     if (wanted('ingest')) rows.push(...(await ingestSection(sqs, INGEST, env)));
+    if (wanted('cpu')) rows.push(...(await cpuSection(sqs, pg.adminUrl, CPU, env)));
     if (wanted('drain')) rows.push(...(await drainSection(sqs, pg.adminUrl, DRAIN, env)));
   } finally {
     sqs.sqs.destroy();
@@ -58,7 +71,7 @@ async function main() {
     when: new Date().toISOString(),
     machine: machine(),
     mode: quick ? 'quick' : 'full',
-    sections: only ?? ['e2e', 'cli', 'ingest', 'drain'],
+    sections: only ?? SECTIONS,
     seconds,
     rows,
   });

@@ -17,6 +17,8 @@ export interface BenchSqs {
   dlqUrl: string;
   /** CPU seconds the server process has used so far. */
   cpuSeconds(): number;
+  /** Calls the server has answered so far, by action (SendMessageBatch, ReceiveMessage, ...). */
+  calls(): Promise<Record<string, number>>;
 }
 
 const dlqArn = (dlqUrl: string) => `arn:aws:sqs:us-east-1:000000000000:${dlqUrl.split('/').pop()}`;

@@ -1,5 +1,6 @@
 import { mergeInvoice } from '../../src/billing/merge';
-import { MalformedEventError, snapshotFromEvent } from '../../src/billing/snapshot';
+import { snapshotFromEvent } from '../../src/billing/snapshot';
+import { MalformedEventError } from '../../src/errors';
 import { fixture } from '../support/stripe-events';
 import { NOW, draftInvoice } from './invoice-events';
 

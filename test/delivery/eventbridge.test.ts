@@ -1,5 +1,5 @@
 import { applyEvent } from '../support/apply-event';
-import { findInvoice } from '../../src/db/invoice-rows';
+import { findInvoice } from '../../src/db/invoices';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startProcessor } from '../support/processor';
 import { sendRaw, startTestSqs, type TestSqs } from '../support/sqs';
@@ -33,7 +33,7 @@ it('merges the Stripe event inside an EventBridge envelope, and stores the event
   const id = uid('in');
   const [, finalized] = paidLifecycle(id, 1_700_000_000);
   const r = await applyEvent(db.ds, JSON.stringify(envelope(finalized!)));
-  expect(r).toMatchObject({ outcome: 'merged', eventId: finalized!['id'], invoiceId: id });
+  expect(r).toMatchObject({ outcome: 'merged', eventId: finalized!['id'], object: 'invoice', objectId: id });
   const [stored] = await db.ds.query(`SELECT payload->>'object' AS object, payload ? 'detail' AS wrapped FROM stripe_events WHERE id = $1`, [finalized!['id']]);
   expect(stored).toEqual({ object: 'event', wrapped: false });
   // The same event arriving by webhook too is a duplicate, not a second merge.

@@ -2,8 +2,8 @@
 // to the DLQ with nothing in stripe_events, although the README promises the reason there.
 import { applyEvent } from '../support/apply-event';
 import { createStripeClient } from '../../src/stripe/api-client';
-import { invoiceFetcher } from '../../src/stripe/fetch-invoice';
-import { MalformedEventError } from '../../src/billing/snapshot';
+import { objectFetcher } from '../../src/stripe-objects/registry';
+import { MalformedEventError } from '../../src/errors';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startStripeApi, type StripeApi } from '../support/stripe-api/server';
 import { uid } from '../support/stripe-events';
@@ -26,8 +26,8 @@ const logged = async (id: string) =>
 it('records why a thin event failed when Stripe does not have its invoice', async () => {
   const invoiceId = uid('in');
   const e = thinEvent('v1.invoice.paid', invoiceId, { created: new Date(1_790_000_000_000) });
-  const fetchInvoice = invoiceFetcher(createStripeClient({ secretKey: 'sk_test_thin', apiBase: api.url }, 'test'));
-  await expect(applyEvent(db.ds, JSON.stringify(e), { fetchInvoice })).rejects.toBeInstanceOf(MalformedEventError);
+  const fetchObject = objectFetcher(createStripeClient({ secretKey: 'sk_test_thin', apiBase: api.url }, 'test'));
+  await expect(applyEvent(db.ds, JSON.stringify(e), { fetchObject })).rejects.toBeInstanceOf(MalformedEventError);
   expect(await logged(e['id'] as string)).toMatchObject({ type: 'v1.invoice.paid', stripe_invoice_id: invoiceId, created: '1790000000', processed_at: null, attempts: 1 });
   expect((await logged(e['id'] as string)).last_error).toMatch(/does not exist at Stripe/);
 });

@@ -1,13 +1,13 @@
 import { applyEvent } from '../support/apply-event';
-import { findInvoice } from '../../src/db/invoice-rows';
+import { findInvoice } from '../../src/db/invoices';
 import { createStripeClient } from '../../src/stripe/api-client';
-import { invoiceFetcher } from '../../src/stripe/fetch-invoice';
-import { MalformedEventError } from '../../src/billing/snapshot';
+import { objectFetcher } from '../../src/stripe-objects/registry';
+import { MalformedEventError } from '../../src/errors';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { postWebhook, startProcessor } from '../support/processor';
 import { depth, startTestSqs, type TestSqs } from '../support/sqs';
 import { startStripeApi, type StripeApi } from '../support/stripe-api/server';
-import { invoice, sign, TEST_SECRET, uid } from '../support/stripe-events';
+import { event, invoice, sign, TEST_SECRET, uid } from '../support/stripe-events';
 import { thinEvent } from '../support/thin-events';
 import { waitFor } from '../support/wait';
 
@@ -26,14 +26,14 @@ const NOW = 1_800_000_000;
 const paidInvoice = (id: string) => invoice({ id, status: 'paid', amount_due: 4200, amount_paid: 4200, amount_remaining: 0, currency: 'eur', created: 1_700_000_000 });
 
 describe('the consumer fetches the invoice a thin event refers to', () => {
-  const fetchInvoice = () => invoiceFetcher(createStripeClient({ secretKey: 'sk_test_thin', apiBase: api.url }, 'test'));
-  const run = (e: unknown) => applyEvent(db.ds, JSON.stringify(e), { nowSeconds: () => NOW, fetchInvoice: fetchInvoice() });
+  const fetchObject = () => objectFetcher(createStripeClient({ secretKey: 'sk_test_thin', apiBase: api.url }, 'test'));
+  const run = (e: unknown) => applyEvent(db.ds, JSON.stringify(e), { nowSeconds: () => NOW, fetchObject: fetchObject() });
 
   it('merges the fetched invoice, dated when it was fetched', async () => {
     const id = uid('in');
     api.invoices.put(paidInvoice(id));
     const e = thinEvent('v1.invoice.paid', id, { created: new Date(1_799_999_000_000) });
-    expect(await run(e)).toMatchObject({ outcome: 'merged', type: 'invoice.paid', invoiceId: id });
+    expect(await run(e)).toMatchObject({ outcome: 'merged', type: 'invoice.paid', object: 'invoice', objectId: id });
     expect(await findInvoice(db.ds.manager, id)).toMatchObject({ status: 'paid', amountPaidCents: 4200, currency: 'eur', lastEventId: e['id'], lastEventCreatedAt: NOW });
     const [stored] = await db.ds.query(`SELECT type, payload->'thin_event'->>'created' AS thin FROM stripe_events WHERE id = $1`, [e['id']]);
     expect(stored).toEqual({ type: 'invoice.paid', thin: e['created'] });
@@ -104,5 +104,45 @@ describe('thin events at the webhook', () => {
     } finally {
       await p.stop();
     }
+  });
+});
+
+// With STRIPE_SECRET_KEY set, a snapshot event the schema cannot read is treated like a thin
+// event: Stripe's current state of its object is fetched (the SDK pins a current API version) and
+// merged, dated when it was fetched. Without the key it is stored with its reason.
+describe('a snapshot the consumer cannot read', () => {
+  const fetchObject = () => objectFetcher(createStripeClient({ secretKey: 'sk_test_unreadable', apiBase: api.url }, 'test'));
+  /** An invoice.paid whose body no layout explains: the amounts are text. */
+  const unreadable = (id: string) => event('invoice.paid', invoice({ id, status: 'paid', amount_due: 'lots' as unknown as number }), { created: NOW - 60 });
+
+  it('fetches the object of a snapshot it cannot read and merges Stripe’s current state', async () => {
+    const id = uid('in');
+    api.invoices.put(invoice({ id, status: 'paid', amount_due: 4200, amount_paid: 4200, amount_remaining: 0, currency: 'eur' }));
+    const e = unreadable(id);
+    expect(await applyEvent(db.ds, JSON.stringify(e), { nowSeconds: () => NOW, fetchObject: fetchObject() })).toMatchObject({ outcome: 'merged', objectId: id });
+    expect(await findInvoice(db.ds.manager, id)).toMatchObject({ status: 'paid', amountPaidCents: 4200, currency: 'eur', lastEventId: e['id'], lastEventCreatedAt: NOW });
+    expect(api.requests.at(-1)).toMatchObject({ method: 'GET', path: `/v1/invoices/${id}`, status: 200 });
+    // The log keeps the event with what was merged, and says why the object was fetched.
+    const [stored] = await db.ds.query(`SELECT processed_at IS NOT NULL AS processed, last_error, payload->>'fetched_because' AS why FROM stripe_events WHERE id = $1`, [e['id']]);
+    expect(stored).toMatchObject({ processed: true, last_error: null });
+    expect(stored.why).toMatch(/amount_due/);
+  });
+
+  it('stores the event with its reason when no key is set, and touches no row', async () => {
+    const id = uid('in');
+    const e = unreadable(id);
+    await expect(applyEvent(db.ds, JSON.stringify(e), { nowSeconds: () => NOW })).rejects.toBeInstanceOf(MalformedEventError);
+    const [stored] = await db.ds.query(`SELECT processed_at, attempts, last_error FROM stripe_events WHERE id = $1`, [e['id']]);
+    expect(stored).toMatchObject({ processed_at: null, attempts: 1 });
+    expect(stored.last_error).toMatch(/amount_due/);
+    expect(await findInvoice(db.ds.manager, id)).toBeNull();
+  });
+
+  it('stores the event with its reason when Stripe has no such object either', async () => {
+    const e = unreadable(uid('in'));
+    await expect(applyEvent(db.ds, JSON.stringify(e), { nowSeconds: () => NOW, fetchObject: fetchObject() })).rejects.toThrow(/does not exist at Stripe/);
+    const [stored] = await db.ds.query(`SELECT processed_at, last_error FROM stripe_events WHERE id = $1`, [e['id']]);
+    expect(stored.processed_at).toBeNull();
+    expect(stored.last_error).toMatch(/does not exist at Stripe/);
   });
 });

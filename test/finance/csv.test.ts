@@ -1,8 +1,8 @@
 import { parse } from 'csv-parse/sync';
-import { AGING_COLUMNS, INVOICE_COLUMNS } from '../../src/read-models/columns';
+import { AGING_COLUMNS, INVOICE_COLUMNS } from '../../src/db/finance-columns';
+import { receivablesAging } from '../../src/db/finance-views';
 import { neutralizeFormula, toCsv } from '../../src/read-models/csv';
 import { listInvoices } from '../../src/read-models/list-invoices';
-import { receivablesAging } from '../../src/read-models/receivables-aging';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { DAY, insertInvoice } from './rows';
 

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { Client } from 'pg';
-import { AGING_COLUMNS, INVOICE_COLUMNS } from '../../src/read-models/columns';
+import { AGING_COLUMNS, INVOICE_COLUMNS } from '../../src/db/finance-columns';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { DAY, insertInvoice } from './rows';
 

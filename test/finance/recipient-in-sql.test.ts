@@ -1,4 +1,5 @@
-import { chooseRecipient, type Contact } from '../../src/mail/delivery';
+import type { Contact } from '../../src/billing/contact';
+import { chooseRecipient } from '../../src/mail/delivery';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { openInvoiceState } from '../support/invoice-state';
 import { insertContact, insertInvoice } from './rows';

@@ -207,13 +207,27 @@ describe('verified events that are not handled', () => {
     ['invoice.upcoming, even if its preview carried an id', () => event('invoice.upcoming', invoice({ id: uid('upcoming_in') }))],
     ['invoice_payment.paid', () => event('invoice_payment.paid', fixture('invoice_payment_fixture.json'))],
     ['invoiceitem.created', () => event('invoiceitem.created', { id: uid('ii'), object: 'invoiceitem', invoice: uid('in'), amount: 5 })],
-    ['an invoice.* type whose object is not an invoice', () => event('invoice.paid', { id: uid('cus'), object: 'customer' })],
   ])('answers 200 ignored for %s and leaves the queue empty', async (_name, build) => {
     const payload = JSON.stringify(build());
     const res = await postWebhook(app.baseUrl, payload, sign(payload, TEST_SECRET));
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ received: true, ignored: true });
     expect(await depth(sqs.client, sqs.queueUrl)).toBe(0);
+  });
+
+  // Only the type decides: an unusable event of a handled type goes to the consumer, which stores
+  // it with its reason, rather than being acknowledged here and lost without a trace.
+  it.each<[string, () => Record<string, unknown>]>([
+    ['a non-invoice object', () => event('invoice.paid', { id: uid('cus'), object: 'customer' })],
+    ['an invoice without an id', () => event('invoice.paid', invoice({ id: undefined }))],
+    ['an invoice whose id is not a string', () => event('invoice.paid', invoice({ id: 42 as unknown as string }))],
+  ])('queues an invoice.* event with %s, for the consumer to store with its reason', async (_name, build) => {
+    const payload = JSON.stringify(build());
+    const res = await postWebhook(app.baseUrl, payload, sign(payload, TEST_SECRET));
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ received: true });
+    const queued = await drain(sqs.client, sqs.queueUrl);
+    expect(queued.map((b) => JSON.parse(b).id)).toEqual([JSON.parse(payload).id]);
   });
 
   it('still verifies ignored types: an unsigned customer.created is 400, not 200', async () => {

@@ -1,7 +1,4 @@
 import type { DataSource } from 'typeorm';
-import type { InvoiceState } from '../../src/billing/invoice-state';
-import { mergeInvoice } from '../../src/billing/merge';
-import { snapshotFromEvent } from '../../src/billing/snapshot';
 import { postWebhook } from '../support/processor';
 import { event, invoice, sign, TEST_SECRET } from '../support/stripe-events';
 
@@ -69,14 +66,6 @@ export function voidLifecycle(invoiceId: string, start: number, opts: { customer
     event('invoice.voided', voided, { created: start + 3 }),
     event('invoice.updated', voided, { created: start + 3 }),
   ];
-}
-
-/** The row that processing the events one by one, oldest first, gives: the reference for any other order. */
-export function chronologicalRow(chronological: readonly StripeEvent[], nowSeconds: number): InvoiceState {
-  let row: InvoiceState | null = null;
-  for (const e of chronological) row = mergeInvoice(row, snapshotFromEvent(e), nowSeconds);
-  if (row === null) throw new Error('no events');
-  return row;
 }
 
 export async function postSigned(baseUrl: string, e: StripeEvent | string) {

@@ -7,6 +7,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database';
 import { sendRaw, startTestSqs, type TestSqs } from '../support/sqs';
 import { paidLifecycle, TEST_SECRET, uid } from '../support/stripe-events';
 import { TcpProxy, viaProxy } from '../support/tcp-proxy';
+import { watchConnectionAttempts, type ConnectionAttempts } from '../support/connection-attempts';
 import { eventId, processedCount } from './helpers';
 import { sleep, waitFor } from '../support/wait';
 
@@ -14,7 +15,8 @@ let db: TestDatabase;
 let sqs: TestSqs;
 let proxy: TcpProxy;
 let worker: Running | undefined;
-const lines: Array<{ level: number; msg: string }> = [];
+let attempts: ConnectionAttempts | undefined;
+const lines: Array<{ level: number; msg: string; failedReceives?: number }> = [];
 
 beforeAll(async () => {
   db = await createTestDatabase(3);
@@ -24,6 +26,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  attempts?.stop();
   await worker?.stop();
   await proxy?.stop();
   await sqs?.stop();
@@ -33,10 +36,11 @@ afterAll(async () => {
 it('backs off and logs once while the queue refuses connections, then resumes', async () => {
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as { level: number; msg: string });
+      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as (typeof lines)[number]);
       done();
     },
   });
+  attempts = watchConnectionAttempts(proxy.port);
   worker = await start(
     ['worker'],
     {
@@ -51,15 +55,26 @@ it('backs off and logs once while the queue refuses connections, then resumes', 
     },
     { quiet: true, logger: pino({ level: 'info' }, sink) },
   );
-  await sleep(500);
+  await waitFor('the worker receiving through the proxy', async () => proxy.connections > 0, 10_000, 20);
   await proxy.refuse();
-  await sleep(4_000);
+  const refusedAt = Date.now();
+  // Each call is up to three refused connections (the SDK retries a refusal twice): twelve are the
+  // redrive policy read and at least three receives, enough for a second error line were every
+  // failure logged, and what a worker without backoff would reach within milliseconds.
+  await waitFor('twelve refused connections', async () => attempts!.refused >= 12, 20_000, 20);
   const errors = lines.filter((l) => l.level >= 50);
   expect(errors.map((l) => l.msg)).toEqual(['queue unreachable; receiving again with backoff']);
+  // Time is the subject here: the long polls the refusal cut stay open on the queue server for
+  // their wait time (1 s) with no one to answer, and one would take the message sent next and
+  // hide it for the visibility timeout. Nothing observable says they have lapsed.
+  await sleep(refusedAt + 1_500 - Date.now());
   await proxy.restore();
 
   const e = paidLifecycle(uid('in'), 1_700_000_000)[1]!;
   await sendRaw(sqs.client, sqs.queueUrl, JSON.stringify(e));
   await waitFor('the event after the outage', async () => (await processedCount(db.ds, [eventId(e)])) === 1, 15_000);
-  expect(lines.filter((l) => l.msg === 'queue reachable again; receiving')).toHaveLength(1);
+  const resumed = lines.filter((l) => l.msg === 'queue reachable again; receiving');
+  expect(resumed).toHaveLength(1);
+  // The one error line stood for several failed receives, not for a worker that tried once.
+  expect(resumed[0]!.failedReceives).toBeGreaterThanOrEqual(2);
 });

@@ -3,7 +3,7 @@ import { FullBatchFailureError } from '@aws-lambda-powertools/batch';
 import { consumerHandler } from '../../src/lambda/consumer';
 import { LambdaRuntime } from '../../src/lambda/runtime';
 import { REPLAY_ATTRIBUTE } from '../../src/consume/replay-attribute';
-import { findInvoice } from '../../src/db/invoice-rows';
+import { findInvoice } from '../../src/db/invoices';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { depth, sendRaw, startTestSqs, type TestSqs } from '../support/sqs';
 import { event, invoice, paidLifecycle, uid } from '../support/stripe-events';

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import * as yauzl from 'yauzl';
 import { MIGRATIONS } from '../../migrations';
 import { createDataSource } from '../../src/db/data-source';
-import { findInvoice } from '../../src/db/invoice-rows';
+import { findInvoice } from '../../src/db/invoices';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 import { startTestSqs, type TestSqs } from '../support/sqs';
 import { event, invoice, sign, uid } from '../support/stripe-events';

@@ -1,7 +1,7 @@
 import { applyEvent } from '../support/apply-event';
 import { noticeEffects } from '../../src/effects/notice-effects';
 import { ALL_NOTICES } from '../support/notice-policy';
-import { findInvoice } from '../../src/db/invoice-rows';
+import { findInvoice } from '../../src/db/invoices';
 import { LambdaRuntime } from '../../src/lambda/runtime';
 import { mailerHandler, MAILER_SAFETY_MS } from '../../src/lambda/mailer';
 import { sweepHandler } from '../../src/lambda/sweep';
@@ -56,7 +56,7 @@ describe('the sweep function (schedule)', () => {
     const { id, events } = issuedInvoice(now - DAY, `late-${uid('c')}@example.com`);
     // Merged while it was not yet due: only time makes it overdue, and Stripe sends nothing for that.
     for (const e of events.slice(0, 2)) {
-      await applyEvent(db.ds, JSON.stringify(e), { nowSeconds: () => now - 2 * DAY, afterMerge: noticeEffects(ALL_NOTICES) });
+      await applyEvent(db.ds, JSON.stringify(e), { nowSeconds: () => now - 2 * DAY, effects: { notices: noticeEffects(ALL_NOTICES) } });
     }
     expect(await findInvoice(db.ds.manager, id)).toMatchObject({ status: 'open', overdue: false });
 
@@ -101,7 +101,7 @@ describe('the mailer function (schedule)', () => {
     const email = `hurried-${uid('c')}@example.com`;
     const now = Math.floor(Date.now() / 1000);
     const { events } = issuedInvoice(now + 14 * DAY, email, now - 60);
-    for (const e of events.slice(0, 2)) await applyEvent(db.ds, JSON.stringify(e), { afterMerge: noticeEffects(ALL_NOTICES) });
+    for (const e of events.slice(0, 2)) await applyEvent(db.ds, JSON.stringify(e), { effects: { notices: noticeEffects(ALL_NOTICES) } });
     const run = await mailerHandler(rt)(scheduledEvent('stripe-billing-test-mailer'), lambdaContext('mailer', MAILER_SAFETY_MS - 1000));
     expect(run).toEqual({ sent: 0, handled: 0, timedOut: true });
     expect(smtp.to(email)).toHaveLength(0);

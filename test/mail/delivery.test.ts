@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import type { InvoiceState, InvoiceStatus } from '../../src/billing/invoice-state';
 import { NOTICE_KINDS, type NoticeKind, type NoticeStatus, type OutboxNotice } from '../../src/billing/notice-kinds';
-import { chooseRecipient, decideDelivery, reminderNumber, retryDelaySeconds, type Contact, type Delivery, type OutboxContext } from '../../src/mail/delivery';
+import type { Contact } from '../../src/billing/contact';
+import { chooseRecipient, decideDelivery, reminderNumber, retryDelaySeconds, type Delivery, type OutboxContext } from '../../src/mail/delivery';
 import { openInvoiceState } from '../support/invoice-state';
 
 const NOW = Date.UTC(2027, 0, 20) / 1000;

@@ -6,8 +6,9 @@ import { createDataSource } from '../../src/db/data-source';
 import { Mailer } from '../../src/mail/mailer';
 import { smtpTransport } from '../../src/mail/transport';
 import { TcpProxy, viaProxy } from '../support/tcp-proxy';
+import { recordCalls } from '../support/call-record';
 import { deliverAll, finalizedEvent, FROM, noticeRows, openInvoice, useNoticeWorld } from './harness';
-import { sleep, waitFor } from '../support/wait';
+import { waitFor } from '../support/wait';
 
 const world = useNoticeWorld();
 
@@ -24,13 +25,17 @@ it('logs a database outage once, backs off, and sends what queued up once the da
     },
   });
   const mailer = new Mailer({ ds, transport: smtpTransport(world().smtp.url), logger: pino({ level: 'info' }, sink), from: { ...FROM }, maxAttempts: 10, maxBackoffSeconds: 300, concurrency: 2, pollIntervalMs: 50 });
+  // Each pass opens one transaction per lane (concurrency 2) at once.
+  const transactions = recordCalls(ds, 'transaction');
   try {
     mailer.start();
-    await sleep(300);
+    await waitFor('a mailer pass before the outage', async () => transactions.settled('resolved').length > 0, 10_000, 20);
     proxy.cut();
-    await sleep(3_000);
+    const cutAt = Date.now();
+    await waitFor('five failed passes', async () => transactions.settled('rejected', cutAt).length >= 10, 20_000, 20);
+    // Waits of 100, 200, 400 and 800 ms come between them; at 50 ms a poll they would take 200 ms.
+    expect(Date.now() - cutAt).toBeGreaterThan(1_000);
     const duringOutage = lines.filter((l) => l.level >= 50);
-    // At 50 ms a poll, 3 s is 60 passes; with the backoff it is a handful, logged once.
     expect(duringOutage).toHaveLength(1);
     expect(duringOutage[0]!.msg).toMatch(/mailer pass failed/);
 
@@ -43,6 +48,7 @@ it('logs a database outage once, backs off, and sends what queued up once the da
     await waitFor('the recovery to be logged', async () => lines.some((l) => l.msg === 'mailer passes succeed again'), 5_000, 20);
     expect(lines.filter((l) => l.msg === 'mailer passes succeed again')).toHaveLength(1);
   } finally {
+    transactions.restore();
     await mailer.stop();
     await ds.destroy();
     await proxy.stop();

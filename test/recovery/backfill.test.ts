@@ -108,7 +108,7 @@ describe('backfill', () => {
     expect(ticks).toBe(250);
     expect(result.ids.alreadyKnown.map((r) => r.id).sort()).toEqual([...knownIds].sort());
     expect(new Set(result.ids.skipped.map((r) => r.type))).toEqual(new Set(['invoice.upcoming']));
-    expect(new Set(result.ids.enqueued.map((r) => r.invoice))).toEqual(new Set(invoices));
+    expect(new Set(result.ids.enqueued.map((r) => r.objectId))).toEqual(new Set(invoices));
 
     expect(api.requests.map((r) => r.status)).toEqual([200, 429, 500, 200, 200]);
     for (const r of api.requests) {
@@ -187,7 +187,7 @@ describe('backfill', () => {
     const result = await backfill({ stripe, ds: db.ds, logger: warnings().logger }, { since: SINCE, dryRun: true });
     expect(result).toMatchObject({ dryRun: true, listed: 19, enqueued: 18, alreadyKnown: 0, skipped: 1, until: null });
     expect(result.ids.enqueued.map((r) => r.id).sort()).toEqual(events.map((e) => e['id']).sort());
-    expect(new Set(result.ids.enqueued.map((r) => r.invoice))).toEqual(new Set(invoices));
+    expect(new Set(result.ids.enqueued.map((r) => r.objectId))).toEqual(new Set(invoices));
     expect(await depth(sqs.client, sqs.queueUrl)).toBe(0);
     expect(await processedCount(events.map((e) => e['id'] as string))).toBe(0);
   });

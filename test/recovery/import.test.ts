@@ -4,7 +4,7 @@
  * the mailer and a real SMTP server. What customers receive is read at the SMTP server.
  */
 import type Stripe from 'stripe';
-import { findInvoice } from '../../src/db/invoice-rows';
+import { findInvoice } from '../../src/db/invoices';
 import { noticeEffects } from '../../src/effects/notice-effects';
 import { importInvoices } from '../../src/recovery/import';
 import { createStripeClient } from '../../src/stripe/api-client';

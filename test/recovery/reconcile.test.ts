@@ -5,7 +5,7 @@
 import type Stripe from 'stripe';
 import { noticeEffects } from '../../src/effects/notice-effects';
 import { applyEvent } from '../support/apply-event';
-import { findInvoice } from '../../src/db/invoice-rows';
+import { findInvoice } from '../../src/db/invoices';
 import { reconcile, type ReconcileDeps, type ReconcileOptions } from '../../src/recovery/reconcile';
 import { createStripeClient } from '../../src/stripe/api-client';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -64,7 +64,7 @@ const paidInvoice = (id: string) =>
 
 /** Our row as the consumer wrote it from a webhook event carrying this invoice. */
 async function rowFromEvent(inv: Record<string, unknown>, type = 'invoice.finalized', created = CREATED + 10) {
-  await applyEvent(db.ds, JSON.stringify(event(type, inv, { created })), { afterMerge: effects });
+  await applyEvent(db.ds, JSON.stringify(event(type, inv, { created })), { effects: { notices: effects } });
 }
 
 const run = (o: Partial<ReconcileOptions> = {}, deps: Partial<ReconcileDeps> = {}) =>

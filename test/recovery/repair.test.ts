@@ -2,7 +2,9 @@
 import type { InvoiceState } from '../../src/billing/invoice-state';
 import { mergeInvoice } from '../../src/billing/merge';
 import { invoiceDifferences, planRepair, reconcileEventId, snapshotFromListedInvoice, stripeState } from '../../src/billing/repair';
-import { MalformedEventError, snapshotFromEvent } from '../../src/billing/snapshot';
+import { snapshotFromEvent } from '../../src/billing/snapshot';
+import { MalformedEventError } from '../../src/errors';
+import { expectedInvoiceRow } from '../support/expected-invoice-row';
 import { event, fixture, invoice } from '../support/stripe-events';
 
 const FETCHED = 1_800_000_000;
@@ -24,9 +26,9 @@ function stripeInvoice(overrides: Record<string, unknown> = {}) {
   });
 }
 
-/** The row the consumer would have written from an event carrying this invoice. */
+/** The row the consumer should have written from an event carrying this invoice. */
 function rowFrom(inv: Record<string, unknown>, created = FETCHED - 500, id = 'evt_old'): InvoiceState {
-  return mergeInvoice(null, snapshotFromEvent(event('invoice.updated', inv, { id, created })), created);
+  return expectedInvoiceRow(inv, { lastEventId: id, lastEventCreatedAt: created, nowSeconds: created });
 }
 
 const paid = () =>

@@ -1,5 +1,5 @@
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { findInvoice } from '../../src/db/invoice-rows';
+import { findInvoice } from '../../src/db/invoices';
 import { redriveDlq } from '../../src/recovery/redrive-dlq';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startProcessor } from '../support/processor';
@@ -7,7 +7,7 @@ import { depth, sendRaw, startTestSqs, type TestSqs } from '../support/sqs';
 import { startStripeApi, type StripeApi } from '../support/stripe-api/server';
 import { invoice, uid } from '../support/stripe-events';
 import { thinEvent } from '../support/thin-events';
-import { waitFor } from '../support/wait';
+import { sleep, waitFor } from '../support/wait';
 
 let sqs: TestSqs;
 beforeEach(async () => {
@@ -94,8 +94,11 @@ describe('dead-lettered by a misconfigured worker, redriven once it is fixed', (
     await sendRaw(sqs.client, sqs.queueUrl, '{"poison": true');
     await waitFor('both messages in the DLQ', async () => (await depth(sqs.client, sqs.dlqUrl)) === 2);
     await broken.stop();
-    // The stopped worker's last long poll may still be open on the server: let it lapse.
-    await new Promise((r) => setTimeout(r, 2500));
+    // Time is the subject: the stopped worker's last long polls stay open on the queue server for
+    // their wait time (1 s) with no one to answer, and would take the redriven messages and hide
+    // them; nothing observable says they have lapsed.
+    await sleep(2500);
+    // Both dead-lettered, so the broken worker is done with them: it merged nothing.
     expect(await findInvoice(db.ds.manager, invoiceId)).toBeNull();
 
     const fixed = await startProcessor({ ...services, env: { SQS_VISIBILITY_TIMEOUT_SECONDS: '1', STRIPE_SECRET_KEY: 'sk_test_redrive', STRIPE_API_BASE: api.url } });

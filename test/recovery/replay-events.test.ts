@@ -1,7 +1,7 @@
 import { applyEvent } from '../support/apply-event';
 import { noticeEffects } from '../../src/effects/notice-effects';
 import { ALL_NOTICES } from '../support/notice-policy';
-import { findInvoice } from '../../src/db/invoice-rows';
+import { findInvoice } from '../../src/db/invoices';
 import { recordFailure } from '../../src/db/event-log';
 import { EventQueue } from '../../src/queue/event-queue';
 import { replayEvents } from '../../src/recovery/replay-events';
@@ -30,7 +30,7 @@ afterEach(async () => {
 
 const NOW = 1_800_000_000;
 const effects = noticeEffects(ALL_NOTICES);
-const processed = (e: Record<string, unknown>) => applyEvent(db.ds, JSON.stringify(e), { nowSeconds: () => NOW, afterMerge: effects });
+const processed = (e: Record<string, unknown>) => applyEvent(db.ds, JSON.stringify(e), { nowSeconds: () => NOW, effects: { notices: effects } });
 
 /** An event stored but never processed: the consumer failed on it with an error of ours. */
 async function failed(e: Record<string, unknown>, error = 'database timeout'): Promise<void> {

@@ -176,7 +176,7 @@ describe('long-running processes on one DATA_DIR', () => {
       dev.child.kill('SIGINT');
       expect(await exited).toBe(130);
       expect(dev.output()).toMatch(/"msg":"stopping at once"/);
-      await expect(invoiceExists(dev.psqlUrl, 'in_none')).rejects.toThrow(/ECONNREFUSED|terminat|shut down|starting up/);
+      await expect(invoiceExists(dev.psqlUrl, 'in_none')).rejects.toThrow(/ECONNREFUSED|terminat|shut down|shutting down|starting up/);
     } finally {
       await stopDev(dev);
       removeDataDir(parent, dev.databaseFiles);

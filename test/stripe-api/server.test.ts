@@ -4,7 +4,7 @@
  */
 import Stripe from 'stripe';
 import { createStripeClient } from '../../src/stripe/api-client';
-import { invoiceFetcher } from '../../src/stripe/fetch-invoice';
+import { objectFetcher } from '../../src/stripe-objects/registry';
 import { withBackoff } from '../../src/stripe/with-backoff';
 import { startStripeApi, type StripeApi } from '../support/stripe-api/server';
 import { event, invoice } from '../support/stripe-events';
@@ -137,7 +137,7 @@ describe('errors', () => {
     });
     expect((err as Stripe.errors.StripeError).requestId).toMatch(/^req_[A-Za-z0-9]{14}$/);
     // The product's fetcher turns exactly this into "no such invoice".
-    expect(await invoiceFetcher(stripe)('in_missing')).toBeNull();
+    expect(await objectFetcher(stripe)('invoice', 'in_missing')).toBeNull();
   });
 
   it('retrieves a stored invoice and event by id', async () => {

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
-import { processBatch } from '../../src/consume/process-batch';
-import type { ProcessOptions, ProcessResult } from '../../src/consume/process-event';
+import { processBatch } from '../../src/pipeline/process-batch';
+import type { ProcessOptions, ProcessResult } from '../../src/pipeline/types';
 
 /**
  * One message through the pipeline as a batch of one, the way a lone receive is applied: its

@@ -1,10 +1,11 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { DataSource } from 'typeorm';
-import { findInvoice } from '../../../src/db/invoice-rows';
-import { chronologicalRow, eventId, processedCount, resentAs, seededRandom, shuffle, voidLifecycle, type StripeEvent } from '../../integration/helpers';
+import { findInvoice } from '../../../src/db/invoices';
+import { eventId, processedCount, resentAs, seededRandom, shuffle, voidLifecycle, type StripeEvent } from '../../integration/helpers';
 import { withFields } from '../../notices/harness';
 import { paidLifecycle } from '../../support/stripe-events';
 import { waitFor } from '../../support/wait';
+import { expectedFinalRow } from '../../support/expected-invoice-row';
 
 export interface LifecycleInvoice {
   id: string;
@@ -47,7 +48,7 @@ export async function wrongRows(ds: DataSource, invoices: readonly LifecycleInvo
   const wrong: unknown[] = [];
   for (const inv of invoices) {
     const row = await findInvoice(ds.manager, inv.id);
-    const reference = chronologicalRow(inv.events, now);
+    const reference = expectedFinalRow(inv.events, now);
     if (!isDeepStrictEqual(row, reference)) wrong.push({ invoice: inv.id, row, reference });
   }
   return wrong;

@@ -1,11 +1,7 @@
 import Stripe from 'stripe';
-import { MalformedEventError } from '../billing/snapshot';
+import { MalformedEventError } from '../errors';
+import { isEventBridgeEnvelope } from '../stripe-objects/identify-event';
 import { findUnstorableText, mayHoldUnstorableText } from './unstorable-text';
-
-/** Stripe's Amazon EventBridge destination wraps the event: `{"detail-type", "source", "detail": event}`. */
-export function isEventBridgeEnvelope(v: Record<string, unknown>): boolean {
-  return typeof v['detail'] === 'object' && v['detail'] !== null && typeof v['detail-type'] === 'string';
-}
 
 /**
  * Turns a queue message body into the Stripe event it carries: the verified webhook payload as

@@ -3,8 +3,8 @@
 // jsonb) and reached the DLQ only after all its receives, failing its whole batch each time.
 import { applyEvent } from '../support/apply-event';
 import fc from 'fast-check';
-import { findUnstorableText, mayHoldUnstorableText } from '../../src/consume/unstorable-text';
-import { MalformedEventError } from '../../src/billing/snapshot';
+import { findUnstorableText, mayHoldUnstorableText } from '../../src/pipeline/unstorable-text';
+import { MalformedEventError } from '../../src/errors';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { event, invoice, uid } from '../support/stripe-events';
 

@@ -1,6 +1,6 @@
 /**
- * How each reported column is typed. One list per report drives the SELECT list, the JSON keys
- * and the CSV header, so the three can never drift apart.
+ * The columns each report reads from the finance views, and how each is typed. One list per report
+ * drives the SELECT list, the JSON keys and the CSV header, so the three can never drift apart.
  */
 export type ColumnKind = 'text' | 'cents' | 'amount' | 'integer' | 'time' | 'boolean' | 'json';
 
@@ -8,8 +8,6 @@ export type ColumnSpec = readonly [name: string, kind: ColumnKind];
 
 /** A row as node-postgres returns it: bigint and numeric as strings, timestamptz as Date. */
 export type DbRow = Record<string, unknown>;
-
-export type JsonValue = string | number | boolean | null | { readonly [key: string]: unknown };
 
 export const INVOICE_COLUMNS: readonly ColumnSpec[] = [
   ['invoice_id', 'text'],
@@ -52,33 +50,3 @@ export const AGING_COLUMNS: readonly ColumnSpec[] = [
   ['open_amount_cents', 'cents'],
   ['open_amount', 'amount'],
 ];
-
-export const selectList = (columns: readonly ColumnSpec[]): string => columns.map(([name]) => name).join(', ');
-
-function jsonValue(value: unknown, kind: ColumnKind): JsonValue {
-  if (value === null || value === undefined) return null;
-  switch (kind) {
-    case 'time':
-      return (value as Date).toISOString();
-    // Numbers, so scripts can add them up; Stripe amounts have at most 12 digits, far inside
-    // the 2^53 that a JSON number holds exactly, and major units keep their few decimals.
-    case 'cents':
-    case 'amount':
-    case 'integer':
-      return Number(value);
-    case 'boolean':
-      return Boolean(value);
-    case 'text':
-      return String(value);
-    // jsonb arrives parsed: the object itself, not its text.
-    case 'json':
-      return value as { readonly [key: string]: unknown };
-  }
-}
-
-/** One object per row with the keys in the column list's order, whatever the view adds later. */
-export function toJsonRecord(row: DbRow, columns: readonly ColumnSpec[]): Record<string, JsonValue> {
-  const record: Record<string, JsonValue> = {};
-  for (const [name, kind] of columns) record[name] = jsonValue(row[name], kind);
-  return record;
-}

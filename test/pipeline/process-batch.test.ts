@@ -1,17 +1,18 @@
-import { MalformedEventError } from '../../src/billing/snapshot';
+import { MalformedEventError } from '../../src/errors';
 import { noticeEffects } from '../../src/effects/notice-effects';
-import { processBatch, type BatchOutcome } from '../../src/consume/process-batch';
-import { type ProcessOptions } from '../../src/consume/process-event';
+import { processBatch } from '../../src/pipeline/process-batch';
+import type { BatchOutcome, ProcessOptions } from '../../src/pipeline/types';
 import { applyEvent } from '../support/apply-event';
-import { findInvoice } from '../../src/db/invoice-rows';
+import { findInvoice } from '../../src/db/invoices';
 import type { DataSource } from 'typeorm';
-import { chronologicalRow, eventId, resentAs, seededRandom, shuffle, testSeed, voidLifecycle, type StripeEvent } from '../integration/helpers';
+import { eventId, resentAs, seededRandom, shuffle, testSeed, voidLifecycle, type StripeEvent } from '../integration/helpers';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { ALL_NOTICES } from '../support/notice-policy';
 import { event, invoice, paidLifecycle, uid } from '../support/stripe-events';
+import { expectedFinalRow } from '../support/expected-invoice-row';
 
 const NOW = 1_700_000_000 + 40 * 86_400;
-const options: ProcessOptions = { nowSeconds: () => NOW, afterMerge: noticeEffects(ALL_NOTICES) };
+const options: ProcessOptions = { nowSeconds: () => NOW, effects: { notices: noticeEffects(ALL_NOTICES) } };
 
 let db: TestDatabase;
 let reference: TestDatabase;
@@ -62,7 +63,7 @@ async function snapshotOf(ds: DataSource, invoiceIds: string[]) {
 }
 
 describe('a batch in one transaction', () => {
-  it('leaves the rows, event log and outbox that processing its messages one by one leaves', async () => {
+  it('leaves the rows, event log and outbox that applying its messages one at a time leaves', async () => {
     const messages = workload(40, testSeed(61));
     const batched: string[] = [];
     for (let i = 0; i < messages.length; i += 10) {
@@ -79,7 +80,7 @@ describe('a batch in one transaction', () => {
     expect(a).toEqual(b);
   });
 
-  it('reviews dunning after each change of one receive as one by one would, seeing the notices queued before it', async () => {
+  it('reviews dunning after each change of one receive as one at a time would, seeing the notices queued before it', async () => {
     // Overdue for 6.5 days: the first review queues the overdue notice, and the next reviews must
     // see it (a day's gap) although the next stage would begin sooner.
     const id = uid('in');
@@ -93,12 +94,15 @@ describe('a batch in one transaction', () => {
     expect(a).toEqual(b);
   });
 
-  it('counts a second copy of an event in the same receive as its duplicate', async () => {
+  it('counts a second copy of an event in the same receive as its duplicate, and as a receive', async () => {
     const [, finalized] = paidLifecycle(uid('in'), 1_700_000_000);
     const outcomes = await processBatch(db.ds, items([finalized!, finalized!]), options);
     expect(outcomes.map(outcomeOf)).toEqual(['merged', 'duplicate']);
     const [row] = await db.ds.query(`SELECT attempts, processed_at IS NOT NULL AS processed FROM stripe_events WHERE id = $1`, [eventId(finalized!)]);
-    expect(row).toEqual({ attempts: 1, processed: true });
+    expect(row).toEqual({ attempts: 2, processed: true });
+    await processBatch(db.ds, items([finalized!]), options);
+    const [again] = await db.ds.query(`SELECT attempts FROM stripe_events WHERE id = $1`, [eventId(finalized!)]);
+    expect(again).toEqual({ attempts: 3 });
   });
 
   it('skips events already processed unless the message is a forced replay', async () => {
@@ -146,7 +150,7 @@ describe('one bad message in a batch', () => {
 });
 
 describe('batches racing on the same invoices', () => {
-  it('converge to the chronological rows, with every event processed once and none failed', async () => {
+  it('converge to the chronological rows, with every event processed once, each receive counted, and none failed', async () => {
     const random = seededRandom(testSeed(4_242));
     const lifecycles = Array.from({ length: 12 }, (_, i) => paidLifecycle(uid('in'), 1_700_000_000 + i * 10, { amount: 300 + i }));
     // Every message three times over, so copies of one event sit in batches being processed at once.
@@ -167,9 +171,9 @@ describe('batches racing on the same invoices', () => {
     const ids = lifecycles.flat().map(eventId);
     const rows = await db.ds.query(`SELECT attempts, last_error, processed_at IS NOT NULL AS processed FROM stripe_events WHERE id = ANY($1)`, [ids]);
     expect(rows).toHaveLength(ids.length);
-    expect(rows.filter((r: { attempts: number; last_error: string | null; processed: boolean }) => r.attempts !== 1 || r.last_error !== null || !r.processed)).toEqual([]);
+    expect(rows.filter((r: { attempts: number; last_error: string | null; processed: boolean }) => r.attempts !== 3 || r.last_error !== null || !r.processed)).toEqual([]);
     for (const l of lifecycles) {
-      expect(await findInvoice(db.ds.manager, invoiceIdOf(l[0]!))).toEqual(chronologicalRow(l, NOW));
+      expect(await findInvoice(db.ds.manager, invoiceIdOf(l[0]!))).toEqual(expectedFinalRow(l, NOW));
     }
   });
 });

@@ -1,0 +1,102 @@
+import type { DataSource } from 'typeorm';
+import { claimEventsProcessed, markAllProcessed, type Claim, type EventRecord } from '../db/event-log';
+import { sqlClientOf } from '../db/sql-client';
+import type { AnyObjectKind, Change, ChangeMode, EffectCounts, EffectRunners, EventMeta, Step } from '../stripe-objects/object-kind';
+import { OBJECT_KINDS } from '../stripe-objects/registry';
+import { applyObjects } from './apply-objects';
+import type { Outcome } from './types';
+
+/** One snapshot to apply, with the event behind it when there is one. */
+export interface BatchEntry {
+  kind: AnyObjectKind;
+  snapshot: EventMeta;
+  /** The event as the log stores it; absent for a read of Stripe's API (import, reconcile), which is no event. */
+  event?: { payload: string; force: boolean };
+}
+
+export interface ApplyOptions {
+  now: number;
+  effects: EffectRunners;
+  /** How effects read a change: an event is news (the default); an API read that inserts a row is a baseline. */
+  modeOf?: (change: Change<unknown, unknown>) => ChangeMode;
+  /** The reducer of each kind: an event merges (the default); an import merges as listed; reconcile repairs. */
+  stepOf?: (kind: AnyObjectKind) => Step<any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Effects of the changes that wrote a row only (API reads), rather than of every change (events). */
+  effectsOfWrittenOnly?: boolean;
+}
+
+export interface EntryResult {
+  outcome: Outcome;
+  /** The entry's change; absent for a duplicate. */
+  change?: Change<unknown, unknown>;
+}
+
+export interface BatchResult {
+  results: EntryResult[];
+  effects: EffectCounts;
+}
+
+const LIVE: ChangeMode = { mode: 'live' };
+
+/** What the event log records of an entry's event. */
+export function eventRecord(kind: AnyObjectKind, s: EventMeta): EventRecord {
+  return { id: s.eventId, type: s.eventType, stripeInvoiceId: kind.invoiceOf(s), created: s.eventCreated, livemode: s.livemode, apiVersion: s.apiVersion };
+}
+
+/**
+ * The one way anything is applied: 1 to N snapshots in one transaction. Each event is claimed in
+ * the log (a second copy in the batch, or an event already applied, is a duplicate unless forced);
+ * each kind's objects are locked once, folded with all their snapshots and written once; each
+ * kind's effects run on its changes; the events that were not new are marked processed. The rows
+ * left are those that applying the entries one by one in order would leave.
+ */
+export async function applyBatch(ds: DataSource, entries: readonly BatchEntry[], o: ApplyOptions): Promise<BatchResult> {
+  return ds.transaction('READ COMMITTED', async (db) => {
+    const c = await sqlClientOf(db);
+    // The first copy of an event counts; a second in the same batch is its duplicate, yet received too.
+    const firstOf = new Map<string, number>();
+    const receives = new Map<string, number>();
+    entries.forEach((e, i) => {
+      if (!e.event) return;
+      const id = e.snapshot.eventId;
+      if (!firstOf.has(id)) firstOf.set(id, i);
+      receives.set(id, (receives.get(id) ?? 0) + 1);
+    });
+    const claims: Map<string, Claim> =
+      firstOf.size === 0
+        ? new Map()
+        : await claimEventsProcessed(
+            c,
+            [...firstOf.entries()].map(([id, i]) => ({ record: eventRecord(entries[i]!.kind, entries[i]!.snapshot), payload: entries[i]!.event!.payload, receives: receives.get(id)! })),
+          );
+    const applies = (e: BatchEntry, index: number): boolean => {
+      if (!e.event) return true;
+      const claim = claims.get(e.snapshot.eventId);
+      if (claim === undefined) throw new Error(`event ${e.snapshot.eventId} was neither inserted nor found`);
+      return firstOf.get(e.snapshot.eventId) === index && (claim !== 'done' || e.event.force);
+    };
+
+    const changes = new Map<number, Change<unknown, unknown>>();
+    const effects: EffectCounts = { queued: 0, skipped: 0 };
+    for (const kind of OBJECT_KINDS) {
+      const items = entries.flatMap((e, index) => (e.kind === kind && applies(e, index) ? [{ index, snapshot: e.snapshot }] : []));
+      if (items.length === 0) continue;
+      const applied = await applyObjects(c, kind, items, o.now, o.stepOf?.(kind));
+      for (const ch of applied) changes.set(ch.index, ch);
+      const effected = o.effectsOfWrittenOnly ? applied.filter((ch) => ch.written) : applied;
+      const counts = await kind.effects(db, effected.map((ch) => ({ ...ch, ...(o.modeOf?.(ch) ?? LIVE) })), o.now, o.effects);
+      effects.queued += counts.queued;
+      effects.skipped += counts.skipped;
+    }
+    await markAllProcessed(
+      c,
+      [...firstOf.entries()].filter(([id, i]) => changes.has(i) && claims.get(id) !== 'new').map(([id]) => id),
+    );
+    const results = entries.map((_, i): EntryResult => {
+      const change = changes.get(i);
+      if (!change) return { outcome: 'duplicate' };
+      return { outcome: change.written ? 'merged' : 'unchanged', change };
+    });
+    return { results, effects };
+  });
+}

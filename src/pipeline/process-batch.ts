@@ -1,0 +1,93 @@
+import type { DataSource } from 'typeorm';
+import { MalformedEventError } from '../errors';
+import { wallClock } from '../clock';
+import { isConnectionError } from '../db/connection-errors';
+import { recordFailure } from '../db/event-log';
+import { applyBatch, eventRecord, type EntryResult } from './apply-batch';
+import { prepareMessage, type PreparedMessage, type UnusableMessage } from './prepare';
+import { errorText, type BatchItem, type BatchOutcome, type FetchObject, type ProcessOptions, type ProcessResult } from './types';
+
+/** One request per object however many events of a batch ask; each caller gets its own copy of the answer. */
+function fetchOncePerObject(fetch: FetchObject): FetchObject {
+  const asked = new Map<string, ReturnType<FetchObject>>();
+  return async (object, id) => {
+    const key = `${object} ${id}`;
+    let answer = asked.get(key);
+    if (!answer) asked.set(key, (answer = fetch(object, id)));
+    const fetched = await answer;
+    return fetched && structuredClone(fetched);
+  };
+}
+
+/** A verified event that cannot be used still belongs in the event log, with the reason. */
+async function recordUnusable(ds: DataSource, { error, identity: who, event }: UnusableMessage): Promise<void> {
+  if (who.id === null || who.type === null) return;
+  const reason = error instanceof MalformedEventError ? error.message : errorText(error);
+  const record = { id: who.id, type: who.type, stripeInvoiceId: who.object === 'invoice' ? who.objectId : null, created: who.created ?? 0, livemode: who.livemode, apiVersion: who.apiVersion };
+  await recordFailure(ds.manager, record, event, reason).catch(() => undefined);
+}
+
+const resultOf = (m: PreparedMessage, r: EntryResult): ProcessResult => ({
+  outcome: r.outcome,
+  eventId: m.snapshot.eventId,
+  type: m.snapshot.eventType,
+  object: m.kind.object,
+  objectId: m.kind.key(m.snapshot),
+});
+
+/**
+ * Applies a receive's messages (1 to N) together: one transaction for all of them (applyBatch),
+ * so a batch costs a handful of statements and one commit. A message that cannot be read fails
+ * alone before the transaction, recorded in the event log. If the transaction fails for any other
+ * reason (one bad event, a lost race), every message is applied again as a batch of its own, so
+ * one poison message never fails the others. Each outcome is its message's own: ok only once that
+ * message's event has committed. A failure is recorded in the event log, then reported.
+ */
+export async function processBatch(ds: DataSource, items: readonly BatchItem[], options: ProcessOptions = {}): Promise<BatchOutcome[]> {
+  const now = (options.nowSeconds ?? wallClock)();
+  // Thin events of one object often arrive together; its state as of this batch is fetched once.
+  const fetchObject = options.fetchObject && fetchOncePerObject(options.fetchObject);
+  const outcomes: BatchOutcome[] = new Array(items.length);
+  const prepared: Array<{ index: number; m: PreparedMessage }> = [];
+  const preparations = await Promise.all(items.map((item) => prepareMessage(item, fetchObject, now)));
+  await Promise.all(
+    preparations.map(async (p, index) => {
+      if (p.ok) return prepared.push({ index, m: p.message });
+      await recordUnusable(ds, p.failure);
+      outcomes[index] = { ok: false, error: p.failure.error };
+    }),
+  );
+  prepared.sort((a, b) => a.index - b.index);
+
+  const apply = async (list: typeof prepared) => {
+    const { results } = await applyBatch(
+      ds,
+      list.map(({ m }) => ({ kind: m.kind, snapshot: m.snapshot, event: { payload: m.payload, force: m.force } })),
+      { now, effects: options.effects ?? {} },
+    );
+    list.forEach(({ index, m }, i) => (outcomes[index] = { ok: true, result: resultOf(m, results[i]!) }));
+  };
+  const alone = async (x: (typeof prepared)[number]) => {
+    try {
+      await apply([x]);
+    } catch (error) {
+      await recordFailure(ds.manager, eventRecord(x.m.kind, x.m.snapshot), JSON.parse(x.m.payload), errorText(error)).catch(() => undefined);
+      outcomes[x.index] = { ok: false, error };
+    }
+  };
+
+  if (prepared.length === 1) await alone(prepared[0]!);
+  else if (prepared.length > 1) {
+    try {
+      await apply(prepared);
+    } catch (error) {
+      // Unreachable database: each message alone would fail the same way.
+      if (isConnectionError(error)) for (const x of prepared) outcomes[x.index] = { ok: false, error };
+      else {
+        options.onBatchFallback?.(error, prepared.length);
+        await Promise.all(prepared.map(alone));
+      }
+    }
+  }
+  return outcomes;
+}

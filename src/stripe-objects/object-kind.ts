@@ -1,0 +1,116 @@
+import type Stripe from 'stripe';
+import type { EntityManager } from 'typeorm';
+import type { NoticeChange } from '../billing/notice-plan';
+import type { SqlClient } from '../db/sql-client';
+
+/** What every snapshot knows of the event (or API read) it came from. */
+export interface EventMeta {
+  eventId: string;
+  eventType: string;
+  /** Unix seconds; for a fetched object, when it was fetched. */
+  eventCreated: number;
+  livemode: boolean;
+  apiVersion: string | null;
+}
+
+/**
+ * How a change's effects read it. `live`: it happens now (an event, a repair of a known row), so
+ * the customer hears of it. `baseline`: a row the processor did not know, read from the API (an
+ * import, a row reconcile inserts): what happened before `baselineAt` is history, not news.
+ */
+export type ChangeMode = { mode: 'live' } | { mode: 'baseline'; baselineAt: number };
+
+/** One snapshot merged into its row: what the effects of a kind are computed from. */
+export interface Change<S, R> {
+  /** The caller's position of the snapshot; changes come back in this order. */
+  index: number;
+  snapshot: S;
+  previous: R | null;
+  next: R;
+  /** False when the row was left as it was. */
+  written: boolean;
+}
+
+/** The effect writers a deployment turns on; each kind uses those it has effects for. */
+export interface EffectRunners {
+  /** The invoice email outbox (NOTICE_KINDS, NOTICE_MAX_EVENT_AGE_HOURS). */
+  notices?: (db: EntityManager, changes: readonly NoticeChange[], nowSeconds: number) => Promise<EffectCounts>;
+}
+
+export interface EffectCounts {
+  /** Outbox rows to be sent. */
+  queued: number;
+  /** Outbox rows that only record what was not sent. */
+  skipped: number;
+}
+
+/** The only SQL a kind's rows need on the write path; each lives in the kind's repository in src/db/. */
+export interface ObjectRepository<R> {
+  /**
+   * Serialises the transactions that write any of these keys, existing or not yet inserted, by
+   * locks taken in one pass in key order (row locks alone deadlock across insert races).
+   */
+  lockKeys(c: SqlClient, keys: readonly string[]): Promise<void>;
+  /** The rows that exist, locked until commit. */
+  lock(c: SqlClient, keys: readonly string[]): Promise<Map<string, R>>;
+  /** The rows that exist, unlocked: what a dry run compares against. */
+  find(db: EntityManager, keys: readonly string[]): Promise<Map<string, R>>;
+  /** Inserts new rows; returns the keys another transaction inserted first (nothing written for those). */
+  insert(c: SqlClient, rows: readonly R[]): Promise<string[]>;
+  /** Rewrites rows this transaction holds locked, each key at most once. */
+  update(c: SqlClient, rows: readonly R[]): Promise<void>;
+}
+
+/** One snapshot folded into a row (or none); returns the row itself when nothing changes. */
+export type Step<S, R> = (current: R | null, snapshot: S, meta: { now: number }) => R;
+
+/**
+ * One kind of Stripe object the processor keeps. Everything the pipeline, ingest and the
+ * recovery commands need to know about the kind is here; none of them names a kind.
+ */
+export interface ObjectKind<S extends EventMeta, R> {
+  /** Stripe's `object` value, e.g. `invoice`. */
+  readonly object: string;
+  /** The snapshot event types that carry it, as a webhook endpoint subscribes to them. */
+  readonly eventTypes: readonly string[];
+  /** The thin (`v1.*`) event types that refer to it. */
+  readonly thinEventTypes: readonly string[];
+  /** Stripe's wildcard for listing its events (`invoice.*`), which `carries` then narrows. */
+  readonly eventPattern: string;
+  /** Whether an event of this type carries this object; also types Stripe adds later under the same prefix. */
+  carries(type: string): boolean;
+  /** Whether a thin event of this type refers to this object. */
+  carriesThin(type: string): boolean;
+  /** Reads a snapshot event, envelope and object (any API version Stripe still sends); throws MalformedEventError saying what is wrong. */
+  read(event: unknown): S;
+  /** The key its row is merged under. */
+  key(snapshot: S): string;
+  rowKey(row: R): string;
+  /** The invoice the event log files the snapshot's event under, when it concerns one. */
+  invoiceOf(snapshot: S): string | null;
+  /**
+   * The pure reducer: the next row from the current one (or none) and a snapshot. Any order and
+   * any repetition of one object's snapshots must give the same row; it returns `current` itself
+   * when the snapshot changes nothing, so nothing is written.
+   */
+  reduce: Step<S, R>;
+  /** The same reducer for snapshots read again from the API (import): a re-read that says nothing new changes nothing. */
+  reduceListed: Step<S, R>;
+  repository: ObjectRepository<R>;
+  /** Runs in the transaction that wrote the changes: the effects those changes have (notices; ledger entries). */
+  effects(db: EntityManager, changes: ReadonlyArray<Change<S, R> & ChangeMode>, nowSeconds: number, runners: EffectRunners): Promise<EffectCounts>;
+  /**
+   * What a thin event means when Stripe no longer has its object: the deletion stub a
+   * `*.deleted` event stands for, or null (the event cannot be used).
+   */
+  goneObject(eventType: string, id: string): Record<string, unknown> | null;
+  /** Retrieves the object from Stripe's API (thin events; snapshots that cannot be read); null when Stripe has none. */
+  retrieve(stripe: Stripe, id: string): Promise<Record<string, unknown> | null>;
+}
+
+/** Fetches an object from Stripe's API (thin events; snapshots that cannot be read); null when Stripe has none. */
+export type FetchObject = (object: string, id: string) => Promise<Record<string, unknown> | null>;
+
+/** A kind of any snapshot and row type, as the registry holds them. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyObjectKind = ObjectKind<any, any>;

@@ -1,0 +1,263 @@
+// CPU per event: `billing serve`, `billing worker` and the SQS server running together, each
+// process's CPU time over the measured window divided by the events it handled, beside a bare
+// express endpoint and the raw-SQL writes of the same events.
+import autocannon from 'autocannon';
+import { loadConfig } from '../../src/config';
+import { freePort } from '../../src/embedded/embedded-postgres';
+import { connect, createBenchDatabase, type BenchDatabase } from './bench-database';
+import { postgresPids, startChild, treeCpuSeconds, type Child } from './processes';
+import { rawSqlRun } from './raw-sql-ceiling';
+import { row, type Row } from './report';
+import { dropQueue, freshQueue, type BenchSqs } from './sqs-admin';
+import { webhookFactory, type SignedWebhook } from './workload';
+
+export interface CpuSizes {
+  /** Distinct ~4 KB invoice.finalized events per measured run. */
+  events: number;
+  /** Requests in flight (autocannon connections). */
+  concurrencies: number[];
+  /** Events through the pipeline before the clock starts: JIT, sockets, first plans. */
+  warmup: number;
+}
+
+const QUEUE = 'bench-cpu';
+/** The issue's targets, in ms of a process's own CPU per event. */
+const SERVE_TARGET_MS = 0.5;
+const WORKER_TARGET_MS = 0.4;
+
+const postgresCpu = () => postgresPids().reduce((n, pid) => n + treeCpuSeconds(pid), 0);
+
+/** This process's CPU: the load generator and the raw-SQL client run here. */
+function ownCpu(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+/** Exactly `amount` requests over `connections` keep-alive connections, each a fresh event. */
+async function post(url: string, connections: number, amount: number, next: () => SignedWebhook): Promise<{ rps: number; p99: number; failures: number }> {
+  const t0 = performance.now();
+  const result = await autocannon({
+    url,
+    connections,
+    amount,
+    method: 'POST',
+    requests: [
+      {
+        setupRequest: (req) => {
+          const w = next();
+          return { ...req, body: w.body, headers: { 'content-type': 'application/json', 'stripe-signature': w.signature } };
+        },
+      },
+    ],
+  });
+  // autocannon's own average is per whole second, too coarse for a run of a few seconds.
+  const rps = amount / ((performance.now() - t0) / 1000);
+  return { rps, p99: result.latency.p99, failures: result.non2xx + result.errors + result.timeouts };
+}
+
+/** How many messages each receive carried, from the worker's `"batch":n` on every event line. */
+class BatchSizes {
+  events = 0;
+  receives = 0;
+  private partial = '';
+  push(s: string): void {
+    const lines = (this.partial + s).split('\n');
+    this.partial = lines.pop()!;
+    for (const line of lines) {
+      const m = line.includes('"event processed"') ? /"batch":(\d+)/.exec(line) : null;
+      if (!m) continue;
+      this.events++;
+      this.receives += 1 / Number(m[1]);
+    }
+  }
+  mean(): number {
+    return this.receives > 0 ? this.events / this.receives : NaN;
+  }
+}
+
+interface PipelineRun {
+  concurrency: number;
+  /** ms of CPU per event. */
+  cpu: { serve: number; worker: number; sqs: number; postgres: number; load: number };
+  answerRps: number;
+  answerP99: number;
+  /** Events from the first post to the last row committed, per second. */
+  landedPerSecond: number;
+  /** Messages per ReceiveMessage the worker got, from its log lines. */
+  meanBatch: number;
+  /** Entries per SendMessageBatch from billing serve, from the SQS server's count of calls. */
+  meanSend: number;
+}
+
+async function processedCount(db: BenchDatabase): Promise<number> {
+  const c = await connect(db.url);
+  try {
+    return Number((await c.query(`SELECT count(*) AS n FROM stripe_events WHERE processed_at IS NOT NULL`)).rows[0].n);
+  } finally {
+    await c.end();
+  }
+}
+
+async function waitForProcessed(db: BenchDatabase, n: number, worker: Child): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    const done = await processedCount(db);
+    if (done >= n) return;
+    if (worker.proc.exitCode !== null || Date.now() > deadline) throw new Error(`only ${done} of ${n} events processed\n${worker.output().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** One run of serve + worker on a fresh queue and database: warm-up, then the measured events. */
+async function pipelineOnce(sqs: BenchSqs, db: BenchDatabase, env: Record<string, string>, sizes: CpuSizes, concurrency: number): Promise<PipelineRun> {
+  await db.reset();
+  const queueUrl = await freshQueue(sqs, QUEUE);
+  const port = await freePort();
+  const children: Child[] = [];
+  try {
+    const serve = await startChild({
+      kind: 'node',
+      args: ['dist/src/cli.js', 'serve'],
+      env: { ...env, SQS_QUEUE_URL: queueUrl, PORT: String(port) },
+      ready: /webhook URL/,
+      label: `serve-c${concurrency}`,
+    });
+    children.push(serve);
+    const worker = await startChild({
+      kind: 'node',
+      args: ['dist/src/cli.js', 'worker'],
+      env: { ...env, SQS_QUEUE_URL: queueUrl, DATABASE_URL: db.url, SQS_WAIT_TIME_SECONDS: '1' },
+      ready: /stripe-billing worker/,
+      label: `worker-c${concurrency}`,
+    });
+    children.push(worker);
+    const batches = new BatchSizes();
+    worker.proc.stdout!.on('data', (d: string) => batches.push(d));
+    const url = `http://127.0.0.1:${port}/webhooks/stripe`;
+    const next = webhookFactory();
+    await post(url, concurrency, sizes.warmup, next);
+    await waitForProcessed(db, sizes.warmup, worker);
+    batches.events = 0;
+    batches.receives = 0;
+
+    const calls0 = await sqs.calls();
+    const cpu0 = { serve: serve.ownCpuSeconds(), worker: worker.ownCpuSeconds(), sqs: sqs.cpuSeconds(), postgres: postgresCpu(), load: ownCpu() };
+    const t0 = Date.now();
+    const answered = await post(url, concurrency, sizes.events, next);
+    if (answered.failures > 0) throw new Error(`billing serve failed ${answered.failures} of ${sizes.events} webhooks`);
+    await waitForProcessed(db, sizes.warmup + sizes.events, worker);
+    const ms = (s: number) => (s * 1000) / sizes.events;
+    const cpu = {
+      serve: ms(serve.ownCpuSeconds() - cpu0.serve),
+      worker: ms(worker.ownCpuSeconds() - cpu0.worker),
+      sqs: ms(sqs.cpuSeconds() - cpu0.sqs),
+      postgres: ms(postgresCpu() - cpu0.postgres),
+      load: ms(ownCpu() - cpu0.load),
+    };
+    const calls1 = await sqs.calls();
+    const sends = (calls1['SendMessageBatch'] ?? 0) - (calls0['SendMessageBatch'] ?? 0);
+    const c = await connect(db.url);
+    const last = Number((await c.query(`SELECT extract(epoch from max(processed_at)) * 1000 AS t FROM stripe_events`)).rows[0].t);
+    await c.end();
+    return {
+      concurrency,
+      cpu,
+      answerRps: answered.rps,
+      answerP99: answered.p99,
+      landedPerSecond: sizes.events / ((last - t0) / 1000),
+      meanBatch: batches.mean(),
+      meanSend: sizes.events / sends,
+    };
+  } finally {
+    for (const c of children.reverse()) await c.stop();
+    await dropQueue(sqs, queueUrl);
+  }
+}
+
+/** The bare endpoint's CPU per request for the same requests at the same concurrency. */
+async function bareOnce(bare: Child, url: string, sizes: CpuSizes, concurrency: number): Promise<{ ms: number; rps: number }> {
+  const next = webhookFactory();
+  await post(url, concurrency, Math.min(sizes.warmup, 500), next);
+  const c0 = bare.cpuSeconds();
+  const run = await post(url, concurrency, sizes.events, next);
+  return { ms: ((bare.cpuSeconds() - c0) * 1000) / sizes.events, rps: run.rps };
+}
+
+export async function cpuSection(sqs: BenchSqs, adminUrl: string, sizes: CpuSizes, env: Record<string, string>): Promise<Row[]> {
+  // The raw-SQL baseline gets as many connections as the product's default pool.
+  const connections = loadConfig({}).databasePoolSize;
+  const db = await createBenchDatabase(adminUrl, 10_000);
+  const barePort = await freePort();
+  const bare = await startChild({ kind: 'tsx', args: ['test/bench/bare-server.ts'], env: { PORT: String(barePort) }, ready: /listening/ });
+  const runs: PipelineRun[] = [];
+  const bareRuns: Array<{ ms: number; rps: number }> = [];
+  let raw: { rate: number; clientMs: number; postgresMs: number };
+  try {
+    for (const concurrency of sizes.concurrencies) {
+      bareRuns.push(await bareOnce(bare, `http://127.0.0.1:${barePort}/webhooks/stripe`, sizes, concurrency));
+      runs.push(await pipelineOnce(sqs, db, env, sizes, concurrency));
+    }
+    // The same kind of events written by the raw-SQL baseline: a transaction per event, no queue.
+    await db.reset();
+    const next = webhookFactory();
+    const bodies = Array.from({ length: sizes.events }, () => next().body);
+    const pg0 = postgresCpu();
+    const run = await rawSqlRun(db.url, bodies, connections);
+    raw = { rate: run.rate, clientMs: (run.clientCpuSeconds * 1000) / sizes.events, postgresMs: ((postgresCpu() - pg0) * 1000) / sizes.events };
+  } finally {
+    await bare.stop();
+    await db.drop();
+  }
+
+  const rows: Row[] = [];
+  runs.forEach((r, i) => {
+    const b = bareRuns[i]!;
+    process.stderr.write(
+      `CPU ms per event, concurrency ${r.concurrency}: billing serve ${r.cpu.serve.toFixed(3)} (target ≤ ${SERVE_TARGET_MS}), ` +
+        `billing worker ${r.cpu.worker.toFixed(3)} (target ≤ ${WORKER_TARGET_MS}), SQS server ${r.cpu.sqs.toFixed(3)}, PostgreSQL ${r.cpu.postgres.toFixed(3)}, ` +
+        `load generator ${r.cpu.load.toFixed(3)}; bare express ${b.ms.toFixed(3)}; raw SQL client ${raw.clientMs.toFixed(3)} + its PostgreSQL ${raw.postgresMs.toFixed(3)}; ` +
+        `answered ${r.answerRps.toFixed(0)} req/s (bare ${b.rps.toFixed(0)}), p99 ${r.answerP99} ms; landed ${r.landedPerSecond.toFixed(0)} rows/s (raw SQL ${raw.rate.toFixed(0)}); ` +
+        `${r.meanSend.toFixed(1)} messages per SendMessageBatch, ${r.meanBatch.toFixed(1)} per receive\n`,
+    );
+    const runNote = `${sizes.events} distinct ~4 KB invoice.finalized after ${sizes.warmup} of warm-up; serve, worker and the SQS server running together; process CPU (utime + stime from /proc) over the window ÷ events`;
+    rows.push(
+      row({
+        figure: `CPU per event: billing serve, concurrency ${r.concurrency}`,
+        value: r.cpu.serve,
+        unit: 'ms',
+        baseline: 'bare express, same requests',
+        baselineValue: b.ms,
+        target: { on: 'value', op: '<=', limit: SERVE_TARGET_MS },
+        note: `${runNote}; ${r.meanSend.toFixed(1)} messages per SendMessageBatch; answered ${r.answerRps.toFixed(0)} req/s (bare ${b.rps.toFixed(0)}), answer p99 ${r.answerP99} ms`,
+      }),
+      row({
+        figure: `CPU per event: billing worker, concurrency ${r.concurrency}`,
+        value: r.cpu.worker,
+        unit: 'ms',
+        baseline: 'raw SQL client, same events',
+        baselineValue: raw.clientMs,
+        target: { on: 'value', op: '<=', limit: WORKER_TARGET_MS },
+        note: `${runNote}; ${r.meanBatch.toFixed(1)} messages per receive; PostgreSQL ${r.cpu.postgres.toFixed(3)} ms per event (raw SQL's ${raw.postgresMs.toFixed(3)})`,
+      }),
+      row({
+        figure: `CPU per event: SQS server, concurrency ${r.concurrency}`,
+        value: r.cpu.sqs,
+        unit: 'ms',
+        baseline: '-',
+        baselineValue: null,
+        target: null,
+        note: 'the send and the receive/delete of each event',
+      }),
+      row({
+        figure: `rows landed: serve + worker, concurrency ${r.concurrency}`,
+        value: r.landedPerSecond,
+        unit: 'rows/s',
+        baseline: `raw SQL, 1 transaction per event, ${connections} connections`,
+        baselineValue: raw.rate,
+        target: null,
+        note: 'events ÷ (first post → last row committed); bounded by what the two shared cores give all processes together',
+      }),
+    );
+  });
+  return rows;
+}
