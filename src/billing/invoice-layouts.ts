@@ -1,6 +1,32 @@
 import { z } from 'zod';
 import { statusAsSent, type InvoiceStatus, type StripeInvoiceStatus } from './invoice-state';
-import type { SnapshotFields } from './snapshot';
+
+/** What an invoice snapshot says, in today's names, whatever layout it was read from. */
+export interface SnapshotFields {
+  stripeCustomerId: string | null;
+  customerEmail: string | null;
+  customerName: string | null;
+  number: string | null;
+  status: StripeInvoiceStatus;
+  amountCents: number;
+  amountPaidCents: number;
+  amountRemainingCents: number;
+  totalCents: number;
+  currency: string;
+  dueDate: number | null;
+  collectionMethod: string | null;
+  billingReason: string | null;
+  hostedInvoiceUrl: string | null;
+  invoicePdfUrl: string | null;
+  livemode: boolean;
+  metadata: Record<string, string>;
+  attemptCount: number;
+  stripeCreatedAt: number | null;
+  finalizedAt: number | null;
+  paidAt: number | null;
+  voidedAt: number | null;
+  markedUncollectibleAt: number | null;
+}
 
 /**
  * Every layout of the Invoice object that Stripe still sends. A webhook endpoint receives events
@@ -22,7 +48,9 @@ import type { SnapshotFields } from './snapshot';
  */
 
 const cents = z.number().int().safe();
-const unixSeconds = z.number().int().nonnegative().safe();
+/** The last second of 9999: later times are no invoice's, and PostgreSQL's timestamptz ends not far beyond. */
+const LAST_STORABLE_SECOND = 253_402_300_799;
+export const unixSeconds = z.number().int().nonnegative().max(LAST_STORABLE_SECOND, 'is not a time before the year 10000');
 const text = z.string().max(5000);
 /** Stripe expands some references to objects; only the id matters here. */
 const idOrObject = z.union([text, z.object({ id: text })]).transform((v) => (typeof v === 'string' ? v : v.id));

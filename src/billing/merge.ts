@@ -1,6 +1,7 @@
 import { isKnownStatus, type InvoiceState, type InvoiceStatus, type StripeInvoiceStatus } from './invoice-state';
 import { isOverdue } from './overdue';
-import type { InvoiceSnapshot, SnapshotFields } from './snapshot';
+import type { SnapshotFields } from './invoice-layouts';
+import type { InvoiceSnapshot } from './snapshot';
 
 /**
  * Status only moves up this ladder (Stripe's lifecycle): nothing returns to draft, uncollectible

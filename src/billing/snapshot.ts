@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { fieldsFromInvoice, invoiceSchema } from './invoice-layouts';
-import type { StripeInvoiceStatus } from './invoice-state';
+import { fieldsFromInvoice, invoiceSchema, unixSeconds, type SnapshotFields } from './invoice-layouts';
 import { MalformedEventError } from '../errors';
 
 /** What one event says about one invoice, already checked and normalised. */
@@ -17,33 +16,7 @@ export interface InvoiceSnapshot {
   fields: SnapshotFields | null;
 }
 
-export interface SnapshotFields {
-  stripeCustomerId: string | null;
-  customerEmail: string | null;
-  customerName: string | null;
-  number: string | null;
-  status: StripeInvoiceStatus;
-  amountCents: number;
-  amountPaidCents: number;
-  amountRemainingCents: number;
-  totalCents: number;
-  currency: string;
-  dueDate: number | null;
-  collectionMethod: string | null;
-  billingReason: string | null;
-  hostedInvoiceUrl: string | null;
-  invoicePdfUrl: string | null;
-  livemode: boolean;
-  metadata: Record<string, string>;
-  attemptCount: number;
-  stripeCreatedAt: number | null;
-  finalizedAt: number | null;
-  paidAt: number | null;
-  voidedAt: number | null;
-  markedUncollectibleAt: number | null;
-}
 
-const unixSeconds = z.number().int().nonnegative().safe();
 
 const stubSchema = z.object({
   id: z.string().min(1).max(255),

@@ -87,7 +87,7 @@ export async function runBackfill(flags: SyncFlags): Promise<void> {
 
 export async function runReconcile(flags: SyncFlags): Promise<void> {
   const result = await runSync(flags, 'reconcile', ['comparing invoices', 'reconciling invoices'], {}, ({ s, common, window }) =>
-    reconcile({ ...common, afterMerge: noticeEffects(noticePolicy(s.config)) }, window),
+    reconcile({ ...common, effects: noticeEffects(noticePolicy(s.config)) }, window),
   );
   print(reconcileJson(result), flags.json ?? false, () => reconcileText(result));
 }

@@ -71,11 +71,16 @@ const CLAIM_MANY = statementFamily(
      RETURNING id`,
 );
 
-// Every receive counts, a duplicate's too; the update also locks the row until commit.
+// Every receive counts, a duplicate's too; the update also locks the row until commit. An event
+// not yet processed (it failed before) takes the payload about to be applied: what failed may
+// have been the thin notice or the unreadable body, and the log keeps what was merged.
 const COUNT_KNOWN = {
   name: 'count_known_events',
-  text: `UPDATE stripe_events AS e SET attempts = e.attempts + r.n
-           FROM (SELECT s.id, r.n FROM stripe_events AS s JOIN unnest($1::text[], $2::int[]) AS r(id, n) ON r.id = s.id
+  text: `UPDATE stripe_events AS e
+            SET attempts = e.attempts + r.n,
+                payload = CASE WHEN e.processed_at IS NULL THEN r.payload::jsonb ELSE e.payload END
+           FROM (SELECT s.id, r.n, r.payload FROM stripe_events AS s
+                   JOIN unnest($1::text[], $2::int[], $3::text[]) AS r(id, n, payload) ON r.id = s.id
                   ORDER BY s.id FOR UPDATE OF s) AS r
           WHERE e.id = r.id
       RETURNING e.id, e.processed_at IS NOT NULL AS processed`,
@@ -105,7 +110,7 @@ export async function claimEventsProcessed(c: SqlClient, events: ReadonlyArray<{
   const claims = new Map<string, Claim>(inserted.rows.map((r) => [r.id, 'new']));
   const known = sorted.filter((e) => !claims.has(e.record.id));
   if (known.length > 0) {
-    const rows = await c.query<{ id: string; processed: boolean }>({ ...COUNT_KNOWN, values: [known.map((e) => e.record.id), known.map((e) => e.receives)] });
+    const rows = await c.query<{ id: string; processed: boolean }>({ ...COUNT_KNOWN, values: [known.map((e) => e.record.id), known.map((e) => e.receives), known.map((e) => e.payload)] });
     for (const r of rows.rows) claims.set(r.id, r.processed ? 'done' : 'retry');
   }
   return claims;

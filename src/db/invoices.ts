@@ -146,8 +146,9 @@ export async function lockInvoiceKeys(c: SqlClient, ids: readonly string[]): Pro
 }
 
 /**
- * lockInvoice for several invoices in one statement. The rows are locked in the order of their
- * ids, so transactions locking overlapping sets queue behind each other instead of deadlocking.
+ * Locks the rows of these invoices that exist, in one statement, until the transaction ends. The
+ * rows are locked in the order of their ids, so transactions locking overlapping sets queue behind
+ * each other instead of deadlocking.
  */
 export async function lockInvoices(c: SqlClient, ids: readonly string[]): Promise<Map<string, InvoiceState>> {
   const res = await c.query<Record<string, unknown>>({ ...LOCK_MANY, values: [ids] });
@@ -155,8 +156,9 @@ export async function lockInvoices(c: SqlClient, ids: readonly string[]): Promis
 }
 
 /**
- * insertInvoice for several new invoices; returns the ids that another transaction inserted first
- * (nothing was written for those). Inserted in id order, for the same reason as lockInvoices.
+ * Inserts new invoices; returns the ids that another transaction inserted first (nothing was
+ * written for those; the caller locks and merges into them). Inserted in id order, for the same
+ * reason as lockInvoices.
  */
 export async function insertInvoices(c: SqlClient, states: readonly InvoiceState[]): Promise<string[]> {
   if (states.length === 0) return [];
@@ -166,7 +168,7 @@ export async function insertInvoices(c: SqlClient, states: readonly InvoiceState
   return sorted.map((s) => s.stripeInvoiceId).filter((id) => !inserted.has(id));
 }
 
-/** updateInvoice for several invoices this transaction holds locked, each id at most once. */
+/** Rewrites invoices this transaction holds locked, each id at most once. */
 export async function updateInvoices(c: SqlClient, states: readonly InvoiceState[]): Promise<void> {
   if (states.length === 0) return;
   const sorted = [...states].sort(byId);

@@ -41,10 +41,10 @@ export function consumerHandler(rt: LambdaRuntime) {
       ...processOptions(rt, config),
       onBatchFallback: (err, size) => logger.warn({ err: errorText(err), batch: size }, 'batch transaction failed; processing its messages one by one'),
     });
-    const position = new Map(event.Records.map((r, i) => [r, i]));
+    const position = new Map(event.Records.map((r, i) => [r.messageId, i]));
 
     const handleRecord = async (record: SQSRecord): Promise<void> => {
-      const outcome = (await outcomes)[position.get(record)!]!;
+      const outcome = (await outcomes)[position.get(record.messageId)!]!;
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? 1);
       if (outcome.ok) {

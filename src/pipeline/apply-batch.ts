@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { isConnectionError } from '../db/connection-errors';
 import { claimEventsProcessed, markAllProcessed, type Claim, type EventRecord } from '../db/event-log';
 import { sqlClientOf } from '../db/sql-client';
 import type { AnyObjectKind, Change, ChangeMode, EffectCounts, EffectRunners, EventMeta, Step } from '../stripe-objects/object-kind';
@@ -51,16 +52,21 @@ export function eventRecord(kind: AnyObjectKind, s: EventMeta): EventRecord {
  * left are those that applying the entries one by one in order would leave.
  */
 export async function applyBatch(ds: DataSource, entries: readonly BatchEntry[], o: ApplyOptions): Promise<BatchResult> {
+  const unknown = entries.find((e) => !OBJECT_KINDS.includes(e.kind));
+  if (unknown) throw new Error(`${unknown.kind.object} is not a registered kind; add it to OBJECT_KINDS`);
   return ds.transaction('READ COMMITTED', async (db) => {
     const c = await sqlClientOf(db);
     // The first copy of an event counts; a second in the same batch is its duplicate, yet received too.
+    // A forced replay is forced whichever of the copies in the batch carries the flag.
     const firstOf = new Map<string, number>();
     const receives = new Map<string, number>();
+    const forced = new Set<string>();
     entries.forEach((e, i) => {
       if (!e.event) return;
       const id = e.snapshot.eventId;
       if (!firstOf.has(id)) firstOf.set(id, i);
       receives.set(id, (receives.get(id) ?? 0) + 1);
+      if (e.event.force) forced.add(id);
     });
     const claims: Map<string, Claim> =
       firstOf.size === 0
@@ -73,7 +79,7 @@ export async function applyBatch(ds: DataSource, entries: readonly BatchEntry[],
       if (!e.event) return true;
       const claim = claims.get(e.snapshot.eventId);
       if (claim === undefined) throw new Error(`event ${e.snapshot.eventId} was neither inserted nor found`);
-      return firstOf.get(e.snapshot.eventId) === index && (claim !== 'done' || e.event.force);
+      return firstOf.get(e.snapshot.eventId) === index && (claim !== 'done' || forced.has(e.snapshot.eventId));
     };
 
     const changes = new Map<number, Change<unknown, unknown>>();
@@ -99,4 +105,40 @@ export async function applyBatch(ds: DataSource, entries: readonly BatchEntry[],
     });
     return { results, effects };
   });
+}
+
+export type EntryOutcome = { ok: true; result: EntryResult } | { ok: false; error: unknown };
+
+/**
+ * applyBatch, isolating what fails: when the batch's transaction fails for any reason but an
+ * unreachable database (one bad entry, a lost race), each entry is applied again as a batch of its
+ * own, so one entry that cannot be applied never holds back the others. Each entry gets its own
+ * outcome; the effects counted are those of the transactions that committed.
+ */
+export async function applyIsolating(
+  ds: DataSource,
+  entries: readonly BatchEntry[],
+  o: ApplyOptions & { onFallback?: (error: unknown, entries: number) => void },
+): Promise<{ outcomes: EntryOutcome[]; effects: EffectCounts }> {
+  try {
+    const { results, effects } = await applyBatch(ds, entries, o);
+    return { outcomes: results.map((result) => ({ ok: true, result })), effects };
+  } catch (error) {
+    if (entries.length <= 1 || isConnectionError(error)) return { outcomes: entries.map(() => ({ ok: false, error })), effects: { queued: 0, skipped: 0 } };
+    o.onFallback?.(error, entries.length);
+    const effects: EffectCounts = { queued: 0, skipped: 0 };
+    const outcomes = await Promise.all(
+      entries.map(async (entry): Promise<EntryOutcome> => {
+        try {
+          const alone = await applyBatch(ds, [entry], o);
+          effects.queued += alone.effects.queued;
+          effects.skipped += alone.effects.skipped;
+          return { ok: true, result: alone.results[0]! };
+        } catch (err) {
+          return { ok: false, error: err };
+        }
+      }),
+    );
+    return { outcomes, effects };
+  }
 }

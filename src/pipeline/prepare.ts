@@ -30,11 +30,11 @@ const withArticle = (noun: string) => `${/^[aeiou]/.test(noun) ? 'an' : 'a'} ${n
  * snapshot is dated then: the merge orders it against webhook snapshots by when each state was
  * true, not by when the event was created.
  */
-async function fetchedEvent(kind: AnyObjectKind, who: EventIdentity, fetchObject: FetchObject | undefined, now: number, because: string) {
+async function fetchedEvent(kind: AnyObjectKind, who: EventIdentity, received: Record<string, unknown>, fetchObject: FetchObject | undefined, now: number, because: string) {
   const id = who.objectId!;
   const type = who.thin ? who.type!.slice('v1.'.length) : who.type!;
   if (!fetchObject) throw new MalformedEventError(`${because} but STRIPE_SECRET_KEY is not set, so the ${kind.object} cannot be fetched`);
-  const object = (await fetchObject(kind.object, id)) ?? kind.goneObject(type, id);
+  const object = (await fetchObject(kind.object, id, who.account)) ?? kind.goneObject(type, id);
   if (object === null) throw new MalformedEventError(`${kind.object} ${id} of ${who.thin ? 'thin ' : ''}event ${who.id} does not exist at Stripe`);
   return {
     id: who.id,
@@ -46,7 +46,7 @@ async function fetchedEvent(kind: AnyObjectKind, who: EventIdentity, fetchObject
     ...(who.account ? { account: who.account } : {}),
     data: { object },
     // What was received, so the log says why this event holds a fetched object.
-    ...(who.thin ? { thin_event: { created: who.created === null ? null : new Date(who.created * 1000).toISOString() } } : { fetched_because: because }),
+    ...(who.thin ? { thin_event: { created: received['created'] ?? null } } : { fetched_because: because }),
   };
 }
 
@@ -69,7 +69,7 @@ export async function prepareMessage(item: BatchItem, fetchObject: FetchObject |
       if (!kind || identity.object !== kind.object || identity.objectId === null) {
         throw new MalformedEventError(`thin event ${identity.type ?? '(no type)'} does not refer to ${kind ? withArticle(kind.object) : 'an object this processor keeps'}`);
       }
-      const expanded = await fetchedEvent(kind, identity, fetchObject, now, 'thin event received');
+      const expanded = await fetchedEvent(kind, identity, event as Record<string, unknown>, fetchObject, now, 'thin event received');
       return { ok: true, message: { kind, snapshot: kind.read(expanded), payload: JSON.stringify(expanded), force } };
     }
     const kind = kindOfEvent(identity.type);
@@ -79,7 +79,7 @@ export async function prepareMessage(item: BatchItem, fetchObject: FetchObject |
     } catch (err) {
       // Stripe's own current state of the object is the cure for a snapshot we cannot read.
       if (!(err instanceof MalformedEventError) || !fetchObject || identity.id === null || identity.objectId === null || (identity.object ?? kind.object) !== kind.object) throw err;
-      const fetched = await fetchedEvent(kind, identity, fetchObject, now, `its snapshot could not be read (${err.message})`);
+      const fetched = await fetchedEvent(kind, identity, event as Record<string, unknown>, fetchObject, now, `its snapshot could not be read (${err.message})`);
       return { ok: true, message: { kind, snapshot: kind.read(fetched), payload: JSON.stringify(fetched), force } };
     }
   } catch (error) {

@@ -3,17 +3,18 @@ import { MalformedEventError } from '../errors';
 import { wallClock } from '../clock';
 import { isConnectionError } from '../db/connection-errors';
 import { recordFailure } from '../db/event-log';
-import { applyBatch, eventRecord, type EntryResult } from './apply-batch';
+import { kindOfEvent, kindOfThinEvent } from '../stripe-objects/registry';
+import { applyIsolating, eventRecord, type EntryResult } from './apply-batch';
 import { prepareMessage, type PreparedMessage, type UnusableMessage } from './prepare';
 import { errorText, type BatchItem, type BatchOutcome, type FetchObject, type ProcessOptions, type ProcessResult } from './types';
 
 /** One request per object however many events of a batch ask; each caller gets its own copy of the answer. */
 function fetchOncePerObject(fetch: FetchObject): FetchObject {
   const asked = new Map<string, ReturnType<FetchObject>>();
-  return async (object, id) => {
-    const key = `${object} ${id}`;
+  return async (object, id, account) => {
+    const key = `${account ?? ''} ${object} ${id}`;
     let answer = asked.get(key);
-    if (!answer) asked.set(key, (answer = fetch(object, id)));
+    if (!answer) asked.set(key, (answer = fetch(object, id, account)));
     const fetched = await answer;
     return fetched && structuredClone(fetched);
   };
@@ -23,7 +24,9 @@ function fetchOncePerObject(fetch: FetchObject): FetchObject {
 async function recordUnusable(ds: DataSource, { error, identity: who, event }: UnusableMessage): Promise<void> {
   if (who.id === null || who.type === null) return;
   const reason = error instanceof MalformedEventError ? error.message : errorText(error);
-  const record = { id: who.id, type: who.type, stripeInvoiceId: who.object === 'invoice' ? who.objectId : null, created: who.created ?? 0, livemode: who.livemode, apiVersion: who.apiVersion };
+  const kind = who.thin ? kindOfThinEvent(who.type) : kindOfEvent(who.type);
+  const invoice = kind && who.objectId !== null && who.object === kind.object ? kind.invoiceOfObjectId(who.objectId) : null;
+  const record = { id: who.id, type: who.type, stripeInvoiceId: invoice, created: who.created ?? 0, livemode: who.livemode, apiVersion: who.apiVersion };
   await recordFailure(ds.manager, record, event, reason).catch(() => undefined);
 }
 
@@ -59,35 +62,22 @@ export async function processBatch(ds: DataSource, items: readonly BatchItem[], 
   );
   prepared.sort((a, b) => a.index - b.index);
 
-  const apply = async (list: typeof prepared) => {
-    const { results } = await applyBatch(
-      ds,
-      list.map(({ m }) => ({ kind: m.kind, snapshot: m.snapshot, event: { payload: m.payload, force: m.force } })),
-      { now, effects: options.effects ?? {} },
-    );
-    list.forEach(({ index, m }, i) => (outcomes[index] = { ok: true, result: resultOf(m, results[i]!) }));
-  };
-  const alone = async (x: (typeof prepared)[number]) => {
-    try {
-      await apply([x]);
-    } catch (error) {
-      await recordFailure(ds.manager, eventRecord(x.m.kind, x.m.snapshot), JSON.parse(x.m.payload), errorText(error)).catch(() => undefined);
-      outcomes[x.index] = { ok: false, error };
-    }
-  };
-
-  if (prepared.length === 1) await alone(prepared[0]!);
-  else if (prepared.length > 1) {
-    try {
-      await apply(prepared);
-    } catch (error) {
-      // Unreachable database: each message alone would fail the same way.
-      if (isConnectionError(error)) for (const x of prepared) outcomes[x.index] = { ok: false, error };
-      else {
-        options.onBatchFallback?.(error, prepared.length);
-        await Promise.all(prepared.map(alone));
+  if (prepared.length === 0) return outcomes;
+  const { outcomes: applied } = await applyIsolating(
+    ds,
+    prepared.map(({ m }) => ({ kind: m.kind, snapshot: m.snapshot, event: { payload: m.payload, force: m.force } })),
+    { now, effects: options.effects ?? {}, ...(options.onBatchFallback ? { onFallback: options.onBatchFallback } : {}) },
+  );
+  await Promise.all(
+    prepared.map(async ({ index, m }, i) => {
+      const a = applied[i]!;
+      if (a.ok) return (outcomes[index] = { ok: true, result: resultOf(m, a.result) });
+      // An unreachable database would refuse the record too, each after its connection timeout.
+      if (!isConnectionError(a.error)) {
+        await recordFailure(ds.manager, eventRecord(m.kind, m.snapshot), JSON.parse(m.payload), errorText(a.error)).catch(() => undefined);
       }
-    }
-  }
+      return (outcomes[index] = { ok: false, error: a.error });
+    }),
+  );
   return outcomes;
 }

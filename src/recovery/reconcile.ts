@@ -5,7 +5,9 @@ import { type InvoiceSnapshot } from '../billing/snapshot';
 import { MalformedEventError } from '../errors';
 import type { NoticeEffects } from '../effects/notice-effects';
 import type { InvoiceState } from '../billing/invoice-state';
-import { applyBatch } from '../pipeline/apply-batch';
+import { isConnectionError } from '../db/connection-errors';
+import { applyIsolating } from '../pipeline/apply-batch';
+import { errorText } from '../pipeline/types';
 import { planObjects } from '../pipeline/apply-objects';
 import { invoiceKind } from '../stripe-objects/invoice';
 import type { Step } from '../stripe-objects/object-kind';
@@ -28,7 +30,7 @@ export interface ReconcileDeps {
    * The notice effects, run in the repair's transaction on every row written: a repaired row of a
    * known invoice as news, an inserted row as a baseline (its notices recorded, none sent).
    */
-  afterMerge?: NoticeEffects;
+  effects?: NoticeEffects;
   logger: WarnLogger;
   progress?: { total(n: number): void; tick(n?: number, note?: string): void };
   backoff?: BackoffOptions;
@@ -121,7 +123,8 @@ const repairStep: Step<InvoiceSnapshot, InvoiceState> = (row, snapshot, { now })
 /**
  * One page in one transaction through the pipeline's one path, under the rows' locks, so a
  * consumer applying an event of the same invoice waits; the notices a real transition implies
- * commit with the row. Each listed invoice gets its report, in the order listed.
+ * commit with the row. An invoice the database refuses is applied alone and reported invalid, so
+ * it holds back none of the page. Each listed invoice gets its report, in the order listed.
  */
 async function reconcilePage(deps: ReconcileDeps, invoices: Record<string, unknown>[], fetchedAt: number, dryRun: boolean, now: number, startedAt: number): Promise<Array<InvoiceReport | null>> {
   const reports: Array<InvoiceReport | null> = [];
@@ -136,23 +139,31 @@ async function reconcilePage(deps: ReconcileDeps, invoices: Record<string, unkno
     }
   }
   const items = snapshots.map(({ snapshot }, index) => ({ index, snapshot }));
-  const previous: Array<InvoiceState | null> = dryRun
-    ? (await planObjects(deps.ds.manager, invoiceKind, items, now, repairStep)).map((ch) => ch.previous)
-    : (
-        await applyBatch(
-          deps.ds,
-          snapshots.map(({ snapshot }) => ({ kind: invoiceKind, snapshot })),
-          {
-            now,
-            effects: deps.afterMerge ? { notices: deps.afterMerge } : {},
-            stepOf: () => repairStep,
-            // A row reconcile must insert is a baseline as of the run's start (see ChangeMode).
-            modeOf: (ch) => (ch.previous === null ? { mode: 'baseline', baselineAt: startedAt } : { mode: 'live' }),
-            effectsOfWrittenOnly: true,
-          },
-        )
-      ).results.map((r) => r.change!.previous as InvoiceState | null);
-  snapshots.forEach(({ at, snapshot }, i) => (reports[at] = toReport(snapshot, planRepair(previous[i] ?? null, snapshot, now))));
+  if (dryRun) {
+    const planned = await planObjects(deps.ds.manager, invoiceKind, items, now, repairStep);
+    snapshots.forEach(({ at, snapshot }, i) => (reports[at] = toReport(snapshot, planRepair(planned[i]!.previous, snapshot, now))));
+    return reports;
+  }
+  const { outcomes } = await applyIsolating(
+    deps.ds,
+    snapshots.map(({ snapshot }) => ({ kind: invoiceKind, snapshot })),
+    {
+      now,
+      effects: deps.effects ? { notices: deps.effects } : {},
+      stepOf: () => repairStep,
+      // A row reconcile must insert is a baseline as of the run's start (see ChangeMode).
+      modeOf: (ch) => (ch.previous === null ? { mode: 'baseline', baselineAt: startedAt } : { mode: 'live' }),
+      effectsOfWrittenOnly: true,
+    },
+  );
+  snapshots.forEach(({ at, snapshot }, i) => {
+    const o = outcomes[i]!;
+    // An unreachable database stops the run (run it again); an invoice the database refuses is reported.
+    if (!o.ok && isConnectionError(o.error)) throw o.error;
+    reports[at] = o.ok
+      ? toReport(snapshot, planRepair((o.result.change!.previous as InvoiceState | null) ?? null, snapshot, now))
+      : { invoice: snapshot.stripeInvoiceId, action: 'invalid', differences: [], reason: `the database refused it: ${errorText(o.error)}` };
+  });
   return reports;
 }
 

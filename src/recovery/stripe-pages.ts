@@ -1,7 +1,7 @@
 import Stripe from 'stripe';
 import { unixSeconds, wallClock } from '../clock';
 import { BillingError } from '../errors';
-import { withBackoff, type BackoffOptions } from '../stripe/with-backoff';
+import { withBackoff, type BackoffOptions, stripeMayAnswerLater } from '../stripe/with-backoff';
 
 /** The Stripe API did not answer usefully, even after backing off; says which call and why. */
 export class StripeApiError extends BillingError {
@@ -79,13 +79,6 @@ export async function* listPages<T extends { id: string }>(list: ListCall<T>, o:
     if (!page.has_more || last === undefined) return;
     startingAfter = last.id;
   }
-}
-
-/** Whether the same call may succeed later: the SDK's connection errors and HTTP 429 and 5xx answers. */
-function stripeMayAnswerLater(err: unknown): boolean {
-  if (err instanceof Stripe.errors.StripeConnectionError) return true;
-  const status = err instanceof Stripe.errors.StripeError ? err.statusCode : undefined;
-  return status === 429 || (status !== undefined && status >= 500);
 }
 
 /** A message an engineer can act on; the SDK's own messages carry at most a masked key. */

@@ -55,8 +55,8 @@ export const invoiceKind: ObjectKind<InvoiceSnapshot, InvoiceState> = {
   carriesThin: (type) => type.startsWith('v1.invoice.') && type !== `v1.${PREVIEW}`,
   read: (event) => snapshotFromEvent(event),
   key: (s) => s.stripeInvoiceId,
-  rowKey: (r) => r.stripeInvoiceId,
   invoiceOf: (s) => s.stripeInvoiceId,
+  invoiceOfObjectId: (id) => id,
   reduce: stepBy(sameState),
   // The row keeps the event it last took its fields from while an API read says nothing new.
   reduceListed: stepBy(sameContent),
@@ -70,9 +70,11 @@ export const invoiceKind: ObjectKind<InvoiceSnapshot, InvoiceState> = {
     );
   },
   goneObject: (type, id) => (type === 'invoice.deleted' ? { id, object: 'invoice', deleted: true } : null),
-  retrieve: async (stripe, id) => {
+  retrieve: async (stripe, id, account) => {
     try {
-      return (await withBackoff(() => stripe.invoices.retrieve(id), { attempts: 4 })) as unknown as Record<string, unknown>;
+      // A connected account's invoice exists only as that account sees it.
+      const options = account ? { stripeAccount: account } : undefined;
+      return (await withBackoff(() => stripe.invoices.retrieve(id, {}, options), { attempts: 4 })) as unknown as Record<string, unknown>;
     } catch (err) {
       if (err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'resource_missing') return null;
       throw err;

@@ -85,9 +85,10 @@ export interface ObjectKind<S extends EventMeta, R> {
   read(event: unknown): S;
   /** The key its row is merged under. */
   key(snapshot: S): string;
-  rowKey(row: R): string;
   /** The invoice the event log files the snapshot's event under, when it concerns one. */
   invoiceOf(snapshot: S): string | null;
+  /** The same for an event that could not be read, from its object's id alone. */
+  invoiceOfObjectId(id: string): string | null;
   /**
    * The pure reducer: the next row from the current one (or none) and a snapshot. Any order and
    * any repetition of one object's snapshots must give the same row; it returns `current` itself
@@ -105,11 +106,14 @@ export interface ObjectKind<S extends EventMeta, R> {
    */
   goneObject(eventType: string, id: string): Record<string, unknown> | null;
   /** Retrieves the object from Stripe's API (thin events; snapshots that cannot be read); null when Stripe has none. */
-  retrieve(stripe: Stripe, id: string): Promise<Record<string, unknown> | null>;
+  retrieve(stripe: Stripe, id: string, account: string | null): Promise<Record<string, unknown> | null>;
 }
 
-/** Fetches an object from Stripe's API (thin events; snapshots that cannot be read); null when Stripe has none. */
-export type FetchObject = (object: string, id: string) => Promise<Record<string, unknown> | null>;
+/**
+ * Fetches an object from Stripe's API (thin events; snapshots that cannot be read), as the
+ * connected account named by the event sees it; null when Stripe has none.
+ */
+export type FetchObject = (object: string, id: string, account: string | null) => Promise<Record<string, unknown> | null>;
 
 /** A kind of any snapshot and row type, as the registry holds them. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

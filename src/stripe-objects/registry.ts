@@ -55,9 +55,9 @@ export const SNAPSHOT_EVENT_TYPES: readonly string[] = OBJECT_KINDS.flatMap((k) 
 
 /** Stripe's API as the pipeline asks it for objects, each kind through its own retrieve. */
 export function objectFetcher(stripe: Stripe): FetchObject {
-  return async (object, id) => {
+  return async (object, id, account) => {
     const kind = OBJECT_KINDS.find((k) => k.object === object);
     if (!kind) throw new Error(`no registered kind of Stripe object is called ${object}`);
-    return kind.retrieve(stripe, id);
+    return kind.retrieve(stripe, id, account);
   };
 }

@@ -7,8 +7,8 @@ export interface BackoffOptions {
   onRetry?: (attempt: number, delayMs: number, reason: string) => void;
 }
 
-/** Rate limits, Stripe's 5xx and dropped connections pass; anything else is the caller's error. */
-function retryable(err: unknown): boolean {
+/** Whether the same call may succeed later: rate limits, Stripe's 5xx and dropped connections; anything else is the caller's error. */
+export function stripeMayAnswerLater(err: unknown): boolean {
   if (err instanceof Stripe.errors.StripeRateLimitError) return true;
   if (err instanceof Stripe.errors.StripeAPIError) return true;
   if (err instanceof Stripe.errors.StripeConnectionError) return true;
@@ -25,7 +25,7 @@ export async function withBackoff<T>(call: () => Promise<T>, o: BackoffOptions =
     try {
       return await call();
     } catch (err) {
-      if (!retryable(err) || attempt >= attempts) throw err;
+      if (!stripeMayAnswerLater(err) || attempt >= attempts) throw err;
       const delay = Math.min(max, base * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
       o.onRetry?.(attempt, delay, (err as Error).message);
       await new Promise((r) => setTimeout(r, delay));

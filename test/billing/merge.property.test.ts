@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import type { InvoiceState, InvoiceStatus } from '../../src/billing/invoice-state';
 import { mergeInvoice, sameState } from '../../src/billing/merge';
-import { snapshotFromEvent, type InvoiceSnapshot, type SnapshotFields } from '../../src/billing/snapshot';
+import type { SnapshotFields } from '../../src/billing/invoice-layouts';
+import { snapshotFromEvent, type InvoiceSnapshot } from '../../src/billing/snapshot';
 import {
   NOW,
   draftInvoice,

@@ -8,7 +8,7 @@ const ROOT = path.resolve(__dirname, '../..');
 const SRC = path.join(ROOT, 'src');
 const DB = path.join(SRC, 'db');
 
-/** The layers that call the repositories; pipeline/ holds what consume/ did. */
+/** The layers that call the repositories. */
 const ABOVE_DB = ['mail', 'commands', 'read-models', 'recovery', 'consume', 'pipeline', 'ingest'].map((d) => path.join(SRC, d));
 
 /**

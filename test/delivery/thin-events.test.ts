@@ -40,6 +40,16 @@ describe('the consumer fetches the invoice a thin event refers to', () => {
     expect(api.requests.at(-1)).toMatchObject({ method: 'GET', path: `/v1/invoices/${id}`, status: 200 });
   });
 
+  it('fetches a connected account’s invoice as that account', async () => {
+    const id = uid('in');
+    api.invoices.put(paidInvoice(id));
+    const e: Record<string, unknown> = { ...thinEvent('v1.invoice.paid', id), context: 'acct_1ConnectedTest' };
+    expect(await run(e)).toMatchObject({ outcome: 'merged', objectId: id });
+    expect(api.requests.at(-1)).toMatchObject({ method: 'GET', path: `/v1/invoices/${id}`, account: 'acct_1ConnectedTest' });
+    const [stored] = await db.ds.query(`SELECT payload->>'account' AS account FROM stripe_events WHERE id = $1`, [e['id']]);
+    expect(stored.account).toBe('acct_1ConnectedTest');
+  });
+
   it('backs off through rate limits and server errors', async () => {
     const id = uid('in');
     api.invoices.put(paidInvoice(id));

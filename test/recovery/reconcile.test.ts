@@ -68,7 +68,7 @@ async function rowFromEvent(inv: Record<string, unknown>, type = 'invoice.finali
 }
 
 const run = (o: Partial<ReconcileOptions> = {}, deps: Partial<ReconcileDeps> = {}) =>
-  reconcile({ stripe, ds: db.ds, afterMerge: effects, logger: warnings().logger, backoff: { baseMs: 1 }, ...deps }, { since: SINCE, ...o });
+  reconcile({ stripe, ds: db.ds, effects, logger: warnings().logger, backoff: { baseMs: 1 }, ...deps }, { since: SINCE, ...o });
 
 async function notices(id: string): Promise<string[]> {
   const rows: { kind: string }[] = await db.ds.query(`SELECT kind FROM email_notices WHERE stripe_invoice_id = $1 ORDER BY kind`, [id]);
@@ -217,6 +217,31 @@ describe('reconcile', () => {
     ]);
     expect(api.requests[0]!.query).toEqual({ limit: '100', created: { gte: String(NOW - 86_400) } });
     expect(log.seen).toHaveLength(1);
+  });
+});
+
+describe('reconcile, when the database refuses one invoice of a page', () => {
+  // As a constraint or trigger an operator added would: the page's transaction fails, and the
+  // invoice it was applied for must not hold back the others.
+  beforeAll(async () => {
+    await db.ds.query(`CREATE FUNCTION refuse_invoice() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.stripe_invoice_id LIKE 'in_refused%' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$`);
+    await db.ds.query(`CREATE TRIGGER refuse_invoice BEFORE INSERT OR UPDATE ON invoices FOR EACH ROW EXECUTE FUNCTION refuse_invoice()`);
+  });
+  afterAll(async () => {
+    await db.ds.query(`DROP TRIGGER refuse_invoice ON invoices`);
+  });
+
+  it('inserts the rest of the page and reports the refused one as invalid, with the reason', async () => {
+    const good = uid('in');
+    const refused = uid('in_refused');
+    api.invoices.put(paidInvoice(good));
+    api.invoices.put(paidInvoice(refused));
+    const r = await run();
+    expect(await findInvoice(db.ds.manager, good)).toMatchObject({ status: 'paid' });
+    expect(await findInvoice(db.ds.manager, refused)).toBeNull();
+    expect(r.invoices.find((i) => i.invoice === refused)).toMatchObject({ action: 'invalid', reason: expect.stringMatching(/the database refused it: .*refused by the test/) });
+    expect(r.invoices.find((i) => i.invoice === good)).toMatchObject({ action: 'inserted' });
   });
 });
 

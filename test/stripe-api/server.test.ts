@@ -137,7 +137,7 @@ describe('errors', () => {
     });
     expect((err as Stripe.errors.StripeError).requestId).toMatch(/^req_[A-Za-z0-9]{14}$/);
     // The product's fetcher turns exactly this into "no such invoice".
-    expect(await objectFetcher(stripe)('invoice', 'in_missing')).toBeNull();
+    expect(await objectFetcher(stripe)('invoice', 'in_missing', null)).toBeNull();
   });
 
   it('retrieves a stored invoice and event by id', async () => {

@@ -31,6 +31,8 @@ export interface RecordedRequest {
   /** The status answered, set once the response is written. */
   status?: number;
   requestId: string;
+  /** The connected account the request was made as (`Stripe-Account`), when one was named. */
+  account?: string;
 }
 
 export interface StripeApi {
@@ -422,7 +424,8 @@ export async function startStripeApi(opts: { port?: number } = {}): Promise<Stri
   async function handle(req: http.IncomingMessage, res: http.ServerResponse) {
     const method = req.method ?? 'GET';
     const url = new URL(req.url ?? '/', 'http://stripe-api.invalid');
-    const record: RecordedRequest = { method, path: url.pathname, query: {}, rawQuery: url.search.replace(/^\?/, ''), requestId: newRequestId() };
+    const account = req.headers['stripe-account'];
+    const record: RecordedRequest = { method, path: url.pathname, query: {}, rawQuery: url.search.replace(/^\?/, ''), requestId: newRequestId(), ...(typeof account === 'string' ? { account } : {}) };
     requests.push(record);
     try {
       // Read (and so drain) the body even when unused, so the keep-alive connection stays usable.
