@@ -1,32 +1,5 @@
 import { z } from 'zod';
-import { statusAsSent, type InvoiceStatus, type StripeInvoiceStatus } from './invoice-state';
-
-/** What an invoice snapshot says, in today's names, whatever layout it was read from. */
-export interface SnapshotFields {
-  stripeCustomerId: string | null;
-  customerEmail: string | null;
-  customerName: string | null;
-  number: string | null;
-  status: StripeInvoiceStatus;
-  amountCents: number;
-  amountPaidCents: number;
-  amountRemainingCents: number;
-  totalCents: number;
-  currency: string;
-  dueDate: number | null;
-  collectionMethod: string | null;
-  billingReason: string | null;
-  hostedInvoiceUrl: string | null;
-  invoicePdfUrl: string | null;
-  livemode: boolean;
-  metadata: Record<string, string>;
-  attemptCount: number;
-  stripeCreatedAt: number | null;
-  finalizedAt: number | null;
-  paidAt: number | null;
-  voidedAt: number | null;
-  markedUncollectibleAt: number | null;
-}
+import { statusAsSent, type InvoiceStatus, type SnapshotFields, type StripeInvoiceStatus } from './invoice-state';
 
 /**
  * Every layout of the Invoice object that Stripe still sends. A webhook endpoint receives events

@@ -20,25 +20,19 @@ export const isKnownStatus = (status: string): status is InvoiceStatus => KNOWN.
 /** A status read from Stripe (or from a row that stored one), kept as it is. */
 export const statusAsSent = (status: string): StripeInvoiceStatus => status as StripeInvoiceStatus;
 
-/**
- * The invoice row as the pure core sees it. Timestamps are unix seconds, as Stripe sends them;
- * the database layer converts them to timestamptz.
- */
-export interface InvoiceState {
-  stripeInvoiceId: string;
+/** What an invoice snapshot says, in today's names, whatever layout it was read from. */
+export interface SnapshotFields {
   stripeCustomerId: string | null;
   customerEmail: string | null;
   customerName: string | null;
   number: string | null;
   /** Nothing acts on an UnknownStatus: it is never overdue, dunned or announced. */
   status: StripeInvoiceStatus;
-  overdue: boolean;
   amountCents: number;
   amountPaidCents: number;
   amountRemainingCents: number;
   totalCents: number;
-  /** Null only for a row known solely from a deletion stub (`{id, object, deleted: true}`). */
-  currency: string | null;
+  currency: string;
   dueDate: number | null;
   collectionMethod: string | null;
   billingReason: string | null;
@@ -52,6 +46,18 @@ export interface InvoiceState {
   paidAt: number | null;
   voidedAt: number | null;
   markedUncollectibleAt: number | null;
+}
+
+/**
+ * The invoice row as the pure core sees it: what the snapshot it last took its fields from said,
+ * and what the processor keeps beside it. Timestamps are unix seconds, as Stripe sends them; the
+ * database layer converts them to timestamptz.
+ */
+export interface InvoiceState extends Omit<SnapshotFields, 'currency'> {
+  stripeInvoiceId: string;
+  overdue: boolean;
+  /** Null only for a row known solely from a deletion stub (`{id, object, deleted: true}`). */
+  currency: string | null;
   deletedAt: number | null;
   lastEventId: string;
   lastEventCreatedAt: number;

@@ -1,6 +1,5 @@
-import { isKnownStatus, type InvoiceState, type InvoiceStatus, type StripeInvoiceStatus } from './invoice-state';
+import { isKnownStatus, type InvoiceState, type InvoiceStatus, type SnapshotFields, type StripeInvoiceStatus } from './invoice-state';
 import { isOverdue } from './overdue';
-import type { SnapshotFields } from './invoice-layouts';
 import type { InvoiceSnapshot } from './snapshot';
 
 /**

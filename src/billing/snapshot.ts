@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { fieldsFromInvoice, invoiceSchema, unixSeconds, type SnapshotFields } from './invoice-layouts';
+import { fieldsFromInvoice, invoiceSchema, unixSeconds } from './invoice-layouts';
+import type { SnapshotFields } from './invoice-state';
 import { MalformedEventError } from '../errors';
 
 /** What one event says about one invoice, already checked and normalised. */

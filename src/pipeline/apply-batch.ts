@@ -87,7 +87,7 @@ export async function applyBatch(ds: DataSource, entries: readonly BatchEntry[],
     for (const kind of OBJECT_KINDS) {
       const items = entries.flatMap((e, index) => (e.kind === kind && applies(e, index) ? [{ index, snapshot: e.snapshot }] : []));
       if (items.length === 0) continue;
-      const applied = await applyObjects(c, kind, items, o.now, o.stepOf?.(kind));
+      const applied = await applyObjects(c, { kind, items, now: o.now, ...(o.stepOf ? { step: o.stepOf(kind) } : {}) });
       for (const ch of applied) changes.set(ch.index, ch);
       const effected = o.effectsOfWrittenOnly ? applied.filter((ch) => ch.written) : applied;
       const counts = await kind.effects(db, effected.map((ch) => ({ ...ch, ...(o.modeOf?.(ch) ?? LIVE) })), o.now, o.effects);

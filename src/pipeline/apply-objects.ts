@@ -8,6 +8,14 @@ export interface SnapshotItem<S> {
   snapshot: S;
 }
 
+/** One kind's snapshots to fold into their rows, by the kind's reducer unless another step is given. */
+export interface Fold<S extends EventMeta, R> {
+  kind: ObjectKind<S, R>;
+  items: ReadonlyArray<SnapshotItem<S>>;
+  now: number;
+  step?: Step<S, R>;
+}
+
 /** One object's snapshots folded in order, starting from its row (or none). */
 function foldGroup<S, R>(start: R | null, items: ReadonlyArray<SnapshotItem<S>>, step: Step<S, R>, now: number) {
   let row = start;
@@ -36,13 +44,7 @@ function byKey<S extends EventMeta, R>(kind: ObjectKind<S, R>, items: ReadonlyAr
  * that folding them one by one in order would leave: each object is locked once (its key first,
  * see ObjectRepository.lockKeys), folded with all its snapshots, and written once if it changed.
  */
-export async function applyObjects<S extends EventMeta, R>(
-  c: SqlClient,
-  kind: ObjectKind<S, R>,
-  items: ReadonlyArray<SnapshotItem<S>>,
-  now: number,
-  step: Step<S, R> = kind.reduce,
-): Promise<Array<Change<S, R>>> {
+export async function applyObjects<S extends EventMeta, R>(c: SqlClient, { kind, items, now, step = kind.reduce }: Fold<S, R>): Promise<Array<Change<S, R>>> {
   const grouped = byKey(kind, items);
   const keys = [...grouped.keys()];
   if (keys.length === 0) return [];
@@ -66,13 +68,7 @@ export async function applyObjects<S extends EventMeta, R>(
 }
 
 /** What applyObjects would do, without writing or locking: the same fold against the rows as they are (a dry run). */
-export async function planObjects<S extends EventMeta, R>(
-  db: EntityManager,
-  kind: ObjectKind<S, R>,
-  items: ReadonlyArray<SnapshotItem<S>>,
-  now: number,
-  step: Step<S, R> = kind.reduce,
-): Promise<Array<Change<S, R>>> {
+export async function planObjects<S extends EventMeta, R>(db: EntityManager, { kind, items, now, step = kind.reduce }: Fold<S, R>): Promise<Array<Change<S, R>>> {
   const grouped = byKey(kind, items);
   const rows = await kind.repository.find(db, [...grouped.keys()]);
   return [...grouped.entries()].flatMap(([key, group]) => foldGroup(rows.get(key) ?? null, group, step, now).changes).sort((a, b) => a.index - b.index);

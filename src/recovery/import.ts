@@ -98,7 +98,7 @@ interface PageChange {
 
 /** What writing the page would do, without writing: the same merge against the rows as they are. */
 async function planPage(ds: DataSource, snapshots: readonly InvoiceSnapshot[], now: number): Promise<PageChange[]> {
-  return planObjects(ds.manager, invoiceKind, snapshots.map((snapshot, index) => ({ index, snapshot })), now, invoiceKind.reduceListed);
+  return planObjects(ds.manager, { kind: invoiceKind, items: snapshots.map((snapshot, index) => ({ index, snapshot })), now, step: invoiceKind.reduceListed });
 }
 
 /**

@@ -140,7 +140,7 @@ async function reconcilePage(deps: ReconcileDeps, invoices: Record<string, unkno
   }
   const items = snapshots.map(({ snapshot }, index) => ({ index, snapshot }));
   if (dryRun) {
-    const planned = await planObjects(deps.ds.manager, invoiceKind, items, now, repairStep);
+    const planned = await planObjects(deps.ds.manager, { kind: invoiceKind, items, now, step: repairStep });
     snapshots.forEach(({ at, snapshot }, i) => (reports[at] = toReport(snapshot, planRepair(planned[i]!.previous, snapshot, now))));
     return reports;
   }

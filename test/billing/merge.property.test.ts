@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { InvoiceState, InvoiceStatus } from '../../src/billing/invoice-state';
 import { mergeInvoice, sameState } from '../../src/billing/merge';
-import type { SnapshotFields } from '../../src/billing/invoice-layouts';
+import type { SnapshotFields } from '../../src/billing/invoice-state';
 import { snapshotFromEvent, type InvoiceSnapshot } from '../../src/billing/snapshot';
 import {
   NOW,
