@@ -85,6 +85,7 @@ export async function drainSection(sqs: BenchSqs, adminUrl: string, sizes: Drain
   const largeRuns: WorkerRun[] = [];
   const ceilings: number[] = [];
   const sqsCeilings: number[] = [];
+  const sdkCpu: number[] = [];
   try {
     for (let r = 0; r < sizes.rounds; r++) {
       const w = drainWorkload(sizes.invoices, `r${r}`, 20_000 + r);
@@ -94,7 +95,9 @@ export async function drainSection(sqs: BenchSqs, adminUrl: string, sizes: Drain
       ceilings.push(await rawSqlCeiling(small.url, w.bodies, connections));
       const url = await freshQueue(sqs, 'bench-receive');
       await fill(sqs, url, w.bodies);
-      sqsCeilings.push(await receiveDeleteCeiling(sqs, url, w.bodies.length, pollers));
+      const ceiling = await receiveDeleteCeiling(sqs, url, w.bodies.length, pollers);
+      sqsCeilings.push(ceiling.rate);
+      sdkCpu.push(ceiling.cpuMicrosPerMessage);
       await dropQueue(sqs, url);
       const c = smallRuns[r]!.cpu;
       process.stderr.write(
@@ -130,6 +133,15 @@ export async function drainSection(sqs: BenchSqs, adminUrl: string, sizes: Drain
       ratio: drain / median(sqsCeilings),
       target: null,
       note: `${rounds}; ratio = drain / this ceiling`,
+    }),
+    row({
+      figure: 'AWS SDK alone: receive 10 + delete batch, CPU per message',
+      value: median(sdkCpu),
+      unit: 'µs',
+      baseline: 'billing worker, CPU per drained message',
+      baselineValue: Number(cpuNote('worker')),
+      target: null,
+      note: `${rounds.split(';')[0]}; the two SDK calls a worker makes per receive, in the bench's own process with the worker's client options: the share of the worker's CPU that is the SDK's (ratio = SDK / worker)`,
     }),
     row({
       figure: `drain cost per event, ${fmt(sizes.largePreload)} invoices preloaded`,

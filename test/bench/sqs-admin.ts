@@ -101,8 +101,14 @@ export function centralRate(doneAtMs: number[]): number {
  * What the server sustains for the worker's own calls with no work in between: `pollers` loops of
  * ReceiveMessage (10, the worker's attribute names) then DeleteMessageBatch.
  */
-export async function receiveDeleteCeiling(b: BenchSqs, url: string, total: number, pollers: number): Promise<number> {
+/**
+ * What the SQS server sustains for receives of 10 and their delete batches, and what those two
+ * SDK calls cost this process's CPU per message: the part of the worker's CPU that is the AWS SDK's
+ * (the client is built by the same code as the worker's).
+ */
+export async function receiveDeleteCeiling(b: BenchSqs, url: string, total: number, pollers: number): Promise<{ rate: number; cpuMicrosPerMessage: number }> {
   const doneAt: number[] = [];
+  const cpu0 = process.cpuUsage();
   const enough = Math.ceil(total * 0.99);
   await Promise.all(
     Array.from({ length: pollers }, async () => {
@@ -126,5 +132,6 @@ export async function receiveDeleteCeiling(b: BenchSqs, url: string, total: numb
       }
     }),
   );
-  return centralRate(doneAt.slice(0, total));
+  const cpu = process.cpuUsage(cpu0);
+  return { rate: centralRate(doneAt.slice(0, total)), cpuMicrosPerMessage: (cpu.user + cpu.system) / doneAt.length };
 }
