@@ -11,7 +11,7 @@ import { isReceiveFailure, QueueGate } from './queue-gate';
 import { processBatch } from '../pipeline/process-batch';
 import { errorText, objectIdField, type ProcessOptions } from '../pipeline/types';
 import { RedriveLimit } from './redrive-limit';
-import { REPLAY_ATTRIBUTE } from './replay-attribute';
+import { REPLAY_ATTRIBUTE } from '../queue/replay-attribute';
 
 export interface WorkerOptions extends ProcessOptions {
   ds: DataSource;

@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { InvoiceState } from '../billing/invoice-state';
-import type { ObjectRepository } from '../stripe-objects/object-kind';
+import type { ObjectRepository } from './object-repository';
 import { statementFamily, valuesList, type SqlClient } from './sql-client';
 
 /** How a field is stored: its SQL type, or a conversion (unix seconds ↔ timestamptz, cents ↔ bigint). */

@@ -2,7 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Config } from '../config';
 import { recordDeadLetter } from '../consume/dead-letter';
-import { REPLAY_ATTRIBUTE } from '../consume/replay-attribute';
+import { REPLAY_ATTRIBUTE } from '../queue/replay-attribute';
 import { isRetryable } from '../errors';
 import { pipelineOptions } from '../pipeline/options';
 import { processBatch } from '../pipeline/process-batch';
@@ -14,7 +14,7 @@ import type { LambdaRuntime } from './runtime';
 function processOptions(rt: LambdaRuntime, config: Config): ProcessOptions {
   const { secretKey, apiBase } = config.stripe;
   return rt.reuse('pipeline-options', `${secretKey ?? ''} ${apiBase ?? ''}`, () =>
-    pipelineOptions(config, secretKey ? createStripeClient(config.stripe, 'thin events') : undefined),
+    pipelineOptions(config, secretKey ? createStripeClient(config.stripe, 'fetching objects') : undefined),
   );
 }
 

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { matchingEvents, type EventFilter, type ReplayableEvent } from '../db/event-log';
-import { REPLAY_ATTRIBUTE } from '../consume/replay-attribute';
+import { REPLAY_ATTRIBUTE } from '../queue/replay-attribute';
 import type { EventQueue } from '../queue/event-queue';
 
 export interface ReplayCandidate {

@@ -73,7 +73,7 @@ export async function start(roles: Role[], env: NodeJS.ProcessEnv = process.env,
     const queue = needsQueue ? await openQueue(config, log, closers) : undefined;
     const database = roles.includes('worker') || roles.includes('mailer') ? await openDatabase(config, log, closers, true, 'service') : undefined;
     let mailTarget: string | undefined;
-    const stripe = config.stripe.secretKey ? createStripeClient(config.stripe, 'thin events') : undefined;
+    const stripe = config.stripe.secretKey ? createStripeClient(config.stripe, 'fetching objects') : undefined;
     let url: string | undefined;
     const secrets = roles.includes('webhook') ? await resolveSecrets(config) : undefined;
 

@@ -1,7 +1,7 @@
 import type Stripe from 'stripe';
 import type { EntityManager } from 'typeorm';
 import type { NoticeChange } from '../billing/notice-plan';
-import type { SqlClient } from '../db/sql-client';
+import type { ObjectRepository } from '../db/object-repository';
 
 /** What every snapshot knows of the event (or API read) it came from. */
 export interface EventMeta {
@@ -42,23 +42,6 @@ export interface EffectCounts {
   queued: number;
   /** Outbox rows that only record what was not sent. */
   skipped: number;
-}
-
-/** The only SQL a kind's rows need on the write path; each lives in the kind's repository in src/db/. */
-export interface ObjectRepository<R> {
-  /**
-   * Serialises the transactions that write any of these keys, existing or not yet inserted, by
-   * locks taken in one pass in key order (row locks alone deadlock across insert races).
-   */
-  lockKeys(c: SqlClient, keys: readonly string[]): Promise<void>;
-  /** The rows that exist, locked until commit. */
-  lock(c: SqlClient, keys: readonly string[]): Promise<Map<string, R>>;
-  /** The rows that exist, unlocked: what a dry run compares against. */
-  find(db: EntityManager, keys: readonly string[]): Promise<Map<string, R>>;
-  /** Inserts new rows; returns the keys another transaction inserted first (nothing written for those). */
-  insert(c: SqlClient, rows: readonly R[]): Promise<string[]>;
-  /** Rewrites rows this transaction holds locked, each key at most once. */
-  update(c: SqlClient, rows: readonly R[]): Promise<void>;
 }
 
 /** One snapshot folded into a row (or none); returns the row itself when nothing changes. */

@@ -9,7 +9,7 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { REPLAY_ATTRIBUTE } from '../../src/consume/replay-attribute';
+import { REPLAY_ATTRIBUTE } from '../../src/queue/replay-attribute';
 
 export interface BenchSqs {
   sqs: SQSClient;

@@ -2,7 +2,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { FullBatchFailureError } from '@aws-lambda-powertools/batch';
 import { consumerHandler } from '../../src/lambda/consumer';
 import { LambdaRuntime } from '../../src/lambda/runtime';
-import { REPLAY_ATTRIBUTE } from '../../src/consume/replay-attribute';
+import { REPLAY_ATTRIBUTE } from '../../src/queue/replay-attribute';
 import { findInvoice } from '../../src/db/invoices';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { depth, sendRaw, startTestSqs, type TestSqs } from '../support/sqs';
