@@ -5,7 +5,9 @@ import { snapshotFromListedInvoice } from '../billing/repair';
 import { type InvoiceSnapshot } from '../billing/snapshot';
 import { wallClock } from '../clock';
 import { BillingError, MalformedEventError } from '../errors';
-import { applyBatch } from '../pipeline/apply-batch';
+import { isConnectionError } from '../db/connection-errors';
+import { applyIsolating } from '../pipeline/apply-batch';
+import { errorText } from '../pipeline/types';
 import { planObjects } from '../pipeline/apply-objects';
 import type { NoticeEffects } from '../effects/notice-effects';
 import { invoiceKind } from '../stripe-objects/invoice';
@@ -104,10 +106,16 @@ async function planPage(ds: DataSource, snapshots: readonly InvoiceSnapshot[], n
 /**
  * One page in one transaction, through the pipeline's one path: the rows merged as events are,
  * with their notices. An inserted row is a baseline as of the import's start; a change to a known
- * row is news.
+ * row is news. An invoice the database refuses is applied alone and comes back with the reason, so
+ * it holds back none of the page; an unreachable database stops the import (run it again).
  */
-async function writePage(deps: ImportDeps, snapshots: readonly InvoiceSnapshot[], now: number, startedAt: number): Promise<{ changes: PageChange[]; notices: EffectCounts }> {
-  const { results, effects } = await applyBatch(
+async function writePage(
+  deps: ImportDeps,
+  snapshots: readonly InvoiceSnapshot[],
+  now: number,
+  startedAt: number,
+): Promise<{ changes: PageChange[]; refused: Array<{ invoice: string; reason: string }>; notices: EffectCounts }> {
+  const { outcomes, effects } = await applyIsolating(
     deps.ds,
     snapshots.map((snapshot) => ({ kind: invoiceKind, snapshot })),
     {
@@ -118,7 +126,14 @@ async function writePage(deps: ImportDeps, snapshots: readonly InvoiceSnapshot[]
       effectsOfWrittenOnly: true,
     },
   );
-  return { changes: results.map((r) => r.change as PageChange), notices: effects };
+  const changes: PageChange[] = [];
+  const refused: Array<{ invoice: string; reason: string }> = [];
+  outcomes.forEach((o, i) => {
+    if (o.ok) return changes.push(o.result.change as PageChange);
+    if (isConnectionError(o.error)) throw o.error;
+    refused.push({ invoice: snapshots[i]!.stripeInvoiceId, reason: `the database refused it: ${errorText(o.error)}` });
+  });
+  return { changes, refused, notices: effects };
 }
 
 /**
@@ -166,6 +181,7 @@ export async function importInvoices(deps: ImportDeps, o: ImportOptions): Promis
       const changes = result.dryRun ? await planPage(deps.ds, snapshots, now) : await writePage(deps, snapshots, now, startedAt).then((w) => {
         result.noticesSkipped += w.notices.skipped;
         result.noticesQueued += w.notices.queued;
+        invalid.push(...w.refused);
         return w.changes;
       });
       for (const ch of changes) {

@@ -164,6 +164,29 @@ describe('billing import', () => {
     expect(await states([idOf(inv)])).toEqual(['invoice_issued#0 skipped stale', 'invoice_paid#0 skipped stale']);
   });
 
+  it('reports an invoice the database refuses as invalid and imports the rest of its page', async () => {
+    // As a constraint or trigger an operator added would: the page's transaction fails, and the
+    // invoice it was applied for must not hold back the others.
+    await world.db.ds.query(`CREATE FUNCTION refuse_import() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.customer_name = 'Refused by the test' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$`);
+    await world.db.ds.query(`CREATE TRIGGER refuse_import BEFORE INSERT OR UPDATE ON invoices FOR EACH ROW EXECUTE FUNCTION refuse_import()`);
+    try {
+      const now = wallNow();
+      const good = openInvoice({ finalizedAt: now - 2 * DAY });
+      const refused = { ...openInvoice({ finalizedAt: now - 2 * DAY }), customer_name: 'Refused by the test' };
+      api.invoices.put(good);
+      api.invoices.put(refused);
+      const r = await billing(['import', '--since', iso(now - 3 * DAY), '--json'], env());
+      expect(r.code).toBe(0);
+      const out = JSON.parse(r.out) as { invoices: Array<{ invoice: string; action: string; reason?: string }> };
+      expect(out.invoices.find((i) => i.invoice === idOf(refused))).toMatchObject({ action: 'invalid', reason: expect.stringMatching(/the database refused it: .*refused by the test/) });
+      expect(await findInvoice(world.db.ds.manager, idOf(good))).toMatchObject({ status: 'open' });
+      expect(await findInvoice(world.db.ds.manager, idOf(refused))).toBeNull();
+    } finally {
+      await world.db.ds.query(`DROP TRIGGER refuse_import ON invoices`);
+    }
+  });
+
   it('a payment made while the import ran is news: its receipt goes out', async () => {
     const began = wallNow();
     const inv = openInvoice({ finalizedAt: began - 20 * DAY });
