@@ -18,3 +18,17 @@ export class MalformedEventError extends BillingError {
   override readonly name = 'MalformedEventError';
   readonly retryable = false;
 }
+
+/**
+ * A long command (backfill, import) stopped part way; `partial` says how far it got. Running the
+ * same command again finishes it: what was done is recognised and left as it is.
+ */
+export abstract class RunInterruptedError<T> extends BillingError {
+  readonly retryable = true;
+  constructor(
+    message: string,
+    readonly partial: T,
+  ) {
+    super(message);
+  }
+}

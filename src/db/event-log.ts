@@ -71,19 +71,24 @@ const CLAIM_MANY = statementFamily(
      RETURNING id`,
 );
 
-// Every receive counts, a duplicate's too; the update also locks the row until commit. An event
-// not yet processed (it failed before) takes the payload about to be applied: what failed may
-// have been the thin notice or the unreadable body, and the log keeps what was merged.
+// Every receive counts, a duplicate's too; the update also locks the row until commit.
 const COUNT_KNOWN = {
   name: 'count_known_events',
-  text: `UPDATE stripe_events AS e
-            SET attempts = e.attempts + r.n,
-                payload = CASE WHEN e.processed_at IS NULL THEN r.payload::jsonb ELSE e.payload END
-           FROM (SELECT s.id, r.n, r.payload FROM stripe_events AS s
-                   JOIN unnest($1::text[], $2::int[], $3::text[]) AS r(id, n, payload) ON r.id = s.id
+  text: `UPDATE stripe_events AS e SET attempts = e.attempts + r.n
+           FROM (SELECT s.id, r.n FROM stripe_events AS s JOIN unnest($1::text[], $2::int[]) AS r(id, n) ON r.id = s.id
                   ORDER BY s.id FOR UPDATE OF s) AS r
           WHERE e.id = r.id
       RETURNING e.id, e.processed_at IS NOT NULL AS processed`,
+};
+
+// An event that failed before takes the payload it is now applied with: what failed may have been
+// the thin notice or the unreadable body, and the log keeps what was merged. Only such events send
+// their payload again; a duplicate of an applied event (the common case) does not.
+const RETAKE_PAYLOADS = {
+  name: 'retake_event_payloads',
+  text: `UPDATE stripe_events AS e SET payload = r.payload::jsonb
+           FROM unnest($1::text[], $2::text[]) AS r(id, payload)
+          WHERE e.id = r.id`,
 };
 
 const MARK_MANY = {
@@ -110,8 +115,10 @@ export async function claimEventsProcessed(c: SqlClient, events: ReadonlyArray<{
   const claims = new Map<string, Claim>(inserted.rows.map((r) => [r.id, 'new']));
   const known = sorted.filter((e) => !claims.has(e.record.id));
   if (known.length > 0) {
-    const rows = await c.query<{ id: string; processed: boolean }>({ ...COUNT_KNOWN, values: [known.map((e) => e.record.id), known.map((e) => e.receives), known.map((e) => e.payload)] });
+    const rows = await c.query<{ id: string; processed: boolean }>({ ...COUNT_KNOWN, values: [known.map((e) => e.record.id), known.map((e) => e.receives)] });
     for (const r of rows.rows) claims.set(r.id, r.processed ? 'done' : 'retry');
+    const retried = known.filter((e) => claims.get(e.record.id) === 'retry');
+    if (retried.length > 0) await c.query({ ...RETAKE_PAYLOADS, values: [retried.map((e) => e.record.id), retried.map((e) => e.payload)] });
   }
   return claims;
 }

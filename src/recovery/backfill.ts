@@ -1,7 +1,7 @@
 import type Stripe from 'stripe';
 import type { DataSource } from 'typeorm';
 import { knownEventIds } from '../db/event-log';
-import { BillingError } from '../errors';
+import { BillingError, RunInterruptedError } from '../errors';
 import { identifyEvent } from '../stripe-objects/identify-event';
 import { kindOfEvent, OBJECT_KINDS } from '../stripe-objects/registry';
 import type { EventQueue } from '../queue/event-queue';
@@ -61,15 +61,8 @@ export interface BackfillResult {
  * The queue refused an event mid-way; `partial` says how far the backfill got. Running it again
  * is safe: what was enqueued is skipped as already known.
  */
-export class BackfillInterruptedError extends BillingError {
+export class BackfillInterruptedError extends RunInterruptedError<BackfillResult> {
   override readonly name = 'BackfillInterruptedError';
-  readonly retryable = true;
-  constructor(
-    message: string,
-    readonly partial: BackfillResult,
-  ) {
-    super(message);
-  }
 }
 
 /** The queue is not there: found before anything is listed, so nothing is half done. */

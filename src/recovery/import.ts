@@ -4,7 +4,7 @@ import type { InvoiceState } from '../billing/invoice-state';
 import { snapshotFromListedInvoice } from '../billing/repair';
 import { type InvoiceSnapshot } from '../billing/snapshot';
 import { wallClock } from '../clock';
-import { BillingError, MalformedEventError } from '../errors';
+import { MalformedEventError, RunInterruptedError } from '../errors';
 import { isConnectionError } from '../db/connection-errors';
 import { applyIsolating } from '../pipeline/apply-batch';
 import { errorText } from '../pipeline/types';
@@ -62,16 +62,8 @@ export interface ImportResult {
 }
 
 /** The import stopped part way (the API failed after backing off); `partial` says how far it got. */
-export class ImportInterruptedError extends BillingError {
+export class ImportInterruptedError extends RunInterruptedError<ImportResult> {
   override readonly name = 'ImportInterruptedError';
-  /** Running the same import again finishes it. */
-  readonly retryable = true;
-  constructor(
-    message: string,
-    readonly partial: ImportResult,
-  ) {
-    super(message);
-  }
 }
 
 interface Listed {

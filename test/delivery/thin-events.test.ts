@@ -59,6 +59,19 @@ describe('the consumer fetches the invoice a thin event refers to', () => {
     expect(api.requests.slice(-3).map((r) => r.status)).toEqual([429, 500, 200]);
   });
 
+  it('keeps, once it succeeds, the invoice it merged rather than the notice whose fetch failed before', async () => {
+    const id = uid('in');
+    api.invoices.put(paidInvoice(id));
+    const e = thinEvent('v1.invoice.paid', id);
+    api.failNext(500, 4);
+    await expect(run(e)).rejects.toThrow();
+    const [failed] = await db.ds.query(`SELECT processed_at, payload->>'object' AS object FROM stripe_events WHERE id = $1`, [e['id']]);
+    expect(failed).toEqual({ processed_at: null, object: 'v2.core.event' });
+    expect(await run(e)).toMatchObject({ outcome: 'merged' });
+    const [stored] = await db.ds.query(`SELECT attempts, payload->>'object' AS object, payload->'data'->'object'->>'id' AS invoice FROM stripe_events WHERE id = $1`, [e['id']]);
+    expect(stored).toEqual({ attempts: 2, object: 'event', invoice: id });
+  });
+
   it('turns a deleted draft that Stripe no longer has into a deletion', async () => {
     const id = uid('in');
     expect(await run(thinEvent('v1.invoice.deleted', id))).toMatchObject({ outcome: 'merged' });
