@@ -107,9 +107,11 @@ it('converges 20 lifecycles posted three times each, shuffled, with re-sent even
   const rows = await eventRows(db.ds, ids);
   // Duplicates are recognised before merging, so no event is ever merged (or fails) twice; every
   // copy received counts as an attempt.
+  // At least once per copy: under load a message can outlive its visibility timeout and be received
+  // again, and that receive counts too.
   const copies = new Map<string, number>();
   for (const e of deliveries) copies.set(eventId(e), (copies.get(eventId(e)) ?? 0) + 1);
-  expect(rows.filter((r) => !r.processed || r.attempts !== copies.get(r.id) || r.last_error !== null)).toEqual([]);
+  expect(rows.filter((r) => !r.processed || r.attempts < copies.get(r.id)! || r.last_error !== null)).toEqual([]);
   expect(await depth(sqs.client, sqs.dlqUrl)).toBe(0);
 }, 60_000);
 
