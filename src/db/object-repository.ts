@@ -1,13 +1,11 @@
 import type { EntityManager } from 'typeorm';
 import type { SqlClient } from './sql-client';
 
-/** The only SQL a kind's rows need on the write path; each lives in the kind's repository in src/db/. */
+/**
+ * The only SQL a kind's rows need on the write path; each lives in the kind's repository in src/db/.
+ * The batch has already taken its objects' advisory locks (lockObjectNames) when these run.
+ */
 export interface ObjectRepository<R> {
-  /**
-   * Serialises the transactions that write any of these keys, existing or not yet inserted, by
-   * locks taken in one pass in key order (row locks alone deadlock across insert races).
-   */
-  lockKeys(c: SqlClient, keys: readonly string[]): Promise<void>;
   /** The rows that exist, locked until commit. */
   lock(c: SqlClient, keys: readonly string[]): Promise<Map<string, R>>;
   /** The rows that exist, unlocked: what a dry run compares against. */

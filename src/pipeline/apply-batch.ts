@@ -1,9 +1,10 @@
 import type { DataSource } from 'typeorm';
 import { isConnectionError } from '../db/connection-errors';
 import { claimEventsProcessed, markAllProcessed, type Claim, type EventRecord } from '../db/event-log';
+import { lockObjectNames } from '../db/object-locks';
 import { sqlClientOf } from '../db/sql-client';
 import type { AnyObjectKind, Change, ChangeMode, EffectCounts, EffectRunners, EventMeta, Step } from '../stripe-objects/object-kind';
-import { OBJECT_KINDS } from '../stripe-objects/registry';
+import { kindNamed, OBJECT_KINDS } from '../stripe-objects/registry';
 import { applyObjects } from './apply-objects';
 import type { Outcome } from './types';
 
@@ -47,7 +48,8 @@ export function eventRecord(kind: AnyObjectKind, s: EventMeta): EventRecord {
 /**
  * The one way anything is applied: 1 to N snapshots in one transaction. Each event is claimed in
  * the log (a second copy in the batch, or an event already applied, is a duplicate unless forced);
- * each kind's objects are locked once, folded with all their snapshots and written once; each
+ * every object the batch writes, and every lock its kinds share, is locked in one pass; each
+ * kind's objects are then folded with all their snapshots and written once; each
  * kind's effects run on its changes; the events that were not new are marked processed. The rows
  * left are those that applying the entries one by one in order would leave.
  */
@@ -82,10 +84,17 @@ export async function applyBatch(ds: DataSource, entries: readonly BatchEntry[],
       return firstOf.get(e.snapshot.eventId) === index && (claim !== 'done' || forced.has(e.snapshot.eventId));
     };
 
+    const applying: Array<{ index: number; kind: AnyObjectKind; snapshot: EventMeta }> = entries.flatMap((e, index) => (applies(e, index) ? [{ index, kind: e.kind, snapshot: e.snapshot }] : []));
+    // Objects carried inside another (a charge's refunds) follow the entries, numbered after them.
+    for (const carried of applying.flatMap(({ kind, snapshot }) => kind.nested?.(snapshot) ?? [])) {
+      applying.push({ index: entries.length + applying.length, kind: kindNamed(carried.object), snapshot: carried.snapshot });
+    }
+    await lockObjectNames(c, applying.flatMap(({ kind, snapshot }) => [`${kind.object}:${kind.key(snapshot)}`, ...(kind.sharedLocks?.(snapshot) ?? [])]));
+
     const changes = new Map<number, Change<unknown, unknown>>();
     const effects: EffectCounts = { queued: 0, skipped: 0 };
     for (const kind of OBJECT_KINDS) {
-      const items = entries.flatMap((e, index) => (e.kind === kind && applies(e, index) ? [{ index, snapshot: e.snapshot }] : []));
+      const items = applying.filter((a) => a.kind === kind);
       if (items.length === 0) continue;
       const applied = await applyObjects(c, { kind, items, now: o.now, ...(o.stepOf ? { step: o.stepOf(kind) } : {}) });
       for (const ch of applied) changes.set(ch.index, ch);

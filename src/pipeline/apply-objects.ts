@@ -41,15 +41,15 @@ function byKey<S extends EventMeta, R>(kind: ObjectKind<S, R>, items: ReadonlyAr
 
 /**
  * Folds one kind's snapshots into their rows inside the caller's transaction, leaving the rows
- * that folding them one by one in order would leave: each object is locked once (its key first,
- * see ObjectRepository.lockKeys), folded with all its snapshots, and written once if it changed.
+ * that folding them one by one in order would leave: each object's row is locked once (the batch
+ * holds its advisory lock already, see lockObjectNames), folded with all its snapshots, and
+ * written once if it changed.
  */
 export async function applyObjects<S extends EventMeta, R>(c: SqlClient, { kind, items, now, step = kind.reduce }: Fold<S, R>): Promise<Array<Change<S, R>>> {
   const grouped = byKey(kind, items);
   const keys = [...grouped.keys()];
   if (keys.length === 0) return [];
   const repo = kind.repository;
-  await repo.lockKeys(c, keys);
   const rows = await repo.lock(c, keys);
   const folds = new Map(keys.map((k) => [k, foldGroup(rows.get(k) ?? null, grouped.get(k)!, step, now)]));
 

@@ -1,17 +1,10 @@
 import type Stripe from 'stripe';
 import type { EntityManager } from 'typeorm';
+import type { EventMeta } from '../billing/event-envelope';
 import type { NoticeChange } from '../billing/notice-plan';
 import type { ObjectRepository } from '../db/object-repository';
 
-/** What every snapshot knows of the event (or API read) it came from. */
-export interface EventMeta {
-  eventId: string;
-  eventType: string;
-  /** Unix seconds; for a fetched object, when it was fetched. */
-  eventCreated: number;
-  livemode: boolean;
-  apiVersion: string | null;
-}
+export type { EventMeta } from '../billing/event-envelope';
 
 /**
  * How a change's effects read it. `live`: it happens now (an event, a repair of a known row), so
@@ -68,6 +61,19 @@ export interface ObjectKind<S extends EventMeta, R> {
   read(event: unknown): S;
   /** The key its row is merged under. */
   key(snapshot: S): string;
+  /**
+   * Locks this object shares with objects of other kinds whose effects read it (the payment that
+   * an invoice payment, its charges and their refunds belong to), named `<scope>:<id>`. The batch
+   * takes them with its own objects' locks, in one pass, before anything is written; so effects
+   * that link objects of two kinds see what a concurrent transaction committed for the other.
+   */
+  sharedLocks?(snapshot: S): readonly string[];
+  /**
+   * Objects of other kinds that this snapshot carries whole (the refunds a charge lists), already
+   * read by their kind's reader. The batch applies them with their kind, after this one, as if
+   * they had come in events of their own; they have no event of their own in the log.
+   */
+  nested?(snapshot: S): ReadonlyArray<{ object: string; snapshot: EventMeta }>;
   /** The invoice the event log files the snapshot's event under, when it concerns one. */
   invoiceOf(snapshot: S): string | null;
   /** The same for an event that could not be read, from its object's id alone. */

@@ -53,11 +53,14 @@ export function kindOfThinEvent(type: string | null): AnyObjectKind | null {
 /** The snapshot event types a webhook endpoint subscribes to: every kind's. */
 export const SNAPSHOT_EVENT_TYPES: readonly string[] = OBJECT_KINDS.flatMap((k) => k.eventTypes);
 
+/** The kind of this Stripe `object` name; a name no entry has is a programming error. */
+export function kindNamed(object: string): AnyObjectKind {
+  const kind = OBJECT_KINDS.find((k) => k.object === object);
+  if (!kind) throw new Error(`no registered kind of Stripe object is called ${object}`);
+  return kind;
+}
+
 /** Stripe's API as the pipeline asks it for objects, each kind through its own retrieve. */
 export function objectFetcher(stripe: Stripe): FetchObject {
-  return async (object, id, account) => {
-    const kind = OBJECT_KINDS.find((k) => k.object === object);
-    if (!kind) throw new Error(`no registered kind of Stripe object is called ${object}`);
-    return kind.retrieve(stripe, id, account);
-  };
+  return async (object, id, account) => kindNamed(object).retrieve(stripe, id, account);
 }
