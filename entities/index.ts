@@ -1,7 +1,11 @@
 import { BillingContactEntity } from './billing-contact.entity';
+import { ChargeEntity } from './charge.entity';
+import { CreditNoteEntity } from './credit-note.entity';
 import { EmailNoticeEntity } from './email-notice.entity';
 import { InvoiceEntity } from './invoice.entity';
+import { InvoicePaymentEntity } from './invoice-payment.entity';
+import { RefundEntity } from './refund.entity';
 import { StripeEventEntity } from './stripe-event.entity';
 
-export { BillingContactEntity, EmailNoticeEntity, InvoiceEntity, StripeEventEntity };
-export const ENTITIES = [InvoiceEntity, StripeEventEntity, EmailNoticeEntity, BillingContactEntity];
+export { BillingContactEntity, ChargeEntity, CreditNoteEntity, EmailNoticeEntity, InvoiceEntity, InvoicePaymentEntity, RefundEntity, StripeEventEntity };
+export const ENTITIES = [InvoiceEntity, StripeEventEntity, EmailNoticeEntity, BillingContactEntity, CreditNoteEntity, InvoicePaymentEntity, ChargeEntity, RefundEntity];

@@ -3,6 +3,10 @@ import { EmailNotices1763942400000 } from './1763942400000-EmailNotices';
 import { FinanceViews1764028800000 } from './1764028800000-FinanceViews';
 import { AdoptionFixes1764806400000 } from './1764806400000-AdoptionFixes';
 import { OpenEndedInvoiceStatus1765000000000 } from './1765000000000-OpenEndedInvoiceStatus';
+import { PaymentTables1765100000000 } from './1765100000000-PaymentTables';
+import { CreditNotesAndCustomers1765100001000 } from './1765100001000-CreditNotesAndCustomers';
+import { MoneyFinanceViews1765200000000 } from './1765200000000-MoneyFinanceViews';
+import { RefundNotices1765200001000 } from './1765200001000-RefundNotices';
 
 /** In the order they must run; TypeORM records each by name in the `migrations` table. */
 export const MIGRATIONS = [
@@ -11,4 +15,8 @@ export const MIGRATIONS = [
   FinanceViews1764028800000,
   AdoptionFixes1764806400000,
   OpenEndedInvoiceStatus1765000000000,
+  PaymentTables1765100000000,
+  CreditNotesAndCustomers1765100001000,
+  MoneyFinanceViews1765200000000,
+  RefundNotices1765200001000,
 ];

@@ -95,6 +95,7 @@ const schema = z
     MAIL_POLL_INTERVAL_MS: intFrom(50, 1000, 60000),
     NOTICE_KINDS: noticeKinds,
     NOTICE_MAX_EVENT_AGE_HOURS: intFrom(1, 72, 24 * 366),
+    RECEIPT_WAIT_SECONDS: intFrom(0, 120, 3600),
     STRIPE_SECRET_KEY: z
       .string()
       .trim()
@@ -175,6 +176,11 @@ export interface MailConfig {
    * this (Stripe's 72-hour retry window by default) is recorded as skipped (`stale`), not sent.
    */
   noticeMaxAgeSeconds: number;
+  /**
+   * RECEIPT_WAIT_SECONDS: how long after it was queued a receipt (invoice_paid) waits for the
+   * charge that paid the invoice, whose receipt link it then carries; 0 sends it at once.
+   */
+  receiptWaitSeconds: number;
 }
 
 /** Parses the environment once; a bad value throws a ConfigError naming the variable. */
@@ -213,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pollIntervalMs: e.MAIL_POLL_INTERVAL_MS,
       enabledKinds: new Set(e.NOTICE_KINDS),
       noticeMaxAgeSeconds: e.NOTICE_MAX_EVENT_AGE_HOURS * 3600,
+      receiptWaitSeconds: e.RECEIPT_WAIT_SECONDS,
     },
     stripe: { secretKey: e.STRIPE_SECRET_KEY, apiBase: e.STRIPE_API_BASE },
     logLevel: e.LOG_LEVEL,

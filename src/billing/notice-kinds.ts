@@ -6,6 +6,7 @@ export const NOTICE_KINDS = [
   'overdue',
   'overdue_reminder',
   'invoice_voided',
+  'refund_issued',
 ] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
 
@@ -16,9 +17,13 @@ export const DUNNING_KINDS: ReadonlySet<NoticeKind> = new Set(['due_soon', 'over
  * News the customer must have when it happens: these may follow another email about the same
  * invoice on the same day. Every other kind waits a day after the last email about its invoice.
  */
-export const NEWS_KINDS: ReadonlySet<NoticeKind> = new Set(['payment_failed', 'invoice_paid', 'invoice_voided']);
+export const NEWS_KINDS: ReadonlySet<NoticeKind> = new Set(['payment_failed', 'invoice_paid', 'invoice_voided', 'refund_issued']);
 
-/** One outbox entry to create; (invoice, kind, sequence) is unique, so queueing twice is harmless. */
+/**
+ * One outbox entry to create; (invoice, kind, sequence, subject) is unique, so queueing twice is
+ * harmless. Its subject is empty: it is about the invoice itself (refund notices name what they are
+ * about, see notice-refunds.ts).
+ */
 export interface NoticeRequest {
   kind: NoticeKind;
   /** 0 unless the kind repeats: the attempt count for payment_failed, the week for overdue_reminder. */

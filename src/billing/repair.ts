@@ -2,6 +2,7 @@ import type { InvoiceState } from './invoice-state';
 import { isOverdue } from './overdue';
 import { MalformedEventError } from '../errors';
 import { snapshotFromEvent, type InvoiceSnapshot } from './snapshot';
+import { fetchedObjectEvent } from './fetched-event';
 
 /**
  * Reconcile's pure half: Stripe's current invoice (from GET /v1/invoices) against our row.
@@ -30,14 +31,7 @@ export function reconcileEventId(fetchedAt: number, source: ApiSource = 'reconci
 
 /** Reads one invoice as listed by Stripe; throws MalformedEventError when it cannot become a row. */
 export function snapshotFromListedInvoice(invoice: Record<string, unknown>, fetchedAt: number, source: ApiSource = 'reconcile'): InvoiceSnapshot {
-  const snapshot = snapshotFromEvent({
-    id: reconcileEventId(fetchedAt, source),
-    type: source,
-    created: fetchedAt,
-    livemode: invoice['livemode'] === true,
-    api_version: null,
-    data: { object: invoice },
-  });
+  const snapshot = snapshotFromEvent(fetchedObjectEvent(invoice, { id: reconcileEventId(fetchedAt, source), type: source, fetchedAt, livemode: invoice['livemode'] === true, account: null }));
   // The list endpoint never returns deletion stubs; one here would erase a row's fields.
   if (snapshot.fields === null) throw new MalformedEventError(`invoice ${snapshot.stripeInvoiceId} was listed as a deletion stub`);
   return snapshot;

@@ -11,7 +11,7 @@ export function defineOutboxCommands(program: Command): void {
     .description('set the addresses for a customer ("" clears one)')
     .argument('<customer>', 'Stripe customer id, cus_…')
     .option('--invoice-email <address>', "receives invoice emails, before the invoice's customer_email")
-    .option('--primary-email <address>', 'used when neither the invoice email nor the invoice has an address')
+    .option('--primary-email <address>', "used when neither the invoice email nor the invoice has an address; the customer's next newer Stripe event replaces it")
     .option('--json', 'print JSON')
     .action(lazy(contactsCode, (m) => m.setContact));
   contacts

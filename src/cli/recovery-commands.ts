@@ -16,7 +16,7 @@ export function defineRecoveryCommands(program: Command): void {
     .command('events')
     .description('re-enqueue stored events; by default those not processed successfully')
     .option('--invoice <id>', 'only this invoice, in_…')
-    .option('--type <type>', 'only this event type, e.g. invoice.paid')
+    .option('--type <type>', 'only this event type, e.g. invoice.paid or charge.refunded')
     .option('--since <iso>', 'events created at or after, e.g. 2026-11-01 or 2026-11-01T09:00:00Z')
     .option('--until <iso>', 'events created at or before')
     .option('--failed', 'only events whose last attempt failed')

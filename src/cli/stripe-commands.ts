@@ -4,15 +4,15 @@ import { lazy } from './lazy';
 const sync = () => require('../commands/stripe-sync') as typeof import('../commands/stripe-sync');
 
 const ENV_HELP = `
-Needs STRIPE_SECRET_KEY (a secret or restricted key that reads events and invoices)
-and DATABASE_URL. STRIPE_API_BASE points at another API server (stripe-mock, a test
+Needs STRIPE_SECRET_KEY (a secret or restricted key that reads events, invoices, invoice
+payments, charges, refunds and credit notes) and DATABASE_URL. STRIPE_API_BASE points at another API server (stripe-mock, a test
 double).`;
 
 export function defineStripeCommands(program: Command): void {
   program
     .command('import')
-    .description('adopting an account: bring in its existing invoices as the baseline, emailing no one about them')
-    .option('--since <iso>', 'invoices created at or after this moment (required), e.g. 2025-01-01')
+    .description('adopting an account: bring in its existing invoices, with their payments, charges and credit notes, as the baseline, emailing no one about them')
+    .option('--since <iso>', 'invoices created at or after this moment (required), e.g. 2025-01-01; their payments, charges and credit notes come with them')
     .option('--until <iso>', 'invoices created at or before this moment (default: now)')
     .option('--dry-run', 'count what would be inserted and updated; write nothing')
     .option('--json', 'print JSON')
@@ -32,7 +32,7 @@ Example:
 
   program
     .command('backfill')
-    .description('after an outage: enqueue the invoice events Stripe still lists (30 days) that were never stored')
+    .description('after an outage: enqueue the events Stripe still lists (30 days) that were never stored, of every object kept')
     .option('--since <iso>', 'events created at or after this moment (required), e.g. 2026-11-01T09:00:00Z')
     .option('--until <iso>', 'events created at or before this moment (default: now)')
     .option('--dry-run', 'list what would be enqueued; send nothing')
@@ -50,8 +50,8 @@ Example:
 
   program
     .command('reconcile')
-    .description("compare invoices with Stripe's API and repair rows that differ (Stripe wins); reports each difference")
-    .option('--since <iso>', 'invoices created at or after this moment (required)')
+    .description("compare invoices, and their payments, charges, refunds and credit notes, with Stripe's API and repair rows that differ; reports each difference")
+    .option('--since <iso>', 'invoices created at or after this moment (required); their payments, charges and credit notes come with them')
     .option('--until <iso>', 'invoices created at or before this moment (default: now)')
     .option('--dry-run', 'report the differences; write nothing')
     .option('--json', 'print JSON')

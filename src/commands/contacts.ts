@@ -1,5 +1,5 @@
 import { getContact, upsertContact, type StoredContact } from '../db/billing-contacts';
-import { parseEmailAddress } from '../mail/address';
+import { parseEmailAddress } from '../billing/email-address';
 import { CUSTOMER_ID } from './options';
 import { print, UsageError } from './usage';
 import { withDatabase } from './with-database';
@@ -20,7 +20,17 @@ function address(option: string, raw: string | undefined): string | null | undef
 
 function describe(c: StoredContact | null, id: string): string {
   if (c === null) return `${id}: no billing contact (notices go to the invoice's customer_email)`;
-  return [`customer       ${c.stripeCustomerId}`, `invoice email  ${c.invoiceEmail ?? '-'}`, `primary email  ${c.primaryEmail ?? '-'}`, `updated        ${c.updatedAt.toISOString()}`].join('\n');
+  return [
+    `customer       ${c.stripeCustomerId}`,
+    `invoice email  ${c.invoiceEmail ?? '-'}`,
+    `primary email  ${c.primaryEmail ?? '-'}`,
+    `updated        ${c.updatedAt.toISOString()}`,
+    // What the customer's Stripe events last said; a newer one replaces the primary email.
+    `name           ${c.name ?? '-'}`,
+    `stripe email   ${c.stripeEmail ?? '-'}`,
+    `stripe synced  ${c.stripeSyncedAt ? `${c.stripeSyncedAt.toISOString()} (${c.lastEventId ?? '-'})` : '- (no customer event yet)'}`,
+    `deleted        ${c.deletedAt ? c.deletedAt.toISOString() : '-'}`,
+  ].join('\n');
 }
 
 export async function setContact(rawId: string, opts: { invoiceEmail?: string; primaryEmail?: string; json?: boolean }): Promise<void> {

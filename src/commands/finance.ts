@@ -1,12 +1,12 @@
 import type { InvoiceStatus } from '../billing/invoice-state';
-import { AGING_COLUMNS, INVOICE_COLUMNS, type ColumnSpec, type DbRow } from '../db/finance-columns';
-import { receivablesAging, type InvoiceFilter } from '../db/finance-views';
+import { AGING_COLUMNS, CREDIT_NOTE_COLUMNS, INVOICE_COLUMNS, PAYMENT_COLUMNS, type ColumnSpec, type DbRow } from '../db/finance-columns';
+import { receivablesAging, type InvoiceFilter, type MoneyFilter } from '../db/finance-views';
 import { toCsv } from '../read-models/csv';
-import { agingTable, invoiceTable } from '../read-models/human';
+import { listCreditNotes, listInvoices, listPayments, type FinanceList } from '../read-models/finance-lists';
+import { agingTable, creditNoteTable, invoiceTable, paymentTable } from '../read-models/human';
 import { toJsonRecord } from '../read-models/json-record';
-import { listInvoices } from '../read-models/list-invoices';
-import { choiceOption, customerIdOption, limitOption, rangeOptions } from './options';
-import { DEFAULT_INVOICE_LIMIT, INVOICE_STATUS_CHOICES } from './finance-choices';
+import { choiceOption, customerIdOption, invoiceIdOption, limitOption, rangeOptions } from './options';
+import { CREDIT_NOTE_STATUS_CHOICES, DEFAULT_INVOICE_LIMIT, INVOICE_STATUS_CHOICES, PAYMENT_STATUS_CHOICES } from './finance-choices';
 import { UsageError } from './usage';
 import { withDatabase } from './with-database';
 
@@ -47,13 +47,55 @@ function write(format: Format, rows: readonly DbRow[], columns: readonly ColumnS
   else process.stdout.write(`${table()}\n`);
 }
 
+/** The list, and on stderr whether the limit cut it: an export piped to a file stays valid CSV or JSON and the person still sees it. */
+function writeList(format: Format, list: FinanceList, columns: readonly ColumnSpec[], table: () => string, what: string, limit: number): void {
+  write(format, list.rows, columns, table);
+  if (list.truncated) process.stderr.write(`billing: more ${what} match; showing the first ${limit} (raise --limit)\n`);
+}
+
 export async function invoicesCommand(opts: InvoicesOptions): Promise<void> {
   const filter = invoiceFilter(opts);
   const format = choiceOption(opts.format, '--format', FORMATS, 'table');
-  const { rows, truncated } = await withDatabase((ds) => listInvoices(ds.manager, filter));
-  write(format, rows, INVOICE_COLUMNS, () => invoiceTable(rows));
-  // On stderr, so an export piped to a file stays valid CSV or JSON and the person still sees it.
-  if (truncated) process.stderr.write(`billing: more invoices match; showing the first ${filter.limit} (raise --limit)\n`);
+  const list = await withDatabase((ds) => listInvoices(ds.manager, filter));
+  writeList(format, list, INVOICE_COLUMNS, () => invoiceTable(list.rows), 'invoices', filter.limit);
+}
+
+interface MoneyOptions {
+  invoice?: string;
+  customer?: string;
+  status?: string;
+  since?: string;
+  until?: string;
+  limit?: string;
+  format?: string;
+}
+
+/** As invoiceFilter: every argument is checked before the database is opened. */
+export function moneyFilter(opts: MoneyOptions, statuses: readonly string[]): MoneyFilter {
+  const invoiceId = invoiceIdOption(opts.invoice);
+  const customerId = customerIdOption(opts.customer);
+  const status = opts.status === undefined ? undefined : choiceOption(opts.status, '--status', statuses, statuses[0]!);
+  return {
+    ...(invoiceId === undefined ? {} : { invoiceId }),
+    ...(customerId === undefined ? {} : { customerId }),
+    ...(status === undefined ? {} : { status }),
+    ...rangeOptions(opts.since, opts.until),
+    limit: limitOption(opts.limit, DEFAULT_INVOICE_LIMIT),
+  };
+}
+
+export async function paymentsCommand(opts: MoneyOptions): Promise<void> {
+  const filter = moneyFilter(opts, PAYMENT_STATUS_CHOICES);
+  const format = choiceOption(opts.format, '--format', FORMATS, 'table');
+  const list = await withDatabase((ds) => listPayments(ds.manager, filter));
+  writeList(format, list, PAYMENT_COLUMNS, () => paymentTable(list.rows), 'payments', filter.limit);
+}
+
+export async function creditNotesCommand(opts: MoneyOptions): Promise<void> {
+  const filter = moneyFilter(opts, CREDIT_NOTE_STATUS_CHOICES);
+  const format = choiceOption(opts.format, '--format', FORMATS, 'table');
+  const list = await withDatabase((ds) => listCreditNotes(ds.manager, filter));
+  writeList(format, list, CREDIT_NOTE_COLUMNS, () => creditNoteTable(list.rows), 'credit notes', filter.limit);
 }
 
 export async function agingCommand(opts: { format?: string }): Promise<void> {

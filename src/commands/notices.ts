@@ -1,5 +1,6 @@
-import { recentNotices, retryNoticesOf } from '../db/notice-outbox';
-import { renderTable } from '../read-models/table';
+import { recentNotices, retryNoticesOf, type ListedNotice } from '../db/notice-outbox';
+import { formatMinorUnits } from '../read-models/amounts';
+import { renderTable, type TableColumn } from '../read-models/table';
 import { invoiceIdOption, limitOption } from './options';
 import { print, UsageError } from './usage';
 import { withDatabase } from './with-database';
@@ -28,19 +29,41 @@ export async function listNotices(opts: { invoice?: string; status?: string; lim
 }
 
 /** To the second, in UTC, as every time the CLI prints. */
-const moment = (v: unknown): string => (v instanceof Date ? `${v.toISOString().slice(0, 19)}Z` : '-');
+const moment = (v: Date | null): string => (v instanceof Date ? `${v.toISOString().slice(0, 19)}Z` : '-');
 
-function noticeTable(rows: readonly Record<string, unknown>[]): string {
+/** What a refund notice told was refunded: in major units with its currency, else (the currency unknown) in minor units. */
+function refunded(r: ListedNotice): string {
+  if (r.amount_cents === null) return '';
+  return r.currency === null ? `${r.amount_cents} (minor units)` : formatMinorUnits(r.amount_cents, r.currency);
+}
+
+/**
+ * SUBJECT and REFUNDED, what tells two refund emails of one invoice apart, are shown when a
+ * listed notice has them: a list of notices about invoices alone keeps its width.
+ */
+function noticeTable(rows: readonly ListedNotice[]): string {
+  const refunds = rows.some((r) => r.subject !== '' || r.amount_cents !== null);
+  const columns: TableColumn[] = [
+    { header: 'CREATED' },
+    { header: 'INVOICE' },
+    { header: 'NOTICE' },
+    ...(refunds ? [{ header: 'SUBJECT' }, { header: 'REFUNDED', right: true }] : []),
+    { header: 'STATUS' },
+    { header: 'SENT' },
+    { header: 'RECIPIENT' },
+    { header: 'LAST ERROR' },
+  ];
   return renderTable(
-    [{ header: 'CREATED' }, { header: 'INVOICE' }, { header: 'NOTICE' }, { header: 'STATUS' }, { header: 'SENT' }, { header: 'RECIPIENT' }, { header: 'LAST ERROR' }],
+    columns,
     rows.map((r) => [
-      moment(r['created_at']),
-      String(r['stripe_invoice_id']),
-      `${r['kind']}#${r['sequence']}`,
-      String(r['status']),
-      moment(r['sent_at']),
-      String(r['recipient'] ?? '-'),
-      String(r['last_error'] ?? ''),
+      moment(r.created_at),
+      r.stripe_invoice_id,
+      `${r.kind}#${r.sequence}`,
+      ...(refunds ? [r.subject, refunded(r)] : []),
+      r.status,
+      moment(r.sent_at),
+      r.recipient ?? '-',
+      r.last_error ?? '',
     ]),
   );
 }

@@ -2,7 +2,6 @@ import { UsageError } from './usage';
 
 const INVOICE_ID = /^in_[A-Za-z0-9]{1,250}$/;
 export const CUSTOMER_ID = /^cus_[A-Za-z0-9]{1,250}$/;
-const EVENT_TYPE = /^(v1\.)?invoice\.[a-z_.]+$/;
 
 export function invoiceIdOption(raw: string | undefined, option = '--invoice'): string | undefined {
   if (raw === undefined) return undefined;
@@ -13,12 +12,6 @@ export function invoiceIdOption(raw: string | undefined, option = '--invoice'): 
 export function customerIdOption(raw: string | undefined, option = '--customer'): string | undefined {
   if (raw === undefined) return undefined;
   if (!CUSTOMER_ID.test(raw)) throw new UsageError(`${option}: not a Stripe customer id: expected cus_…`);
-  return raw;
-}
-
-export function eventTypeOption(raw: string | undefined, option = '--type'): string | undefined {
-  if (raw === undefined) return undefined;
-  if (!EVENT_TYPE.test(raw)) throw new UsageError(`${option}: not an invoice event type, like invoice.paid`);
   return raw;
 }
 

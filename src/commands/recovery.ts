@@ -3,7 +3,8 @@ import { redriveDlq } from '../recovery/redrive-dlq';
 import { countMatchingEvents, type EventFilter } from '../db/event-log';
 import { replayEvents } from '../recovery/replay-events';
 import { queueDepth } from '../read-models/stats';
-import { eventTypeOption, invoiceIdOption, limitOption, rangeOptions } from './options';
+import { kindOfEvent, kindOfThinEvent } from '../stripe-objects/registry';
+import { invoiceIdOption, limitOption, rangeOptions } from './options';
 import { withProgress } from './progress';
 import { print, UsageError } from './usage';
 import { withServices } from './with-database';
@@ -19,10 +20,19 @@ interface ReplayEventsOptions {
   json?: boolean;
 }
 
+/** An event type some kind carries (invoice.paid, charge.refunded, credit_note.voided…): the log stores no other. */
+function replayTypeOption(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (kindOfEvent(raw) === null && kindOfThinEvent(raw) === null) {
+    throw new UsageError(`--type: not an event type this processor keeps, like invoice.paid or charge.refunded`);
+  }
+  return raw;
+}
+
 function eventFilter(o: ReplayEventsOptions): EventFilter {
   const f: EventFilter = {
     invoiceId: invoiceIdOption(o.invoice),
-    type: eventTypeOption(o.type),
+    type: replayTypeOption(o.type),
     ...rangeOptions(o.since, o.until),
     failed: o.failed === true,
     force: o.force === true,

@@ -1,8 +1,8 @@
 import type { FieldDifference } from '../billing/repair';
 import { COLUMNS } from '../db/invoices';
 import type { BackfillResult, EventRef } from '../recovery/backfill';
-import type { ImportResult } from '../recovery/import';
-import type { ReconcileResult } from '../recovery/reconcile';
+import type { ImportedCounts, ImportResult } from '../recovery/import';
+import type { ObjectReport, ReconcileResult } from '../recovery/reconcile';
 
 /** Differences are named by the invoices table's columns: engineers know those. */
 const COLUMN_OF = new Map<string, string>(COLUMNS.map(([field, column]) => [field, column]));
@@ -31,10 +31,28 @@ export function differenceView(d: FieldDifference): DifferenceView {
   return { field: columnName(d.field), ours: displayValue(d.field, d.ours), stripe: displayValue(d.field, d.stripe) };
 }
 
+/**
+ * A related object's field as its column is named (every money table names its columns so:
+ * amountRefundedCents is amount_refunded_cents), times (`…At`, unix seconds) as ISO.
+ */
+export function rowDifferenceView(d: { field: string; ours: unknown; stripe: unknown }): DifferenceView {
+  const time = (v: unknown) => (d.field.endsWith('At') && typeof v === 'number' ? new Date(v * 1000).toISOString() : v);
+  return { field: d.field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), ours: time(d.ours), stripe: time(d.stripe) };
+}
+
 /** The JSON report: fields named as columns, timestamps as ISO strings. */
 export function reconcileJson(r: ReconcileResult) {
-  return { ...r, invoices: r.invoices.map((i) => ({ ...i, differences: i.differences.map(differenceView) })) };
+  return {
+    ...r,
+    invoices: r.invoices.map((i) => ({ ...i, differences: i.differences.map(differenceView) })),
+    objects: r.objects.map((o) => ({ ...o, differences: o.differences.map(rowDifferenceView) })),
+  };
 }
+
+/** `invoice_payment` → `invoice payments`, for a person. */
+const plural = (object: string) => `${object.replace(/_/g, ' ')}s`;
+/** The longest of the related kinds' names, so their counts line up. */
+const KIND_WIDTH = 'invoice payments'.length + 1;
 
 const window = (since: string, until: string | null) => `${since} … ${until ?? 'now'}`;
 
@@ -54,7 +72,23 @@ export function reconcileText(r: ReconcileResult): string {
       }
     }
   }
+  lines.push('the money behind them:');
+  for (const [object, c] of Object.entries(r.related)) {
+    lines.push(`  ${`${plural(object)}:`.padEnd(KIND_WIDTH)} ${c.listed} listed, ${c.unchanged} unchanged, ${c.repaired} ${would}repaired, ${c.inserted} ${would}inserted, ${c.invalid} invalid`);
+  }
+  for (const o of r.objects) lines.push(...objectLines(o, would));
   return lines.join('\n');
+}
+
+function objectLines(o: ObjectReport, would: string): string[] {
+  const name = o.object.replace(/_/g, ' ');
+  if (o.action === 'inserted') return [`  ${o.id}  no row → ${would}inserted (${name})`];
+  if (o.action === 'invalid') return [`  ${o.id}  invalid ${name}: ${o.reason}`];
+  return o.differences.map(rowDifferenceView).map((d) => `  ${o.id}  ${d.field.padEnd(24)} ${asText(d.ours)} → ${asText(d.stripe)}`);
+}
+
+function importedLine(object: string, c: ImportedCounts, would: string): string {
+  return `  ${`${plural(object)}:`.padEnd(KIND_WIDTH)} ${count(c.listed)} listed, ${count(c.inserted)} ${would}inserted, ${count(c.updated)} ${would}updated, ${count(c.unchanged)} unchanged, ${count(c.invalid)} invalid`;
 }
 
 const refLine = (e: EventRef) => `  ${e.id}  ${e.type}${e.objectId ? `  ${e.objectId}` : ''}`;
@@ -64,7 +98,7 @@ export function backfillText(r: BackfillResult): string {
     `${r.dryRun ? 'dry run: ' : ''}events created ${window(r.since, r.until)}: ${r.listed} listed in ${r.pages} page(s)`,
     `  ${r.dryRun ? 'would enqueue' : 'enqueued'}  ${r.enqueued}`,
     `  already stored  ${r.alreadyKnown}`,
-    `  skipped (not an invoice event)  ${r.skipped}`,
+    `  skipped (carried by no kind this processor keeps)  ${r.skipped}`,
   ];
   // A dry run is for reading what would happen; a real run lists only what it left out.
   if (r.dryRun && r.ids.enqueued.length > 0) lines.push('would enqueue:', ...r.ids.enqueued.map(refLine));
@@ -87,6 +121,8 @@ export function importText(r: ImportResult): string {
     `  invalid    ${count(r.invalid)}`,
   ];
   for (const i of r.invoices) lines.push(i.action === 'invalid' ? `  ${i.invoice}  invalid: ${i.reason}` : `  ${i.invoice}  ${would}updated (${i.status})`);
+  lines.push('the money behind them:', ...Object.entries(r.related).map(([object, c]) => importedLine(object, c, would)));
+  for (const o of r.objects) lines.push(o.action === 'invalid' ? `  ${o.id}  invalid ${o.object.replace(/_/g, ' ')}: ${o.reason}` : `  ${o.id}  ${would}updated (${o.object.replace(/_/g, ' ')})`);
   lines.push(
     r.dryRun
       ? "nothing was written; no email would be sent about the invoices' past"

@@ -1,8 +1,22 @@
 import type { EntityManager } from 'typeorm';
 import type { InvoiceStatus } from '../billing/invoice-state';
-import { AGING_COLUMNS, INVOICE_COLUMNS, type ColumnSpec, type DbRow } from './finance-columns';
+import { AGING_COLUMNS, CREDIT_NOTE_COLUMNS, INVOICE_COLUMNS, PAYMENT_COLUMNS, type ColumnSpec, type DbRow } from './finance-columns';
 
 const selectList = (columns: readonly ColumnSpec[]): string => columns.map(([name]) => name).join(', ');
+
+/**
+ * One page of a finance view, newest first or as `order` says. The page's keys are chosen first,
+ * by a query that reads only plain columns (the planner drops the views' lookups of charges,
+ * refunds and credit notes from it), and those lookups then run for the page's rows only: without
+ * this, a LIMIT after an ORDER BY still looked up every row's money before sorting.
+ * `where` and `order` are our own text; every value in them is a parameter.
+ */
+function pageSql(view: string, key: string, columns: readonly ColumnSpec[], where: string, order: string, limitParam: string): string {
+  return `SELECT ${selectList(columns)}
+            FROM ${view}
+           WHERE ${key} IN (SELECT ${key} FROM ${view} WHERE ${where} ORDER BY ${order} LIMIT ${limitParam})
+           ORDER BY ${order}`;
+}
 
 export interface InvoiceFilter {
   /** Stripe's status; `open` includes the overdue ones. */
@@ -17,26 +31,76 @@ export interface InvoiceFilter {
   limit: number;
 }
 
+/** A statement and its values, as the listings send them (exported so tests can EXPLAIN them). */
+export interface FinanceQuery {
+  text: string;
+  values: unknown[];
+}
+
+export function financeInvoicesQuery(filter: InvoiceFilter): FinanceQuery {
+  // finance_invoices leaves drafts out by definition; its superset holds them with the same columns.
+  const source = filter.status === 'draft' ? 'finance_invoice_rows' : 'finance_invoices';
+  const order = filter.overdue ? 'due_date, invoice_id' : 'created_at DESC NULLS LAST, invoice_id DESC';
+  const where = `($1::text IS NULL OR status = $1)
+        AND ($2::boolean IS NOT TRUE OR display_status = 'overdue')
+        AND ($3::text IS NULL OR customer_id = $3)
+        AND ($4::timestamptz IS NULL OR created_at >= $4)
+        AND ($5::timestamptz IS NULL OR created_at < $5)`;
+  return {
+    text: pageSql(source, 'invoice_id', INVOICE_COLUMNS, where, order, '$6'),
+    values: [filter.status ?? null, filter.overdue ?? false, filter.customerId ?? null, filter.since ?? null, filter.until ?? null, filter.limit],
+  };
+}
+
 /**
  * Invoices from the finance views with INVOICE_COLUMNS, newest first, or oldest due first when
  * asking for the overdue; at most `limit` rows.
  */
 export async function financeInvoices(db: EntityManager, filter: InvoiceFilter): Promise<DbRow[]> {
-  // finance_invoices leaves drafts out by definition; its superset holds them with the same columns.
-  const source = filter.status === 'draft' ? 'finance_invoice_rows' : 'finance_invoices';
-  const order = filter.overdue ? 'due_date, invoice_id' : 'created_at DESC NULLS LAST, invoice_id DESC';
-  return db.query(
-    `SELECT ${selectList(INVOICE_COLUMNS)}
-       FROM ${source}
-      WHERE ($1::text IS NULL OR status = $1)
-        AND ($2::boolean IS NOT TRUE OR display_status = 'overdue')
-        AND ($3::text IS NULL OR customer_id = $3)
+  const q = financeInvoicesQuery(filter);
+  return db.query(q.text, q.values);
+}
+
+/** What `billing payments` and `billing credit-notes` filter on; every field optional but the limit. */
+export interface MoneyFilter {
+  invoiceId?: string;
+  /** The invoice's customer, else (for a payment whose invoice is not stored yet) the charge's. */
+  customerId?: string;
+  /** Stripe's status: open, paid or canceled for a payment; issued or void for a credit note. */
+  status?: string;
+  /** Created at Stripe at or after this moment. */
+  since?: Date;
+  /** Created at Stripe before this moment. */
+  until?: Date;
+  limit: number;
+}
+
+const MONEY_WHERE = `($1::text IS NULL OR invoice_id = $1)
+        AND ($2::text IS NULL OR customer_id = $2)
+        AND ($3::text IS NULL OR status = $3)
         AND ($4::timestamptz IS NULL OR created_at >= $4)
-        AND ($5::timestamptz IS NULL OR created_at < $5)
-      ORDER BY ${order}
-      LIMIT $6`,
-    [filter.status ?? null, filter.overdue ?? false, filter.customerId ?? null, filter.since ?? null, filter.until ?? null, filter.limit],
-  );
+        AND ($5::timestamptz IS NULL OR created_at < $5)`;
+
+const moneyParams = (f: MoneyFilter): unknown[] => [f.invoiceId ?? null, f.customerId ?? null, f.status ?? null, f.since ?? null, f.until ?? null, f.limit];
+
+export function financePaymentsQuery(filter: MoneyFilter): FinanceQuery {
+  return { text: pageSql('finance_payments', 'invoice_payment_id', PAYMENT_COLUMNS, MONEY_WHERE, 'created_at DESC, invoice_payment_id DESC', '$6'), values: moneyParams(filter) };
+}
+
+/** Invoice payments from finance_payments with PAYMENT_COLUMNS, newest first; at most `limit` rows. */
+export async function financePayments(db: EntityManager, filter: MoneyFilter): Promise<DbRow[]> {
+  const q = financePaymentsQuery(filter);
+  return db.query(q.text, q.values);
+}
+
+export function financeCreditNotesQuery(filter: MoneyFilter): FinanceQuery {
+  return { text: pageSql('finance_credit_notes', 'credit_note_id', CREDIT_NOTE_COLUMNS, MONEY_WHERE, 'created_at DESC, credit_note_id DESC', '$6'), values: moneyParams(filter) };
+}
+
+/** Credit notes from finance_credit_notes with CREDIT_NOTE_COLUMNS, newest first; at most `limit` rows. */
+export async function financeCreditNotes(db: EntityManager, filter: MoneyFilter): Promise<DbRow[]> {
+  const q = financeCreditNotesQuery(filter);
+  return db.query(q.text, q.values);
 }
 
 /**

@@ -1,26 +1,74 @@
 import type { EntityManager } from 'typeorm';
 import type { NoticeKind, NoticeStatus, OutboxNotice, PlannedNotice } from '../billing/notice-kinds';
+import type { ToldRefund } from '../billing/notice-refunds';
 
-export type InvoiceNotice = PlannedNotice & { stripeInvoiceId: string };
+export type InvoiceNotice = PlannedNotice & {
+  stripeInvoiceId: string;
+  /** What the notice is about within its invoice; absent (empty) for the invoice itself. */
+  subject?: string;
+  /** What a refund notice tells was refunded. */
+  amountCents?: number | null;
+};
 
 /**
  * Writes planned notices in one statement: to be sent (pending, due now) or recorded as skipped
- * with their reason. One already there for the same (invoice, kind, sequence) is kept as it is.
- * Says how many new rows went each way.
+ * with their reason. One already there for the same (invoice, kind, sequence, subject) is kept as
+ * it is. Says how many new rows went each way.
  */
 export async function recordNotices(db: EntityManager, notices: readonly InvoiceNotice[], nowSeconds: number): Promise<{ queued: number; skipped: number }> {
   if (notices.length === 0) return { queued: 0, skipped: 0 };
   const rows: { status: NoticeStatus }[] = await db.query(
-    `INSERT INTO email_notices (stripe_invoice_id, kind, sequence, status, last_error, created_at, next_attempt_at, updated_at)
-     SELECT i, k, s, CASE WHEN r IS NULL THEN 'pending' ELSE 'skipped' END, r, to_timestamp($5), to_timestamp($5), to_timestamp($5)
-       FROM unnest($1::text[], $2::text[], $3::int[], $4::text[]) WITH ORDINALITY AS n(i, k, s, r, o)
+    `INSERT INTO email_notices (stripe_invoice_id, kind, sequence, subject, amount_cents, status, last_error, created_at, next_attempt_at, updated_at)
+     SELECT i, k, s, j, a, CASE WHEN r IS NULL THEN 'pending' ELSE 'skipped' END, r, to_timestamp($7), to_timestamp($7), to_timestamp($7)
+       FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bigint[], $6::text[]) WITH ORDINALITY AS n(i, k, s, j, a, r, o)
       ORDER BY o
-     ON CONFLICT (stripe_invoice_id, kind, sequence) DO NOTHING
+     ON CONFLICT (stripe_invoice_id, kind, sequence, subject) DO NOTHING
      RETURNING status`,
-    [notices.map((n) => n.stripeInvoiceId), notices.map((n) => n.kind), notices.map((n) => n.sequence), notices.map((n) => n.skip), nowSeconds],
+    [
+      notices.map((n) => n.stripeInvoiceId),
+      notices.map((n) => n.kind),
+      notices.map((n) => n.sequence),
+      notices.map((n) => n.subject ?? ''),
+      notices.map((n) => n.amountCents ?? null),
+      notices.map((n) => n.skip),
+      nowSeconds,
+    ],
   );
   const queued = rows.filter((r) => r.status === 'pending').length;
   return { queued, skipped: rows.length - queued };
+}
+
+/**
+ * The refund notices each of these invoices' outboxes holds, in any status, by subject: the amount
+ * each tells, its status and why it was skipped (a withdrawn one explains nothing; see isWithdrawn).
+ */
+export async function refundNoticesOf(db: EntityManager, stripeInvoiceIds: readonly string[]): Promise<Map<string, Map<string, ToldRefund>>> {
+  const out = new Map<string, Map<string, ToldRefund>>();
+  if (stripeInvoiceIds.length === 0) return out;
+  const rows: { stripe_invoice_id: string; subject: string; amount_cents: string | null; status: NoticeStatus; last_error: string | null }[] = await db.query(
+    `SELECT stripe_invoice_id, subject, amount_cents, status, last_error
+       FROM email_notices WHERE stripe_invoice_id = ANY($1::text[]) AND kind = 'refund_issued'`,
+    [stripeInvoiceIds],
+  );
+  for (const r of rows) {
+    const told = out.get(r.stripe_invoice_id) ?? new Map<string, ToldRefund>();
+    told.set(r.subject, { amountCents: Number(r.amount_cents ?? 0), status: r.status, lastError: r.last_error });
+    out.set(r.stripe_invoice_id, told);
+  }
+  return out;
+}
+
+/**
+ * Makes the pending receipts (invoice_paid) of these invoices due now: one waiting for its
+ * charge's receipt link (see RECEIPT_WAIT_SECONDS) is looked at again as soon as a charge is linked.
+ */
+export async function wakeReceiptNotices(db: EntityManager, stripeInvoiceIds: readonly string[], nowSeconds: number): Promise<void> {
+  if (stripeInvoiceIds.length === 0) return;
+  await db.query(
+    `UPDATE email_notices SET next_attempt_at = to_timestamp($2), updated_at = now()
+      WHERE stripe_invoice_id = ANY($1::text[]) AND kind = 'invoice_paid' AND status = 'pending' AND next_attempt_at > to_timestamp($2)`,
+    [stripeInvoiceIds, nowSeconds],
+  );
 }
 
 /** The outbox of each of these invoices, in the order it was queued: what the planner and the mailer's last look read. */
@@ -79,7 +127,12 @@ export interface ClaimedNotice {
   stripeInvoiceId: string;
   kind: NoticeKind;
   sequence: number;
+  /** Empty for a notice about the invoice itself; see InvoiceNotice. */
+  subject: string;
+  amountCents: number | null;
   attempts: number;
+  /** When it was queued (unix seconds). */
+  queuedAt: number;
 }
 
 /**
@@ -90,8 +143,18 @@ export interface ClaimedNotice {
  * deferred), and its last look sees it.
  */
 export async function claimDueNotice(db: EntityManager, nowSeconds: number): Promise<ClaimedNotice | null> {
-  const rows: { id: string; stripe_invoice_id: string; kind: NoticeKind; sequence: number; attempts: number }[] = await db.query(
-    `SELECT id, stripe_invoice_id, kind, sequence, attempts FROM email_notices n
+  const rows: {
+    id: string;
+    stripe_invoice_id: string;
+    kind: NoticeKind;
+    sequence: number;
+    subject: string;
+    amount_cents: string | null;
+    attempts: number;
+    queued_at: string;
+  }[] = await db.query(
+    `SELECT id, stripe_invoice_id, kind, sequence, subject, amount_cents, attempts, extract(epoch from created_at)::bigint AS queued_at
+       FROM email_notices n
       WHERE status = 'pending' AND next_attempt_at <= to_timestamp($1)
         AND NOT EXISTS (
           SELECT 1 FROM email_notices e
@@ -103,7 +166,17 @@ export async function claimDueNotice(db: EntityManager, nowSeconds: number): Pro
     [nowSeconds],
   );
   const r = rows[0];
-  return r ? { id: r.id, stripeInvoiceId: r.stripe_invoice_id, kind: r.kind, sequence: r.sequence, attempts: r.attempts } : null;
+  if (!r) return null;
+  return {
+    id: r.id,
+    stripeInvoiceId: r.stripe_invoice_id,
+    kind: r.kind,
+    sequence: r.sequence,
+    subject: r.subject,
+    amountCents: r.amount_cents === null ? null : Number(r.amount_cents),
+    attempts: r.attempts,
+    queuedAt: Number(r.queued_at),
+  };
 }
 
 /** What one attempt at sending a notice was: its number, to whom, under which Message-ID. */
@@ -166,19 +239,46 @@ export async function retryNoticesOf(
   );
 }
 
+/** One row of `billing notices list`; its keys, in this order, are the command's JSON. */
+export interface ListedNotice {
+  id: string;
+  stripe_invoice_id: string;
+  kind: NoticeKind;
+  sequence: number;
+  /** Empty for a notice about the invoice itself; `refund:re_…` or `charge:ch_…:<level>` for a refund notice. */
+  subject: string;
+  /** What a refund notice tells was refunded; null for the other kinds. */
+  amount_cents: number | null;
+  /** The currency of amount_cents: the refund's, else its charge's, else the invoice's; null without an amount. */
+  currency: string | null;
+  status: NoticeStatus;
+  recipient: string | null;
+  attempts: number;
+  last_error: string | null;
+  created_at: Date;
+  sent_at: Date | null;
+}
+
 /** The outbox, newest first, for `billing notices list`. */
 export async function recentNotices(
   db: EntityManager,
   f: { stripeInvoiceId: string | null; status: string | null; limit: number },
-): Promise<Record<string, unknown>[]> {
-  return db.query(
-    `SELECT id, stripe_invoice_id, kind, sequence, status, recipient, attempts, last_error, created_at, sent_at
-       FROM email_notices
-      WHERE ($1::text IS NULL OR stripe_invoice_id = $1) AND ($2::text IS NULL OR status = $2)
-      ORDER BY created_at DESC, id DESC
+): Promise<ListedNotice[]> {
+  // A refund notice's subject names the refund or the charge whose currency its amount is in.
+  const rows: (Omit<ListedNotice, 'amount_cents'> & { amount_cents: string | null })[] = await db.query(
+    `SELECT n.id, n.stripe_invoice_id, n.kind, n.sequence, n.subject, n.amount_cents,
+            CASE WHEN n.amount_cents IS NOT NULL THEN coalesce(r.currency, c.currency, i.currency) END AS currency,
+            n.status, n.recipient, n.attempts, n.last_error, n.created_at, n.sent_at
+       FROM email_notices n
+       LEFT JOIN refunds r ON n.subject LIKE 'refund:%' AND r.stripe_refund_id = substr(n.subject, 8)
+       LEFT JOIN charges c ON n.subject LIKE 'charge:%' AND c.stripe_charge_id = split_part(n.subject, ':', 2)
+       LEFT JOIN invoices i ON i.stripe_invoice_id = n.stripe_invoice_id
+      WHERE ($1::text IS NULL OR n.stripe_invoice_id = $1) AND ($2::text IS NULL OR n.status = $2)
+      ORDER BY n.created_at DESC, n.id DESC
       LIMIT $3`,
     [f.stripeInvoiceId, f.status, f.limit],
   );
+  return rows.map((r) => ({ ...r, amount_cents: r.amount_cents === null ? null : Number(r.amount_cents) }));
 }
 
 /** How many notices wait to be sent, failed or were skipped, and the earliest next attempt among those waiting. */

@@ -16,6 +16,7 @@ export interface ObjectTableSpec<R> {
 
 /** An object's table as its repository sees it: the write path, and the pieces its other queries reuse. */
 export interface ObjectTable<R> extends ObjectRepository<R> {
+  readonly table: string;
   readonly columns: ColumnList<R>;
   /** The select list that reads a row back (times as unix seconds). */
   readonly selectList: string;
@@ -25,7 +26,7 @@ export interface ObjectTable<R> extends ObjectRepository<R> {
 }
 
 /** Casts spelled out, so the same placeholders also type a VALUES list, where no column implies one. */
-const placeholder = (kind: ColumnKind, n: number): string =>
+export const placeholder = (kind: ColumnKind, n: number): string =>
   kind === 'seconds' ? `to_timestamp($${n}::double precision)` : kind === 'cents' ? `$${n}::bigint` : kind === 'json' ? `$${n}::jsonb` : `$${n}::${kind}`;
 
 /**
@@ -70,6 +71,7 @@ export function objectTable<R>({ table, columns }: ObjectTableSpec<R>): ObjectTa
   );
 
   return {
+    table,
     columns,
     selectList,
     fromRow,

@@ -3,13 +3,18 @@ import type { Config } from '../config';
 import type { NoticeRecord } from '../billing/notice-kinds';
 import { needsDunningReview, planNotices, type NoticeChange, type NoticePolicy } from '../billing/notice-plan';
 import { noticeHistoryOf, recordNotices, setNextDunningOfMany, type InvoiceNotice } from '../db/notice-outbox';
+import { paymentNoticeEffects, type PaymentNoticeEffects } from './payment-notice-effects';
 
 /**
  * Runs in the transaction that wrote the changes (their rows are locked by it), so notices
  * commit with the rows or not at all. Changes are in the order they happened; several of one
  * invoice see each other's notices.
  */
-export type NoticeEffects = (db: EntityManager, changes: readonly NoticeChange[], nowSeconds: number) => Promise<{ queued: number; skipped: number }>;
+export interface NoticeEffects {
+  (db: EntityManager, changes: readonly NoticeChange[], nowSeconds: number): Promise<{ queued: number; skipped: number }>;
+  /** The same policy's notices about an invoice's money (refunds), which the money kinds' changes call for. */
+  readonly payments: PaymentNoticeEffects;
+}
 
 /**
  * The outbox half of every write path (consumer, sweep, import, reconcile), in three statements
@@ -19,7 +24,7 @@ export type NoticeEffects = (db: EntityManager, changes: readonly NoticeChange[]
  * to be sent and how many only record what was not.
  */
 export function noticeEffects(policy: NoticePolicy): NoticeEffects {
-  return async (db, changes, nowSeconds) => {
+  const invoiceNotices = async (db: EntityManager, changes: readonly NoticeChange[], nowSeconds: number) => {
     const history: Map<string, NoticeRecord[]> = await noticeHistoryOf(db, [...new Set(changes.filter(needsDunningReview).map((c) => c.next.stripeInvoiceId))]);
     const writes: InvoiceNotice[] = [];
     const nextCheck = new Map<string, number | null>();
@@ -41,6 +46,7 @@ export function noticeEffects(policy: NoticePolicy): NoticeEffects {
     await setNextDunningOfMany(db, nextCheck);
     return written;
   };
+  return Object.assign(invoiceNotices, { payments: paymentNoticeEffects(policy) });
 }
 
 /** The notice policy a configuration sets (NOTICE_KINDS, NOTICE_MAX_EVENT_AGE_HOURS). */

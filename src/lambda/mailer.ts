@@ -28,7 +28,7 @@ function mailerOf(rt: LambdaRuntime, config: Config, ds: DataSource): Mailer {
   }
   const m = config.mail;
   // The DataSource is part of the key: a rotated DATABASE_URL replaces it, and the mailer with it.
-  const key = [config.databaseUrl, smtpUrl, m.from, m.maxAttempts, m.maxBackoffSeconds].join(' ');
+  const key = [config.databaseUrl, smtpUrl, m.from, m.maxAttempts, m.maxBackoffSeconds, m.receiptWaitSeconds].join(' ');
   return rt.reuse(
     'mailer',
     key,
@@ -44,6 +44,7 @@ function mailerOf(rt: LambdaRuntime, config: Config, ds: DataSource): Mailer {
         maxBackoffSeconds: m.maxBackoffSeconds,
         concurrency: m.concurrency,
         pollIntervalMs: m.pollIntervalMs,
+        receiptWaitSeconds: m.receiptWaitSeconds,
       });
     },
     (mailer) => mailer.stop(),

@@ -2,17 +2,35 @@ import type { Contact } from '../billing/contact';
 import type { InvoiceState } from '../billing/invoice-state';
 import { EMAIL_GAP } from '../billing/dunning';
 import { DUNNING_KINDS, NEWS_KINDS, type NoticeKind, type OutboxNotice } from '../billing/notice-kinds';
-import { parseEmailAddress } from './address';
+import type { RefundTruth } from '../billing/notice-refunds';
+import { parseEmailAddress } from '../billing/email-address';
 
 export type Delivery =
   | { action: 'send' }
   | { action: 'skip'; reason: string }
   | { action: 'defer'; untilSeconds: number };
 
-/** The rest of the outbox of the invoice whose notice is about to go out. */
+/** The rest of the outbox of the invoice whose notice is about to go out, and what its payment adds. */
 export interface OutboxContext {
   others: readonly OutboxNotice[];
+  /** invoice_paid: the receipt of the charge that paid it, as far as it is known; without it the receipt goes as it is. */
+  receipt?: ReceiptFacts;
+  /** refund_issued: whether what it tells still holds. */
+  refund?: RefundTruth;
 }
+
+/** What the mailer knows of the charge behind a receipt (invoice_paid). */
+export interface ReceiptFacts {
+  /** The receipt link of the succeeded charge linked to the invoice (a web URL), or null. */
+  url: string | null;
+  /** Whether a charge may still come: none is linked yet, and the invoice was paid by one. */
+  awaited: boolean;
+  /** How long a receipt waits for its charge: RECEIPT_WAIT_SECONDS after it was queued. */
+  waitUntil: number;
+}
+
+/** A refund notice waits this long for the receipt (invoice_paid) queued before it, then looks again. */
+export const REFUND_BEHIND_RECEIPT_SECONDS = 60;
 
 /** Whether the customer has heard of the invoice: from us, or (an imported invoice) from whoever billed before. */
 function toldOfInvoice(others: readonly OutboxNotice[]): 'yes' | 'soon' | 'no' {
@@ -49,8 +67,19 @@ function truth(kind: NoticeKind, invoice: InvoiceState, ctx: OutboxContext, nowS
     case 'overdue_reminder':
       if (settled) return { action: 'skip', reason: settled };
       return due ? { action: 'send' } : { action: 'skip', reason: `no_longer_due (${invoice.status})` };
-    case 'invoice_paid':
-      return invoice.status === 'paid' ? { action: 'send' } : { action: 'skip', reason: `not_paid (${invoice.status})` };
+    case 'invoice_paid': {
+      if (invoice.status !== 'paid') return { action: 'skip', reason: `not_paid (${invoice.status})` };
+      // The charge event usually comes within seconds of invoice.paid; its receipt link is worth a short wait.
+      const r = ctx.receipt;
+      return r && r.url === null && r.awaited && nowSeconds < r.waitUntil ? { action: 'defer', untilSeconds: r.waitUntil } : { action: 'send' };
+    }
+    case 'refund_issued': {
+      const refund = ctx.refund ?? { holds: false, reason: 'refund_unknown' };
+      if (!refund.holds) return { action: 'skip', reason: refund.reason };
+      // Never ahead of the receipt of the payment it gives back.
+      const receiptPending = ctx.others.some((o) => o.kind === 'invoice_paid' && o.status === 'pending');
+      return receiptPending ? { action: 'defer', untilSeconds: nowSeconds + REFUND_BEHIND_RECEIPT_SECONDS } : { action: 'send' };
+    }
     case 'invoice_voided': {
       if (invoice.status !== 'void') return { action: 'skip', reason: `not_void (${invoice.status})` };
       // Tell the customer about a void only if they heard of the invoice; wait while that email is on its way.

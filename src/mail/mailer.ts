@@ -16,6 +16,7 @@ import {
   type SendAttempt,
 } from '../db/notice-outbox';
 import { chooseRecipient, decideDelivery, reminderNumber, retryDelaySeconds } from './delivery';
+import { paymentFactsOf } from './payment-facts';
 import { renderNotice } from './render-notice';
 import { classifySendError, type MailTransport } from './transport';
 
@@ -29,6 +30,8 @@ export interface MailerOptions {
   maxBackoffSeconds: number;
   concurrency: number;
   pollIntervalMs: number;
+  /** RECEIPT_WAIT_SECONDS: how long after it was queued a receipt (invoice_paid) waits for its charge's receipt link. */
+  receiptWaitSeconds: number;
   nowSeconds?: () => number;
 }
 
@@ -84,7 +87,8 @@ export class Mailer {
     if (remembered) return this.recordSent(db, n, remembered, 'accepted before the database failed; not sent again', log);
     const invoice = await findInvoice(db, n.stripeInvoiceId);
     const others = ((await noticeHistoryOf(db, [n.stripeInvoiceId])).get(n.stripeInvoiceId) ?? []).filter((o) => o.id !== n.id);
-    const decision = decideDelivery(n.kind, invoice, { others }, now);
+    const facts = await paymentFactsOf(db, n, invoice, this.o.receiptWaitSeconds);
+    const decision = decideDelivery(n.kind, invoice, { others, ...facts.context }, now);
     if (decision.action === 'skip') return this.settle(db, n, 'skipped', decision.reason, log);
     if (decision.action === 'defer') {
       await deferNotice(db, n.id, decision.untilSeconds);
@@ -93,7 +97,7 @@ export class Mailer {
     const recipient = chooseRecipient(await getContact(db, invoice!.stripeCustomerId), invoice!);
     if (recipient === null) return this.settle(db, n, 'skipped', 'no_recipient', log);
 
-    const messageId = noticeMessageId({ id: n.id, kind: n.kind, sequence: n.sequence, stripe_invoice_id: n.stripeInvoiceId }, this.o.from.address);
+    const messageId = noticeMessageId({ id: n.id, kind: n.kind, sequence: n.sequence, stripe_invoice_id: n.stripeInvoiceId, subject: n.subject }, this.o.from.address);
     let rendered;
     try {
       rendered = renderNotice({
@@ -103,6 +107,7 @@ export class Mailer {
         invoice: invoice!,
         nowSeconds: now,
         companyName: this.o.from.name ?? 'Billing',
+        ...(facts.payment ? { payment: facts.payment } : {}),
       });
     } catch (err) {
       return this.settle(db, n, 'failed', `cannot render: ${(err as Error).message}`, log);

@@ -3,6 +3,8 @@ export interface NoticeIdentity {
   kind: string;
   sequence: number;
   stripe_invoice_id: string;
+  /** What the notice is about within its invoice (a refund notice's refund); empty or absent for the invoice itself. */
+  subject?: string;
 }
 
 /**
@@ -18,8 +20,12 @@ function atom(part: string): string {
     .join('');
 }
 
-/** A stable id per notice, so a resend after a crash carries the same Message-ID. */
+/**
+ * A stable id per notice, so a resend after a crash carries the same Message-ID. A notice with a
+ * subject names it too, so two refund emails of one invoice read apart downstream.
+ */
 export function noticeMessageId(n: NoticeIdentity, fromAddress: string): string {
   const domain = fromAddress.slice(fromAddress.lastIndexOf('@') + 1);
-  return `<notice-${atom(n.id)}.${atom(n.kind)}.${n.sequence}.${atom(n.stripe_invoice_id)}@${domain}>`;
+  const about = n.subject ? `.${atom(n.subject)}` : '';
+  return `<notice-${atom(n.id)}.${atom(n.kind)}.${n.sequence}.${atom(n.stripe_invoice_id)}${about}@${domain}>`;
 }

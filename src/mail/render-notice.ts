@@ -5,6 +5,7 @@ import type { InvoiceState } from '../billing/invoice-state';
 import { NOTICE_KINDS, type NoticeKind } from '../billing/notice-kinds';
 import { assertHeaderValue } from './address';
 import { formatAmount } from './money';
+import { webUrl } from './web-url';
 import { daysPastDue, daysUntilDue } from '../billing/days';
 
 export interface RenderNoticeInput {
@@ -19,6 +20,16 @@ export interface RenderNoticeInput {
   invoice: InvoiceState;
   nowSeconds: number;
   companyName: string;
+  /** What the payment behind the notice adds (invoice_paid, refund_issued). */
+  payment?: NoticePayment;
+}
+
+/** The charge and refund a notice is about, as the mailer found them when it was about to send. */
+export interface NoticePayment {
+  /** The charge's receipt (Stripe's receipt shows its refunds too); linked only when it is a web URL. */
+  receiptUrl: string | null;
+  /** refund_issued: what was refunded, in the charge's currency. */
+  refunded?: { amountCents: number; currency: string };
 }
 
 export interface RenderedNotice {
@@ -77,17 +88,6 @@ export function loadNoticeTemplates(): void {
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
 const clean = (value: string | null): string => (value ?? '').replace(CONTROLS, ' ').trim();
 
-/** Only web links: a `javascript:` or `data:` URL behind a button would run in webmail. */
-function webUrl(raw: string | null): string | null {
-  if (raw === null) return null;
-  try {
-    const url = new URL(raw);
-    return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : null;
-  } catch {
-    return null;
-  }
-}
-
 const DATE = new Intl.DateTimeFormat('en-US', { dateStyle: 'long', timeZone: 'UTC' });
 const formatDate = (seconds: number | null) => (seconds === null ? null : DATE.format(new Date(seconds * 1000)));
 const days = (n: number) => `${n} ${n === 1 ? 'day' : 'days'}`;
@@ -96,8 +96,8 @@ const ORDINAL_RULES = new Intl.PluralRules('en-US', { type: 'ordinal' });
 const ORDINAL_SUFFIX: Record<string, string> = { one: 'st', two: 'nd', few: 'rd', other: 'th' };
 const ordinal = (n: number) => `${n}${ORDINAL_SUFFIX[ORDINAL_RULES.select(n)] ?? 'th'}`;
 
-/** Which of the invoice's amounts each notice is about. */
-const AMOUNT: Record<NoticeKind, (i: InvoiceState) => number> = {
+/** Which of the invoice's amounts each notice is about; a refund notice is about the refund's. */
+const AMOUNT: Record<Exclude<NoticeKind, 'refund_issued'>, (i: InvoiceState) => number> = {
   invoice_issued: (i) => i.amountCents,
   payment_failed: (i) => i.amountRemainingCents,
   invoice_paid: (i) => i.amountPaidCents,
@@ -125,6 +125,7 @@ interface NoticeView {
   reminder: string | null;
   invoiceUrl: string | null;
   pdfUrl: string | null;
+  receiptUrl: string | null;
 }
 
 const SUBJECTS: Record<NoticeKind, (v: NoticeView) => string> = {
@@ -136,6 +137,7 @@ const SUBJECTS: Record<NoticeKind, (v: NoticeView) => string> = {
   // "Reminder:" only for a recipient who was reminded before: the first one they get just says it.
   overdue_reminder: (v) => (v.reminder ? `Reminder: invoice ${v.invoiceNumber} is ${v.overdueBy}` : `Invoice ${v.invoiceNumber} is ${v.overdueBy}`),
   invoice_voided: (v) => `Invoice ${v.invoiceNumber} has been voided`,
+  refund_issued: (v) => `Refund of ${v.amount} for invoice ${v.invoiceNumber} from ${v.companyName}`,
 };
 
 function dueInWords(due: number, now: number): string {
@@ -143,8 +145,16 @@ function dueInWords(due: number, now: number): string {
   return n === 0 ? 'today' : n === 1 ? 'tomorrow' : `in ${days(n)}`;
 }
 
-function buildView({ kind, sequence, reminderNumber, invoice, nowSeconds, companyName }: RenderNoticeInput): NoticeView {
+function amountOf(kind: NoticeKind, invoice: InvoiceState, payment: NoticePayment | undefined): string {
+  if (kind === 'refund_issued') {
+    if (!payment?.refunded) throw new Error('a refund notice needs the amount refunded');
+    return formatAmount(payment.refunded.amountCents, payment.refunded.currency);
+  }
   if (invoice.currency === null) throw new Error(`invoice ${invoice.stripeInvoiceId} has no currency to render amounts in`);
+  return formatAmount(AMOUNT[kind](invoice), invoice.currency);
+}
+
+function buildView({ kind, sequence, reminderNumber, invoice, nowSeconds, companyName, payment }: RenderNoticeInput): NoticeView {
   const due = invoice.dueDate;
   const daysOverdue = daysPastDue(due, nowSeconds);
   const customerName = clean(invoice.customerName);
@@ -153,7 +163,7 @@ function buildView({ kind, sequence, reminderNumber, invoice, nowSeconds, compan
     greetingName: customerName || 'there',
     billingContactFor: customerName || clean(invoice.customerEmail) || 'this account',
     invoiceNumber: clean(invoice.number) || clean(invoice.stripeInvoiceId),
-    amount: formatAmount(AMOUNT[kind](invoice), invoice.currency),
+    amount: amountOf(kind, invoice, payment),
     dueDate: formatDate(due),
     dueIn: due === null ? null : dueInWords(due, nowSeconds),
     overdueBy: daysOverdue > 0 ? `${days(daysOverdue)} overdue` : 'overdue',
@@ -163,6 +173,7 @@ function buildView({ kind, sequence, reminderNumber, invoice, nowSeconds, compan
     reminder: (reminderNumber ?? 1) >= 2 ? ordinal(reminderNumber!) : null,
     invoiceUrl: webUrl(invoice.hostedInvoiceUrl),
     pdfUrl: webUrl(invoice.invoicePdfUrl),
+    receiptUrl: webUrl(payment?.receiptUrl),
   };
   const subject = assertHeaderValue('Subject', SUBJECTS[kind]({ ...view, subject: '' }));
   return { ...view, subject };

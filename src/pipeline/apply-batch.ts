@@ -31,6 +31,8 @@ export interface EntryResult {
   outcome: Outcome;
   /** The entry's change; absent for a duplicate. */
   change?: Change<unknown, unknown>;
+  /** The changes of the objects the entry's snapshot carried (a charge's refunds), each with its kind's name. */
+  carried?: Array<{ object: string; change: Change<unknown, unknown> }>;
 }
 
 export interface BatchResult {
@@ -84,10 +86,12 @@ export async function applyBatch(ds: DataSource, entries: readonly BatchEntry[],
       return firstOf.get(e.snapshot.eventId) === index && (claim !== 'done' || forced.has(e.snapshot.eventId));
     };
 
-    const applying: Array<{ index: number; kind: AnyObjectKind; snapshot: EventMeta }> = entries.flatMap((e, index) => (applies(e, index) ? [{ index, kind: e.kind, snapshot: e.snapshot }] : []));
+    const applying: Array<{ index: number; kind: AnyObjectKind; snapshot: EventMeta; carrier?: number }> = entries.flatMap((e, index) => (applies(e, index) ? [{ index, kind: e.kind, snapshot: e.snapshot }] : []));
     // Objects carried inside another (a charge's refunds) follow the entries, numbered after them.
-    for (const carried of applying.flatMap(({ kind, snapshot }) => kind.nested?.(snapshot) ?? [])) {
-      applying.push({ index: entries.length + applying.length, kind: kindNamed(carried.object), snapshot: carried.snapshot });
+    for (const { index: carrier, kind, snapshot } of [...applying]) {
+      for (const carried of kind.nested?.(snapshot) ?? []) {
+        applying.push({ index: entries.length + applying.length, kind: kindNamed(carried.object), snapshot: carried.snapshot, carrier });
+      }
     }
     await lockObjectNames(c, applying.flatMap(({ kind, snapshot }) => [`${kind.object}:${kind.key(snapshot)}`, ...(kind.sharedLocks?.(snapshot) ?? [])]));
 
@@ -107,10 +111,12 @@ export async function applyBatch(ds: DataSource, entries: readonly BatchEntry[],
       c,
       [...firstOf.entries()].filter(([id, i]) => changes.has(i) && claims.get(id) !== 'new').map(([id]) => id),
     );
+    const carriedBy = (i: number) => applying.filter((a) => a.carrier === i).map((a) => ({ object: a.kind.object, change: changes.get(a.index)! }));
     const results = entries.map((_, i): EntryResult => {
       const change = changes.get(i);
       if (!change) return { outcome: 'duplicate' };
-      return { outcome: change.written ? 'merged' : 'unchanged', change };
+      const carried = carriedBy(i);
+      return { outcome: change.written ? 'merged' : 'unchanged', change, ...(carried.length > 0 ? { carried } : {}) };
     });
     return { results, effects };
   });

@@ -3,6 +3,7 @@ import { identifyEvent, type EventIdentity } from '../stripe-objects/identify-ev
 import type { AnyObjectKind, EventMeta } from '../stripe-objects/object-kind';
 import { kindOfEvent, kindOfThinEvent } from '../stripe-objects/registry';
 import { parseMessageBody } from './message-body';
+import { fetchedObjectEvent } from '../billing/fetched-event';
 import type { BatchItem, FetchObject } from './types';
 
 /** A message read once, ready for the transaction: its kind, its snapshot, and what the event log stores. */
@@ -25,29 +26,22 @@ export type Preparation = { ok: true; message: PreparedMessage } | { ok: false; 
 
 const withArticle = (noun: string) => `${/^[aeiou]/.test(noun) ? 'an' : 'a'} ${noun}`;
 
-/**
- * The event a fetched object stands for. The object is Stripe's state when it was fetched, so the
- * snapshot is dated then: the merge orders it against webhook snapshots by when each state was
- * true, not by when the event was created.
- */
+/** The event a fetched object stands for (see fetchedObjectEvent), with what was received. */
 async function fetchedEvent(kind: AnyObjectKind, who: EventIdentity, received: Record<string, unknown>, fetchObject: FetchObject | undefined, now: number, because: string) {
   const id = who.objectId!;
   const type = who.thin ? who.type!.slice('v1.'.length) : who.type!;
   if (!fetchObject) throw new MalformedEventError(`${because} but STRIPE_SECRET_KEY is not set, so the ${kind.object} cannot be fetched`);
   const object = (await fetchObject(kind.object, id, who.account)) ?? kind.goneObject(type, id);
   if (object === null) throw new MalformedEventError(`${kind.object} ${id} of ${who.thin ? 'thin ' : ''}event ${who.id} does not exist at Stripe`);
-  return {
+  return fetchedObjectEvent(object, {
     id: who.id,
-    object: 'event',
     type,
-    created: Math.max(who.created ?? 0, now),
+    fetchedAt: Math.max(who.created ?? 0, now),
     livemode: who.livemode,
-    api_version: null,
-    ...(who.account ? { account: who.account } : {}),
-    data: { object },
+    account: who.account,
     // What was received, so the log says why this event holds a fetched object.
-    ...(who.thin ? { thin_event: { created: received['created'] ?? null } } : { fetched_because: because }),
-  };
+    note: who.thin ? { thin_event: { created: received['created'] ?? null } } : { fetched_because: because },
+  });
 }
 
 /**

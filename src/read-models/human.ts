@@ -7,6 +7,8 @@ const BUCKETS = ['current', '1-30', '31-60', '61-90', '90+'] as const;
 const text = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
 const day = (v: unknown): string => (v instanceof Date ? v.toISOString().slice(0, 10) : '');
 const currencyLabel = (row: DbRow): string => `${text(row['currency']).toUpperCase()}${row['livemode'] ? '' : ' (test)'}`;
+/** An amount, blank unless its minor units are above zero: the exception stands out, as days late does. */
+const ifAny = (row: DbRow, name: string): string => (Number(row[`${name}_cents`]) > 0 ? groupThousands(text(row[name])) : '');
 
 /** The columns a person scans; CSV and JSON carry every column. */
 export function invoiceTable(rows: readonly DbRow[]): string {
@@ -21,6 +23,8 @@ export function invoiceTable(rows: readonly DbRow[]): string {
       { header: 'AMOUNT DUE', right: true },
       { header: 'REMAINING', right: true },
       { header: 'WRITTEN OFF', right: true },
+      { header: 'CREDITED', right: true },
+      { header: 'REFUNDED', right: true },
       { header: 'CURRENCY' },
     ],
     rows.map((r) => [
@@ -32,8 +36,70 @@ export function invoiceTable(rows: readonly DbRow[]): string {
       Number(r['days_overdue']) > 0 ? text(r['days_overdue']) : '',
       groupThousands(text(r['amount_due'])),
       groupThousands(text(r['amount_remaining'])),
-      // Blank unless something was written off, as days late is blank unless late.
-      Number(r['amount_written_off_cents']) > 0 ? groupThousands(text(r['amount_written_off'])) : '',
+      ifAny(r, 'amount_written_off'),
+      ifAny(r, 'amount_credited'),
+      ifAny(r, 'amount_refunded'),
+      currencyLabel(r),
+    ]),
+  );
+}
+
+/** Invoice payments for a person: CSV and JSON carry every column. */
+export function paymentTable(rows: readonly DbRow[]): string {
+  if (rows.length === 0) return 'no payments match';
+  return renderTable(
+    [
+      { header: 'CREATED' },
+      { header: 'INVOICE' },
+      { header: 'CUSTOMER', max: 32 },
+      { header: 'STATUS' },
+      { header: 'METHOD' },
+      { header: 'REQUESTED', right: true },
+      { header: 'PAID', right: true },
+      { header: 'REFUNDED', right: true },
+      { header: 'CURRENCY' },
+    ],
+    rows.map((r) => [
+      day(r['created_at']),
+      // The invoice may not be stored yet: its id stands in for its number.
+      text(r['invoice_number'] ?? r['invoice_id']),
+      text(r['customer_name'] ?? r['customer_id']),
+      text(r['status']),
+      text(r['payment_method_type']),
+      groupThousands(text(r['amount_requested'])),
+      groupThousands(text(r['amount_paid'])),
+      ifAny(r, 'amount_refunded'),
+      currencyLabel(r),
+    ]),
+  );
+}
+
+/** Credit notes for a person: CSV and JSON carry every column. */
+export function creditNoteTable(rows: readonly DbRow[]): string {
+  if (rows.length === 0) return 'no credit notes match';
+  return renderTable(
+    [
+      { header: 'CREATED' },
+      { header: 'CREDIT NOTE' },
+      { header: 'INVOICE' },
+      { header: 'CUSTOMER', max: 32 },
+      { header: 'STATUS' },
+      { header: 'TYPE' },
+      { header: 'TOTAL', right: true },
+      { header: 'PRE-PAYMENT', right: true },
+      { header: 'POST-PAYMENT', right: true },
+      { header: 'CURRENCY' },
+    ],
+    rows.map((r) => [
+      day(r['created_at']),
+      text(r['number'] ?? r['credit_note_id']),
+      text(r['invoice_number'] ?? r['invoice_id']),
+      text(r['customer_name'] ?? r['customer_id']),
+      text(r['status']),
+      text(r['type']),
+      groupThousands(text(r['total'])),
+      groupThousands(text(r['pre_payment_amount'])),
+      groupThousands(text(r['post_payment_amount'])),
       currencyLabel(r),
     ]),
   );

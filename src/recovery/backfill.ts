@@ -6,6 +6,7 @@ import { identifyEvent } from '../stripe-objects/identify-event';
 import { kindOfEvent, OBJECT_KINDS } from '../stripe-objects/registry';
 import type { EventQueue } from '../queue/event-queue';
 import type { BackoffOptions } from '../stripe/with-backoff';
+import { disjointPatterns } from './event-patterns';
 import { createdBetween, listPages, type WarnLogger } from './stripe-pages';
 
 /** Stripe lists events of the last 30 days only. */
@@ -52,7 +53,10 @@ export interface BackfillResult {
   /** Sent to the queue, or in a dry run: would have been. */
   enqueued: number;
   alreadyKnown: number;
-  /** Not an invoice event the processor handles (invoice.upcoming, another object), even though listed. */
+  /**
+   * Listed under a kind's pattern but carried by no kind (invoice.upcoming, charge.dispute.*,
+   * customer.subscription.*): what ingest would have answered and not queued.
+   */
   skipped: number;
   ids: { enqueued: EventRef[]; alreadyKnown: EventRef[]; skipped: EventRef[] };
 }
@@ -72,10 +76,21 @@ export class QueueUnreachableError extends BillingError {
 }
 
 /**
- * Re-sends the invoice events Stripe holds for [since, until] that the consumer has never seen,
- * through the same queue the webhook fills. Each page is checked and enqueued before the next is
- * asked for. Events already queued but not yet processed go again: the consumer treats the second
- * copy as the duplicate it is.
+ * What backfill lists, in the registry's order: each kind's pattern, less any another already
+ * lists, so no event comes under two. Kinds may share a pattern, or be carried by events another
+ * kind's pattern lists (a refund by `charge.refund.updated`, under `charge.*` only: Stripe's
+ * `refund.*` matches from the start of the type).
+ */
+export function eventPatterns(): string[] {
+  return disjointPatterns(OBJECT_KINDS.map((k) => k.eventPattern));
+}
+
+/**
+ * Re-sends the events Stripe holds for [since, until] that the consumer has never seen, through
+ * the same queue the webhook fills: every kind's pattern is listed (`invoice.*`, `charge.*`, …)
+ * and an event is sent when the registry says a kind carries it, as ingest decides. Each page is
+ * checked and enqueued before the next is asked for. Events already queued but not yet processed
+ * go again: the consumer treats the second copy as the duplicate it is.
  */
 export async function backfill(deps: BackfillDeps, o: BackfillOptions): Promise<BackfillResult> {
   const dryRun = o.dryRun ?? false;
@@ -100,8 +115,9 @@ export async function backfill(deps: BackfillDeps, o: BackfillOptions): Promise<
   };
   const created = createdBetween(o.since, o.until);
   // Each kind's events as Stripe lists them (`invoice.*`); the registry then says which it handles.
-  for (const kind of OBJECT_KINDS) {
-    const pages = listPages((p) => deps.stripe.events.list({ ...p, type: kind.eventPattern, created }), {
+  // The patterns are disjoint, so an event comes once and nothing listed need be remembered.
+  for (const type of eventPatterns()) {
+    const pages = listPages((p) => deps.stripe.events.list({ ...p, type, created }), {
       path: '/v1/events',
       logger: deps.logger,
       ...(deps.backoff ? { backoff: deps.backoff } : {}),

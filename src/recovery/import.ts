@@ -5,18 +5,16 @@ import { snapshotFromListedInvoice } from '../billing/repair';
 import { type InvoiceSnapshot } from '../billing/snapshot';
 import { wallClock } from '../clock';
 import { MalformedEventError, RunInterruptedError } from '../errors';
-import { isConnectionError } from '../db/connection-errors';
-import { applyIsolating } from '../pipeline/apply-batch';
-import { errorText } from '../pipeline/types';
-import { planObjects } from '../pipeline/apply-objects';
 import type { NoticeEffects } from '../effects/notice-effects';
 import { invoiceKind } from '../stripe-objects/invoice';
-import type { EffectCounts } from '../stripe-objects/object-kind';
 import type { BackoffOptions } from '../stripe/with-backoff';
+import { fetchInvoiceMoney, finalizedInvoiceIds } from './invoice-money';
+import { applyListed, readFetched, type ListedEntry } from './listed-objects';
+import { emptyTally, tallyRelated, type RelatedCounts } from './related-tally';
 import { createdBetween, listPages, StripeApiError, type WarnLogger } from './stripe-pages';
 
 export interface ImportOptions {
-  /** Invoices created in [since, until]. */
+  /** Invoices created in [since, until], each with all its payments, charges and credit notes, whenever those were created. */
   since: Date;
   until?: Date;
   /** Compare and count only: nothing is written. */
@@ -59,7 +57,21 @@ export interface ImportResult {
   /** Notices queued to send: what changed since the import began, or since a known row's last event (news). */
   noticesQueued: number;
   invoices: Array<{ invoice: string; action: 'updated' | 'invalid'; status?: string; reason?: string }>;
+  /** The money behind the invoices listed, by kind (invoice_payment, charge, refund, credit_note): counted as the invoices are. */
+  related: Record<string, ImportedCounts>;
+  /** Each related object updated or invalid, as `invoices` lists the invoices. */
+  objects: Array<{ object: string; id: string; action: 'updated' | 'invalid'; reason?: string }>;
 }
+
+export interface ImportedCounts {
+  listed: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  invalid: number;
+}
+
+const asImported = (c: RelatedCounts): ImportedCounts => ({ listed: c.listed, inserted: c.inserted, updated: c.changed, unchanged: c.unchanged, invalid: c.invalid });
 
 /** The import stopped part way (the API failed after backing off); `partial` says how far it got. */
 export class ImportInterruptedError extends RunInterruptedError<ImportResult> {
@@ -84,54 +96,12 @@ function readPage(invoices: Record<string, unknown>[], fetchedAt: number): Liste
   return out;
 }
 
-interface PageChange {
-  previous: InvoiceState | null;
-  next: InvoiceState;
-  written: boolean;
-}
-
-/** What writing the page would do, without writing: the same merge against the rows as they are. */
-async function planPage(ds: DataSource, snapshots: readonly InvoiceSnapshot[], now: number): Promise<PageChange[]> {
-  return planObjects(ds.manager, { kind: invoiceKind, items: snapshots.map((snapshot, index) => ({ index, snapshot })), now, step: invoiceKind.reduceListed });
-}
-
 /**
- * One page in one transaction, through the pipeline's one path: the rows merged as events are,
- * with their notices. An inserted row is a baseline as of the import's start; a change to a known
- * row is news. An invoice the database refuses is applied alone and comes back with the reason, so
- * it holds back none of the page; an unreachable database stops the import (run it again).
- */
-async function writePage(
-  deps: ImportDeps,
-  snapshots: readonly InvoiceSnapshot[],
-  now: number,
-  startedAt: number,
-): Promise<{ changes: PageChange[]; refused: Array<{ invoice: string; reason: string }>; notices: EffectCounts }> {
-  const { outcomes, effects } = await applyIsolating(
-    deps.ds,
-    snapshots.map((snapshot) => ({ kind: invoiceKind, snapshot })),
-    {
-      now,
-      effects: { notices: deps.effects },
-      stepOf: (kind) => kind.reduceListed,
-      modeOf: (ch) => (ch.previous === null ? { mode: 'baseline', baselineAt: startedAt } : { mode: 'live' }),
-      effectsOfWrittenOnly: true,
-    },
-  );
-  const changes: PageChange[] = [];
-  const refused: Array<{ invoice: string; reason: string }> = [];
-  outcomes.forEach((o, i) => {
-    if (o.ok) return changes.push(o.result.change as PageChange);
-    if (isConnectionError(o.error)) throw o.error;
-    refused.push({ invoice: snapshots[i]!.stripeInvoiceId, reason: `the database refused it: ${errorText(o.error)}` });
-  });
-  return { changes, refused, notices: effects };
-}
-
-/**
- * Brings an account's existing invoices in as the baseline the processor starts from: each
- * invoice created in the window is merged into its row exactly as an event would be (so it never
- * moves a row back). For an invoice it inserts, every notice its past implies is recorded as
+ * Brings an account's existing invoices in as the baseline the processor starts from, with the
+ * money behind them: for each page of invoices created in the window, each finalized invoice's
+ * payments and credit notes, and the charges those payments point to (with the refunds a charge
+ * carries), all merged into their rows exactly as events would be (so nothing moves a row back),
+ * one page in one transaction. For a row it inserts, every notice its past implies is recorded as
  * skipped (`imported`), so no customer is emailed about the past and dunning goes on from the
  * invoice's next step; what happened after the import began (a payment while it ran) is news. A
  * change found on a row already known is news too, as a repair is. Run it again and it changes
@@ -155,28 +125,46 @@ export async function importInvoices(deps: ImportDeps, o: ImportOptions): Promis
     noticesSkipped: 0,
     noticesQueued: 0,
     invoices: [],
+    related: {},
+    objects: [],
   };
-  const pages = listPages((p) => deps.stripe.invoices.list({ ...p, created: createdBetween(o.since, o.until) }), {
-    path: '/v1/invoices',
+  const related = emptyTally();
+  const api = {
     logger: deps.logger,
     nowSeconds: clock,
     ...(deps.backoff ? { backoff: deps.backoff } : {}),
     ...(deps.apiBase ? { apiBase: deps.apiBase } : {}),
-  });
+  };
+  const pages = listPages((p) => deps.stripe.invoices.list({ ...p, created: createdBetween(o.since, o.until) }), { path: '/v1/invoices', ...api });
+  const finish = () => {
+    result.related = Object.fromEntries(Object.entries(related.counts).map(([k, c]) => [k, asImported(c)]));
+    result.objects = related.changes
+      .filter((c) => c.action !== 'inserted')
+      .map((c) => (c.action === 'invalid' ? { object: c.object, id: c.id, action: 'invalid', reason: c.reason } : { object: c.object, id: c.id, action: 'updated' }));
+    return result;
+  };
   try {
     for await (const page of pages) {
+      deps.progress?.total(result.listed + page.data.length);
+      const { snapshots, invalid } = readPage(page.data as unknown as Record<string, unknown>[], page.fetchedAt);
+      const money = await fetchInvoiceMoney({ stripe: deps.stripe, ...api }, finalizedInvoiceIds(snapshots));
+      const fetched = readFetched(money.objects, 'import');
+      const entries: ListedEntry[] = [...snapshots.map((snapshot) => ({ kind: invoiceKind, snapshot })), ...fetched.entries];
+      const { outcomes, effects } = await applyListed(deps.ds, entries, {
+        now: clock(),
+        startedAt,
+        effects: { notices: deps.effects },
+        stepOf: (kind) => kind.reduceListed,
+        dryRun: result.dryRun,
+      });
       result.pages++;
       result.listed += page.data.length;
-      deps.progress?.total(result.listed);
-      const { snapshots, invalid } = readPage(page.data as unknown as Record<string, unknown>[], page.fetchedAt);
-      const now = clock();
-      const changes = result.dryRun ? await planPage(deps.ds, snapshots, now) : await writePage(deps, snapshots, now, startedAt).then((w) => {
-        result.noticesSkipped += w.notices.skipped;
-        result.noticesQueued += w.notices.queued;
-        invalid.push(...w.refused);
-        return w.changes;
-      });
-      for (const ch of changes) {
+      result.noticesSkipped += effects.skipped;
+      result.noticesQueued += effects.queued;
+      snapshots.forEach((snapshot, i) => {
+        const out = outcomes[i]!;
+        if (!out.ok) return invalid.push({ invoice: snapshot.stripeInvoiceId, reason: out.reason });
+        const ch = out.change as { previous: InvoiceState | null; next: InvoiceState; written: boolean };
         if (!ch.written) result.unchanged++;
         else if (ch.previous === null) {
           result.inserted++;
@@ -185,17 +173,19 @@ export async function importInvoices(deps: ImportDeps, o: ImportOptions): Promis
           result.updated++;
           result.invoices.push({ invoice: ch.next.stripeInvoiceId, action: 'updated', status: ch.next.status });
         }
-      }
+        return undefined;
+      });
       for (const i of invalid) result.invoices.push({ ...i, action: 'invalid' });
       result.invalid += invalid.length;
+      tallyRelated(related, fetched.entries, outcomes.slice(snapshots.length), [...fetched.invalid, ...money.missing]);
       deps.progress?.tick(page.data.length, `${result.listed} listed`);
     }
   } catch (err) {
     if (!(err instanceof StripeApiError)) throw err;
     throw new ImportInterruptedError(
       `${err.message}. ${result.listed} invoice(s) were imported before it stopped; run the same command again to finish (what is already imported stays as it is).`,
-      structuredClone(result),
+      structuredClone(finish()),
     );
   }
-  return result;
+  return finish();
 }

@@ -5,18 +5,20 @@ import { type InvoiceSnapshot } from '../billing/snapshot';
 import { MalformedEventError } from '../errors';
 import type { NoticeEffects } from '../effects/notice-effects';
 import type { InvoiceState } from '../billing/invoice-state';
-import { isConnectionError } from '../db/connection-errors';
-import { applyIsolating } from '../pipeline/apply-batch';
-import { errorText } from '../pipeline/types';
-import { planObjects } from '../pipeline/apply-objects';
 import { invoiceKind } from '../stripe-objects/invoice';
 import type { Step } from '../stripe-objects/object-kind';
 import type { BackoffOptions } from '../stripe/with-backoff';
 import { wallClock } from '../clock';
+import { fetchInvoiceMoney, finalizedInvoiceIds } from './invoice-money';
+import { applyListed, readFetched, type ListedEntry } from './listed-objects';
+import { emptyTally, rowDifferences, tallyRelated, type RelatedCounts, type RelatedTally } from './related-tally';
 import { createdBetween, listPages, type WarnLogger } from './stripe-pages';
 
 export interface ReconcileOptions {
-  /** Invoices created in [since, until]: Stripe filters the invoice list by creation, not by change. */
+  /**
+   * Invoices created in [since, until]: Stripe filters the invoice list by creation, not by change.
+   * Each comes with all its payments, charges and credit notes, whenever those were created.
+   */
   since: Date;
   until?: Date;
   /** Compare and report only: nothing is written. */
@@ -66,13 +68,49 @@ export interface ReconcileResult {
   invalid: number;
   /** Every invoice that is not unchanged, in the order listed. */
   invoices: InvoiceReport[];
+  /** The money behind the invoices listed, by kind (invoice_payment, charge, refund, credit_note). */
+  related: Record<string, ReconciledCounts>;
+  /** Each related object that is not unchanged, in the order listed. */
+  objects: ObjectReport[];
+}
+
+export interface ReconciledCounts {
+  listed: number;
+  unchanged: number;
+  /** Written, or in a dry run: would be. */
+  repaired: number;
+  inserted: number;
+  invalid: number;
+}
+
+export interface ObjectReport {
+  object: string;
+  id: string;
+  action: 'repaired' | 'inserted' | 'invalid';
+  /** For a repaired row: each field of its row that differs, ours and Stripe's. */
+  differences: Array<{ field: string; ours: unknown; stripe: unknown }>;
+  reason?: string;
+}
+
+const asReconciled = (c: RelatedCounts): ReconciledCounts => ({ listed: c.listed, unchanged: c.unchanged, repaired: c.changed, inserted: c.inserted, invalid: c.invalid });
+
+function objectReports(t: RelatedTally): ObjectReport[] {
+  return t.changes.map((c) => {
+    if (c.action === 'invalid') return { object: c.object, id: c.id, action: 'invalid', differences: [], reason: c.reason };
+    if (c.action === 'inserted') return { object: c.object, id: c.id, action: 'inserted', differences: [] };
+    return { object: c.object, id: c.id, action: 'repaired', differences: rowDifferences(c.previous, c.next) };
+  });
 }
 
 
 /**
- * Makes rows agree with Stripe for the invoices created in a range. Stripe is authoritative
- * here: a differing row is overwritten, not merged, and a missing one inserted. Each page is
- * compared and written in one transaction through the pipeline's one path (reconcilePage).
+ * Makes rows agree with Stripe for the invoices created in a range, and for the money behind them
+ * (each finalized invoice's payments and credit notes, the charges those payments point to, the
+ * refunds a charge carries). Stripe is authoritative for invoices: a differing row is overwritten,
+ * not merged, and a missing one inserted. The related objects are merged as listed, as an import
+ * merges them: their joins only move forward (a refund only adds to a charge's amount refunded),
+ * so Stripe's newer state is taken and a row never moves back. Each page is fetched, then compared
+ * and written in one transaction through the pipeline's one path (reconcilePage).
  */
 export async function reconcile(deps: ReconcileDeps, o: ReconcileOptions): Promise<ReconcileResult> {
   const clock = deps.nowSeconds ?? wallClock;
@@ -89,20 +127,23 @@ export async function reconcile(deps: ReconcileDeps, o: ReconcileOptions): Promi
     skipped: 0,
     invalid: 0,
     invoices: [],
+    related: {},
+    objects: [],
   };
-  const created = createdBetween(o.since, o.until);
-  const pages = listPages((p) => deps.stripe.invoices.list({ ...p, created }), {
-    path: '/v1/invoices',
+  const related = emptyTally();
+  const api = {
     logger: deps.logger,
     nowSeconds: clock,
     ...(deps.backoff ? { backoff: deps.backoff } : {}),
     ...(deps.apiBase ? { apiBase: deps.apiBase } : {}),
-  });
+  };
+  const created = createdBetween(o.since, o.until);
+  const pages = listPages((p) => deps.stripe.invoices.list({ ...p, created }), { path: '/v1/invoices', ...api });
 
   for await (const page of pages) {
     result.listed += page.data.length;
     deps.progress?.total(result.listed);
-    for (const report of await reconcilePage(deps, page.data as unknown as Record<string, unknown>[], page.fetchedAt, result.dryRun, clock(), startedAt)) {
+    for (const report of await reconcilePage(deps, api, page.data as unknown as Record<string, unknown>[], page.fetchedAt, result.dryRun, clock, startedAt, related)) {
       if (report === null) result.unchanged++;
       else {
         result[report.action]++;
@@ -111,6 +152,8 @@ export async function reconcile(deps: ReconcileDeps, o: ReconcileOptions): Promi
     }
     deps.progress?.tick(page.data.length, String((page.data.at(-1) as { id?: unknown } | undefined)?.id ?? ''));
   }
+  result.related = Object.fromEntries(Object.entries(related.counts).map(([k, c]) => [k, asReconciled(c)]));
+  result.objects = objectReports(related);
   return result;
 }
 
@@ -121,12 +164,23 @@ const repairStep: Step<InvoiceSnapshot, InvoiceState> = (row, snapshot, { now })
 };
 
 /**
- * One page in one transaction through the pipeline's one path, under the rows' locks, so a
- * consumer applying an event of the same invoice waits; the notices a real transition implies
- * commit with the row. An invoice the database refuses is applied alone and reported invalid, so
- * it holds back none of the page. Each listed invoice gets its report, in the order listed.
+ * One page: the invoices as listed, then the money behind them fetched, then everything compared
+ * and written in one transaction through the pipeline's one path, under the rows' locks, so a
+ * consumer applying an event of the same object waits; the notices a real transition implies
+ * commit with the row. An object the database refuses is applied alone and reported invalid, so
+ * it holds back none of the page. Each listed invoice gets its report, in the order listed; the
+ * related objects are added to `related`.
  */
-async function reconcilePage(deps: ReconcileDeps, invoices: Record<string, unknown>[], fetchedAt: number, dryRun: boolean, now: number, startedAt: number): Promise<Array<InvoiceReport | null>> {
+async function reconcilePage(
+  deps: ReconcileDeps,
+  api: { logger: WarnLogger; nowSeconds: () => number; backoff?: BackoffOptions; apiBase?: string },
+  invoices: Record<string, unknown>[],
+  fetchedAt: number,
+  dryRun: boolean,
+  clock: () => number,
+  startedAt: number,
+  related: RelatedTally,
+): Promise<Array<InvoiceReport | null>> {
   const reports: Array<InvoiceReport | null> = [];
   const snapshots: Array<{ at: number; snapshot: InvoiceSnapshot }> = [];
   for (const invoice of invoices) {
@@ -138,32 +192,24 @@ async function reconcilePage(deps: ReconcileDeps, invoices: Record<string, unkno
       reports.push({ invoice: String(invoice['id'] ?? '(no id)'), action: 'invalid', differences: [], reason: err.message });
     }
   }
-  const items = snapshots.map(({ snapshot }, index) => ({ index, snapshot }));
-  if (dryRun) {
-    const planned = await planObjects(deps.ds.manager, { kind: invoiceKind, items, now, step: repairStep });
-    snapshots.forEach(({ at, snapshot }, i) => (reports[at] = toReport(snapshot, planRepair(planned[i]!.previous, snapshot, now))));
-    return reports;
-  }
-  const { outcomes } = await applyIsolating(
-    deps.ds,
-    snapshots.map(({ snapshot }) => ({ kind: invoiceKind, snapshot })),
-    {
-      now,
-      effects: deps.effects ? { notices: deps.effects } : {},
-      stepOf: () => repairStep,
-      // A row reconcile must insert is a baseline as of the run's start (see ChangeMode).
-      modeOf: (ch) => (ch.previous === null ? { mode: 'baseline', baselineAt: startedAt } : { mode: 'live' }),
-      effectsOfWrittenOnly: true,
-    },
-  );
+  const money = await fetchInvoiceMoney({ stripe: deps.stripe, ...api }, finalizedInvoiceIds(snapshots.map((s) => s.snapshot)));
+  const fetched = readFetched(money.objects, 'reconcile');
+  const entries: ListedEntry[] = [...snapshots.map(({ snapshot }) => ({ kind: invoiceKind, snapshot })), ...fetched.entries];
+  const now = clock();
+  const { outcomes } = await applyListed(deps.ds, entries, {
+    now,
+    startedAt,
+    effects: deps.effects ? { notices: deps.effects } : {},
+    stepOf: (kind) => (kind === invoiceKind ? repairStep : kind.reduceListed),
+    dryRun,
+  });
   snapshots.forEach(({ at, snapshot }, i) => {
     const o = outcomes[i]!;
-    // An unreachable database stops the run (run it again); an invoice the database refuses is reported.
-    if (!o.ok && isConnectionError(o.error)) throw o.error;
     reports[at] = o.ok
-      ? toReport(snapshot, planRepair((o.result.change!.previous as InvoiceState | null) ?? null, snapshot, now))
-      : { invoice: snapshot.stripeInvoiceId, action: 'invalid', differences: [], reason: `the database refused it: ${errorText(o.error)}` };
+      ? toReport(snapshot, planRepair((o.change.previous as InvoiceState | null) ?? null, snapshot, now))
+      : { invoice: snapshot.stripeInvoiceId, action: 'invalid', differences: [], reason: o.reason };
   });
+  tallyRelated(related, fetched.entries, outcomes.slice(snapshots.length), [...fetched.invalid, ...money.missing]);
   return reports;
 }
 

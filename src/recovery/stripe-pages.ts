@@ -81,6 +81,41 @@ export async function* listPages<T extends { id: string }>(list: ListCall<T>, o:
   }
 }
 
+/** Every page of a list, in order, each object with the moment its page was asked for. */
+export async function listAll<T extends { id: string }>(list: ListCall<T>, o: PageOptions): Promise<Array<{ data: T; fetchedAt: number }>> {
+  const out: Array<{ data: T; fetchedAt: number }> = [];
+  for await (const page of listPages(list, o)) for (const data of page.data) out.push({ data, fetchedAt: page.fetchedAt });
+  return out;
+}
+
+/**
+ * One object by id, retried as a page is; null when Stripe has none (404 resource_missing), so a
+ * reference to an object Stripe no longer has is the caller's to report, not a failed run.
+ */
+export async function retrieveOne<T>(retrieve: () => Promise<T>, o: PageOptions): Promise<{ data: T | null; fetchedAt: number }> {
+  const clock = o.nowSeconds ?? wallClock;
+  let fetchedAt = clock();
+  try {
+    const data = await withBackoff(
+      () => {
+        fetchedAt = clock();
+        return retrieve();
+      },
+      {
+        ...o.backoff,
+        onRetry: (attempt, delayMs, reason) => {
+          o.logger.warn({ path: o.path, attempt, delayMs: Math.round(delayMs), reason }, 'Stripe API call failed; backing off');
+          o.backoff?.onRetry?.(attempt, delayMs, reason);
+        },
+      },
+    );
+    return { data, fetchedAt };
+  } catch (err) {
+    if (err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'resource_missing') return { data: null, fetchedAt };
+    throw new StripeApiError(`GET ${o.path} failed: ${describeStripeError(err, o.apiBase)}`, stripeMayAnswerLater(err));
+  }
+}
+
 /** A message an engineer can act on; the SDK's own messages carry at most a masked key. */
 export function describeStripeError(err: unknown, apiBase = 'https://api.stripe.com'): string {
   if (err instanceof Stripe.errors.StripeConnectionError) return `cannot reach the Stripe API at ${apiBase} (${err.message})`;

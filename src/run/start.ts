@@ -90,6 +90,7 @@ export async function start(roles: Role[], env: NodeJS.ProcessEnv = process.env,
         maxBackoffSeconds: config.mail.maxBackoffSeconds,
         concurrency: config.mail.concurrency,
         pollIntervalMs: config.mail.pollIntervalMs,
+        receiptWaitSeconds: config.mail.receiptWaitSeconds,
       });
       mailer.start();
       closers.push('mailer', () => mailer.stop());

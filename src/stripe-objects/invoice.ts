@@ -1,9 +1,8 @@
-import Stripe from 'stripe';
 import type { InvoiceState } from '../billing/invoice-state';
 import { mergeInvoice, sameContent, sameState } from '../billing/merge';
 import { snapshotFromEvent, type InvoiceSnapshot } from '../billing/snapshot';
 import { invoiceRepository } from '../db/invoices';
-import { withBackoff } from '../stripe/with-backoff';
+import { retrieveOrNull } from './retrieve';
 import type { ObjectKind, Step } from './object-kind';
 
 /** Every invoice event Stripe sends but the preview, which has no id and never becomes a row. */
@@ -70,14 +69,5 @@ export const invoiceKind: ObjectKind<InvoiceSnapshot, InvoiceState> = {
     );
   },
   goneObject: (type, id) => (type === 'invoice.deleted' ? { id, object: 'invoice', deleted: true } : null),
-  retrieve: async (stripe, id, account) => {
-    try {
-      // A connected account's invoice exists only as that account sees it.
-      const options = account ? { stripeAccount: account } : undefined;
-      return (await withBackoff(() => stripe.invoices.retrieve(id, {}, options), { attempts: 4 })) as unknown as Record<string, unknown>;
-    } catch (err) {
-      if (err instanceof Stripe.errors.StripeInvalidRequestError && err.code === 'resource_missing') return null;
-      throw err;
-    }
-  },
+  retrieve: (stripe, id, account) => retrieveOrNull((options) => stripe.invoices.retrieve(id, {}, options), account),
 };

@@ -1,8 +1,8 @@
 import type Stripe from 'stripe';
 import type { EntityManager } from 'typeorm';
 import type { EventMeta } from '../billing/event-envelope';
-import type { NoticeChange } from '../billing/notice-plan';
 import type { ObjectRepository } from '../db/object-repository';
+import type { NoticeEffects } from '../effects/notice-effects';
 
 export type { EventMeta } from '../billing/event-envelope';
 
@@ -26,8 +26,8 @@ export interface Change<S, R> {
 
 /** The effect writers a deployment turns on; each kind uses those it has effects for. */
 export interface EffectRunners {
-  /** The invoice email outbox (NOTICE_KINDS, NOTICE_MAX_EVENT_AGE_HOURS). */
-  notices?: (db: EntityManager, changes: readonly NoticeChange[], nowSeconds: number) => Promise<EffectCounts>;
+  /** The invoice email outbox (NOTICE_KINDS, NOTICE_MAX_EVENT_AGE_HOURS): invoices' notices, and with `payments` the money kinds'. */
+  notices?: NoticeEffects;
 }
 
 export interface EffectCounts {

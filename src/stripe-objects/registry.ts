@@ -33,10 +33,15 @@
  */
 import type Stripe from 'stripe';
 import type { AnyObjectKind, FetchObject } from './object-kind';
+import { chargeKind } from './charge';
+import { creditNoteKind } from './credit-note';
+import { customerKind } from './customer';
 import { invoiceKind } from './invoice';
+import { invoicePaymentKind } from './invoice-payment';
+import { refundKind } from './refund';
 
 /** Every kind the processor keeps, in the order a batch applies them. */
-export const OBJECT_KINDS: readonly AnyObjectKind[] = [invoiceKind];
+export const OBJECT_KINDS: readonly AnyObjectKind[] = [invoiceKind, invoicePaymentKind, chargeKind, refundKind, creditNoteKind, customerKind];
 
 /** The kind a snapshot event of this type carries, or null: an event the processor does not handle. */
 export function kindOfEvent(type: string | null): AnyObjectKind | null {

@@ -8,7 +8,7 @@ export class MissingStripeKeyError extends BillingError {
   readonly retryable = false;
   override readonly exitCode = 2;
   constructor(what: string) {
-    super(`${what} needs STRIPE_SECRET_KEY (a secret or restricted key with read access to events and invoices)`);
+    super(`${what} needs STRIPE_SECRET_KEY (a secret or restricted key with read access to events, invoices, invoice payments, charges, refunds, credit notes and customers)`);
   }
 }
 

@@ -61,6 +61,9 @@ async function drainOnce(sqs: BenchSqs, db: BenchDatabase, w: DrainWorkload, env
     if (Number(ends.ended) !== w.invoices || Number(ends.n) !== w.invoices) {
       throw new Error(`after the drain ${ends.ended} of ${ends.n} invoices ended paid or void; expected all ${w.invoices}`);
     }
+    // Every paid invoice's charge must be linked to it through its payment, whichever came first.
+    const linked = Number((await check.query(`SELECT count(*) AS n FROM charges c JOIN invoices i USING (stripe_invoice_id) WHERE i.status = 'paid' AND c.receipt_url IS NOT NULL`)).rows[0].n);
+    if (linked !== w.paidInvoices) throw new Error(`after the drain ${linked} charges are linked to their paid invoices; expected ${w.paidInvoices}`);
     // Redeliveries leave no row of their own; they are spread evenly by the shuffle, so the rate of
     // distinct events scales to the rate of messages.
     const rate = centralRate(rows.map((r) => Number(r.t))) * (w.bodies.length / w.distinctEvents);
@@ -109,7 +112,7 @@ export async function drainSection(sqs: BenchSqs, adminUrl: string, sizes: Drain
     await small.drop();
     await large.drop();
   }
-  const messages = sizes.invoices * 10;
+  const messages = drainWorkload(sizes.invoices, 'count').bodies.length;
   const drain = median(smallRuns.map((x) => x.rate));
   const drainLarge = median(largeRuns.map((x) => x.rate));
   const rounds = `median of ${sizes.rounds}; messages/s between 1 % and 99 % done`;

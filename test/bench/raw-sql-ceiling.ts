@@ -1,64 +1,70 @@
 // The drain's baseline: the database doing the writes each event needs, with nothing else in the way.
 import type { Client } from 'pg';
-import { mergeInvoice } from '../../src/billing/merge';
-import { snapshotFromEvent } from '../../src/billing/snapshot';
+import { placeholder, type ObjectTable } from '../../src/db/object-table';
+import type { AnyObjectKind } from '../../src/stripe-objects/object-kind';
+import { kindOfEvent } from '../../src/stripe-objects/registry';
 import { connect } from './bench-database';
 import { centralRate } from './sqs-admin';
-
-const COLUMNS = [
-  'stripe_invoice_id', 'stripe_customer_id', 'customer_email', 'customer_name', 'number', 'status', 'overdue',
-  'amount_cents', 'amount_paid_cents', 'amount_remaining_cents', 'total_cents', 'currency', 'due_date',
-  'collection_method', 'billing_reason', 'hosted_invoice_url', 'invoice_pdf_url', 'livemode', 'metadata',
-  'attempt_count', 'stripe_created_at', 'finalized_at', 'paid_at', 'voided_at', 'marked_uncollectible_at',
-  'deleted_at', 'last_event_id', 'last_event_created_at',
-] as const;
-const SECONDS = new Set(['due_date', 'stripe_created_at', 'finalized_at', 'paid_at', 'voided_at', 'marked_uncollectible_at', 'deleted_at', 'last_event_created_at']);
-const ph = (c: string, i: number) => (SECONDS.has(c) ? `to_timestamp($${i + 1})` : c === 'metadata' ? `$${i + 1}::jsonb` : `$${i + 1}`);
 
 const INSERT_EVENT = {
   name: 'ceiling_event',
   text: `INSERT INTO stripe_events (id, type, stripe_invoice_id, created, livemode, api_version, payload)
          VALUES ($1, $2, $3, to_timestamp($4), $5, $6, $7::jsonb) ON CONFLICT (id) DO NOTHING`,
 };
-const UPSERT_INVOICE = {
-  name: 'ceiling_invoice',
-  text: `INSERT INTO invoices (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(ph).join(', ')})
-         ON CONFLICT (stripe_invoice_id) DO UPDATE SET ${COLUMNS.slice(1).map((c) => `${c} = EXCLUDED.${c}`).join(', ')}, updated_at = now()`,
-};
 const MARK = {
   name: 'ceiling_mark',
   text: `UPDATE stripe_events SET processed_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1`,
 };
 
+/** One upsert per kind's table, from the same column list its repository writes. */
+const upserts = new Map<AnyObjectKind, { statement: { name: string; text: string }; table: ObjectTable<Record<string, unknown>> }>();
+function upsertOf(kind: AnyObjectKind) {
+  let u = upserts.get(kind);
+  if (!u) {
+    const table = kind.repository as ObjectTable<Record<string, unknown>>;
+    const names = table.columns.map(([, c]) => c);
+    u = {
+      table,
+      statement: {
+        name: `ceiling_${table.table}`,
+        text: `INSERT INTO ${table.table} (${names.join(', ')}) VALUES (${table.columns.map(([, , k], i) => placeholder(k, i + 1)).join(', ')})
+               ON CONFLICT (${names[0]}) DO UPDATE SET ${names.slice(1).map((c) => `${c} = EXCLUDED.${c}`).join(', ')}, updated_at = now()`,
+      },
+    };
+    upserts.set(kind, u);
+  }
+  return u;
+}
+
 interface Prepared {
   event: unknown[];
-  invoice: unknown[];
+  upsert: { name: string; text: string };
+  row: unknown[];
   id: string;
 }
 
-const camel = (c: string) => c.replace(/_([a-z])/g, (_, l: string) => l.toUpperCase());
-
 /** Everything but the SQL is done before the clock starts: the ceiling measures the database. */
 function prepare(body: string, now: number): Prepared {
-  const snap = snapshotFromEvent(JSON.parse(body));
-  const state = mergeInvoice(null, snap, now) as unknown as Record<string, unknown>;
-  const invoice = COLUMNS.map((c) => {
-    const v = state[camel(c)];
-    return c === 'metadata' ? JSON.stringify(v) : v;
-  });
-  return { id: snap.eventId, event: [snap.eventId, snap.eventType, snap.stripeInvoiceId, snap.eventCreated, snap.livemode, snap.apiVersion, body], invoice };
+  const event = JSON.parse(body) as { type: string };
+  const kind = kindOfEvent(event.type);
+  if (!kind) throw new Error(`the workload holds an event no kind carries: ${event.type}`);
+  const snap = kind.read(event);
+  const { table, statement } = upsertOf(kind);
+  const state = kind.reduce(null, snap, { now }) as Record<string, unknown>;
+  const row = table.columns.map(([field, , k]) => (k === 'json' ? JSON.stringify(state[field]) : state[field]));
+  return { id: snap.eventId, event: [snap.eventId, snap.eventType, kind.invoiceOf(snap), snap.eventCreated, snap.livemode, snap.apiVersion, body], upsert: statement, row };
 }
 
 async function one(c: Client, p: Prepared): Promise<void> {
   await c.query('BEGIN');
   await c.query({ ...INSERT_EVENT, values: p.event });
-  await c.query({ ...UPSERT_INVOICE, values: p.invoice });
+  await c.query({ ...p.upsert, values: p.row });
   await c.query({ ...MARK, values: [p.id] });
   await c.query('COMMIT');
 }
 
 /**
- * Events per second for one transaction per event (event row, invoice upsert, processed mark) as
+ * Events per second for one transaction per event (event row, its object's upsert, processed mark) as
  * prepared statements over `connections` connections: what the consumer would reach if parsing,
  * merging, the outbox and the queue cost nothing.
  */

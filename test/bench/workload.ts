@@ -1,6 +1,7 @@
 // What the benchmark sends: Stripe's invoice fixture as webhooks, and whole lifecycles for the drain.
 import { createHmac, randomBytes } from 'node:crypto';
 import { paidLifecycle, event, invoice, TEST_SECRET } from '../support/stripe-events';
+import { chargeObject, invoicePaymentObject, paymentEvent } from '../support/payment-events';
 import { resentAs, seededRandom, shuffle, voidLifecycle, type StripeEvent } from '../integration/helpers';
 
 export interface SignedWebhook {
@@ -38,12 +39,33 @@ export interface DrainWorkload {
   /** Distinct event ids among the bodies: what the event log holds once the drain is done. */
   distinctEvents: number;
   invoices: number;
+  /** Invoices that end paid, each with one payment and one charge. */
+  paidInvoices: number;
 }
 
 /**
- * `invoices` whole lifecycles, ten messages each, shuffled: the six lifecycle events, one re-sent
- * under a new event id (Stripe's "same change, second id"), and three exact redeliveries. Half end
- * paid without a due date, a quarter paid with one (dunning is reviewed), a quarter void.
+ * What Stripe sends besides the invoice's own events when an invoice is paid, as an endpoint on a
+ * current API version receives it: the InvoicePayment, and the charge (which no longer names the
+ * invoice; the link is the payment intent) succeeding and then updated with its balance
+ * transaction. About 3 per paid invoice.
+ */
+function paymentEvents(invoiceId: string, at: number, amount: number): StripeEvent[] {
+  const serial = invoiceId.slice('in_'.length);
+  const paymentIntent = `pi_${serial}`;
+  const payment = invoicePaymentObject(invoiceId, { id: `inpay_${serial}`, paymentIntent, amount, created: at });
+  const charge = chargeObject({ id: `ch_${serial}`, paymentIntent, amount, created: at });
+  return [
+    paymentEvent('invoice_payment.paid', payment, { id: `evt_pay_${serial}`, created: at + 1 }),
+    paymentEvent('charge.succeeded', charge, { id: `evt_chs_${serial}`, created: at }),
+    paymentEvent('charge.updated', { ...charge, balance_transaction: `txn_${serial}` }, { id: `evt_chu_${serial}`, created: at + 1 }),
+  ] as StripeEvent[];
+}
+
+/**
+ * `invoices` whole lifecycles, shuffled: the six lifecycle events, the three payment and charge
+ * events of a paid one, one re-sent under a new event id (Stripe's "same change, second id"), and
+ * three exact redeliveries. Half end paid without a due date, a quarter paid with one (dunning is
+ * reviewed), a quarter void: 10 messages per void invoice, 13 per paid one.
  */
 export function drainWorkload(invoices: number, tag: string, seed = 20_000): DrainWorkload {
   const random = seededRandom(seed);
@@ -54,15 +76,16 @@ export function drainWorkload(invoices: number, tag: string, seed = 20_000): Dra
     const id = `in_${tag}_${i.toString().padStart(7, '0')}`;
     const start = now - 7_200 + (i % 3_600);
     const opts = { amount: 500 + (i % 997), customer: `cus_${tag}_${i % 500}` };
-    const lifecycle: StripeEvent[] =
-      i % 4 === 3 ? voidLifecycle(id, start, opts) : paidLifecycle(id, start, { ...opts, dueDate: i % 4 === 1 ? start + 30 * 86_400 : null });
+    const paid = i % 4 !== 3;
+    const lifecycle: StripeEvent[] = paid ? paidLifecycle(id, start, { ...opts, dueDate: i % 4 === 1 ? start + 30 * 86_400 : null }) : voidLifecycle(id, start, opts);
     const resent = resentAs(lifecycle[1 + Math.floor(random() * 5)]!);
-    const events = [...lifecycle, resent].map((e) => JSON.stringify(e));
+    const money = paid ? paymentEvents(id, start + 3, opts.amount) : [];
+    const events = [...lifecycle, ...money, resent].map((e) => JSON.stringify(e));
     distinct += events.length;
     const again = [0, 1, 2].map(() => events[Math.floor(random() * events.length)]!);
     bodies.push(...events, ...again);
   }
-  return { bodies: shuffle(bodies, random), distinctEvents: distinct, invoices };
+  return { bodies: shuffle(bodies, random), distinctEvents: distinct, invoices, paidInvoices: invoices - Math.floor(invoices / 4) };
 }
 
 export interface LifecycleStream {

@@ -1,8 +1,14 @@
 // `billing contacts set|show` and `billing notices retry|list`, spawned from the build as a person
 // runs them, against a real database. A bad argument exits 2 with a message and changes nothing.
 import fs from 'node:fs';
+import { noticeEffects } from '../../src/effects/notice-effects';
+import { finalizedEvent, openInvoice, paidEvent } from '../notices/harness';
+import { applyEvent } from '../support/apply-event';
 import { billing, CLI } from '../support/cli';
+import { customer, customerEvent } from '../support/credit-note-events';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { ALL_NOTICES } from '../support/notice-policy';
+import { chargeObject, invoicePaymentObject, paymentEvent, refundObject } from '../support/payment-events';
 
 let db: TestDatabase;
 const run = (...args: string[]) => billing(args, { DATABASE_URL: db.url });
@@ -48,7 +54,7 @@ describe('billing contacts', () => {
     expect(run('contacts', 'set', 'cus_Set2', '--invoice-email', 'b@x.test').code).toBe(0);
     const cleared = run('contacts', 'set', 'cus_Set2', '--primary-email', '', '--json');
     expect(cleared.code).toBe(0);
-    expect(JSON.parse(cleared.out)).toEqual({ stripeCustomerId: 'cus_Set2', invoiceEmail: 'b@x.test', primaryEmail: null, updatedAt: expect.any(String) });
+    expect(JSON.parse(cleared.out)).toEqual({ stripeCustomerId: 'cus_Set2', invoiceEmail: 'b@x.test', primaryEmail: null, updatedAt: expect.any(String), name: null, stripeEmail: null, stripeSyncedAt: null, deletedAt: null, lastEventId: null });
   });
 
   it('show prints the contact, as text or JSON, and says so when there is none', async () => {
@@ -58,7 +64,7 @@ describe('billing contacts', () => {
     expect(text.out).toMatch(/invoice email {2}ap@show\.test\nprimary email {2}-\n/);
 
     const json = run('contacts', 'show', 'cus_Show1', '--json');
-    expect(JSON.parse(json.out)).toEqual({ stripeCustomerId: 'cus_Show1', invoiceEmail: 'ap@show.test', primaryEmail: null, updatedAt: expect.any(String) });
+    expect(JSON.parse(json.out)).toEqual({ stripeCustomerId: 'cus_Show1', invoiceEmail: 'ap@show.test', primaryEmail: null, updatedAt: expect.any(String), name: null, stripeEmail: null, stripeSyncedAt: null, deletedAt: null, lastEventId: null });
     expect(new Date(JSON.parse(json.out).updatedAt as string).getTime()).not.toBeNaN();
 
     const none = run('contacts', 'show', 'cus_Nobody');
@@ -68,6 +74,24 @@ describe('billing contacts', () => {
       err: '',
     });
     expect(JSON.parse(run('contacts', 'show', 'cus_Nobody', '--json').out)).toBeNull();
+  });
+
+  it("show prints what the customer's Stripe events said, and set keeps an address Stripe sent until a newer event", async () => {
+    expect(run('contacts', 'set', 'cus_Stripe1', '--invoice-email', 'ap@stripe.test').code).toBe(0);
+    await applyEvent(db.ds, JSON.stringify(customerEvent('customer.updated', customer({ id: 'cus_Stripe1', email: 'Ada@Example.COM', name: 'Ada' }), { id: 'evt_cli1', created: 1_800_000_000 })));
+    const text = run('contacts', 'show', 'cus_Stripe1');
+    expect(text.out).toMatch(
+      /^customer {7}cus_Stripe1\ninvoice email {2}ap@stripe\.test\nprimary email {2}Ada@example\.com\nupdated {8}\S+\nname {11}Ada\nstripe email {3}Ada@Example\.COM\nstripe synced {2}2027-01-15T08:00:00\.000Z \(evt_cli1\)\ndeleted {8}-\n$/,
+    );
+    expect(run('contacts', 'set', 'cus_Stripe1', '--primary-email', 'ops@stripe.test').code).toBe(0);
+    expect(JSON.parse(run('contacts', 'show', 'cus_Stripe1', '--json').out)).toMatchObject({
+      invoiceEmail: 'ap@stripe.test',
+      primaryEmail: 'ops@stripe.test',
+      stripeEmail: 'Ada@Example.COM',
+      stripeSyncedAt: '2027-01-15T08:00:00.000Z',
+      lastEventId: 'evt_cli1',
+    });
+    expect(run('contacts', 'show', 'cus_Show1').out).toMatch(/\nstripe synced {2}- \(no customer event yet\)\n/);
   });
 
   it.each(['in_123', 'cus_', 'cus_abc-def', 'CUS_abc', 'cus_abc def', ' cus_abc'])('refuses the customer id %j for set and show', async (id) => {
@@ -128,8 +152,8 @@ describe('billing notices', () => {
 
     const json = JSON.parse(run('notices', 'list', '--json').out) as Record<string, unknown>[];
     expect(json).toHaveLength(6);
-    expect(Object.keys(json[0]!).sort()).toEqual(['attempts', 'created_at', 'id', 'kind', 'last_error', 'recipient', 'sent_at', 'sequence', 'status', 'stripe_invoice_id']);
-    expect(json[1]).toMatchObject({ stripe_invoice_id: 'in_cliC', kind: 'overdue', status: 'failed', attempts: 10, recipient: 'c@x.test' });
+    expect(Object.keys(json[0]!)).toEqual(['id', 'stripe_invoice_id', 'kind', 'sequence', 'subject', 'amount_cents', 'currency', 'status', 'recipient', 'attempts', 'last_error', 'created_at', 'sent_at']);
+    expect(json[1]).toMatchObject({ stripe_invoice_id: 'in_cliC', kind: 'overdue', subject: '', amount_cents: null, currency: null, status: 'failed', attempts: 10, recipient: 'c@x.test' });
 
     const list = (...args: string[]) => keys(JSON.parse(run('notices', 'list', '--json', ...args).out) as Record<string, unknown>[]);
     expect(list('--invoice', 'in_cliA')).toEqual(['in_cliA payment_failed#1 skipped', 'in_cliA invoice_issued#0 failed']);
@@ -186,5 +210,66 @@ describe('billing notices', () => {
     const nothing = run('notices', 'retry');
     expect({ code: nothing.code, out: nothing.out }).toEqual({ code: 0, out: 'no notices to retry\n' });
     expect(JSON.parse(run('notices', 'retry', '--json').out)).toEqual({ retried: 0, notices: [] });
+  });
+});
+
+// After the tests above, which list every invoice's notices and retry every failed one.
+describe('billing notices list: refund notices', () => {
+  const T = 1_800_000_000;
+  const INVOICE = 'in_refundsTwo';
+  const CHARGE = 'ch_refundsTwo';
+  const PI = 'pi_refundsTwo';
+
+  beforeAll(async () => {
+    const inv = openInvoice({ id: INVOICE, number: 'INV-R2', amount: 1000, finalizedAt: T - 600 });
+    const charge = (amountRefunded: number) => chargeObject({ id: CHARGE, paymentIntent: PI, amount: 1000, created: T, amountRefunded });
+    const refund = (id: string, amount: number, at: number) => paymentEvent('refund.created', refundObject(CHARGE, { id, amount, created: at, paymentIntent: PI }), { created: at });
+    // Each event at its own time, so the rows are queued in this order.
+    const events: [number, Record<string, unknown>][] = [
+      [T - 600, finalizedEvent(inv, T - 600)],
+      [T, paidEvent(inv, T)],
+      [T + 1, paymentEvent('invoice_payment.paid', invoicePaymentObject(INVOICE, { paymentIntent: PI, created: T - 1, amount: 1000 }), { created: T })],
+      [T + 2, paymentEvent('charge.succeeded', charge(0), { created: T })],
+      [T + 100, refund('re_refundsA', 300, T + 100)],
+      [T + 200, refund('re_refundsB', 250, T + 200)],
+      // The charge's amount_refunded rises past what the two refunds explain: a refund not known yet.
+      [T + 300, paymentEvent('charge.refunded', charge(1000), { created: T + 300 })],
+    ];
+    for (const [at, e] of events) await applyEvent(db.ds, JSON.stringify(e), { nowSeconds: () => at, effects: { notices: noticeEffects(ALL_NOTICES) } });
+  });
+
+  it('shows what each refund email is about and the amount it told, in the table and in JSON', () => {
+    const text = run('notices', 'list', '--invoice', INVOICE);
+    expect(text.err).toBe('');
+    expect(text.code).toBe(0);
+    expect(text.out.trimEnd().split('\n')).toEqual([
+      'CREATED               INVOICE        NOTICE            SUBJECT                    REFUNDED  STATUS   SENT  RECIPIENT  LAST ERROR',
+      '2027-01-15T08:05:00Z  in_refundsTwo  refund_issued#0   charge:ch_refundsTwo:1000  4.50 USD  pending  -     -',
+      '2027-01-15T08:03:20Z  in_refundsTwo  refund_issued#0   refund:re_refundsB         2.50 USD  pending  -     -',
+      '2027-01-15T08:01:40Z  in_refundsTwo  refund_issued#0   refund:re_refundsA         3.00 USD  pending  -     -',
+      '2027-01-15T08:00:00Z  in_refundsTwo  invoice_paid#0                                         pending  -     -',
+      '2027-01-15T07:50:00Z  in_refundsTwo  invoice_issued#0                                       pending  -     -',
+    ]);
+
+    const json = JSON.parse(run('notices', 'list', '--invoice', INVOICE, '--json').out) as Record<string, unknown>[];
+    expect(json.map((n) => [n['kind'], n['subject'], n['amount_cents'], n['currency']])).toEqual([
+      ['refund_issued', `charge:${CHARGE}:1000`, 450, 'usd'],
+      ['refund_issued', 'refund:re_refundsB', 250, 'usd'],
+      ['refund_issued', 'refund:re_refundsA', 300, 'usd'],
+      ['invoice_paid', '', null, null],
+      ['invoice_issued', '', null, null],
+    ]);
+  });
+
+  it("gives a refund notice's amount in minor units when neither its refund, its charge nor its invoice is stored", async () => {
+    await db.ds.query(
+      `INSERT INTO email_notices (stripe_invoice_id, kind, sequence, subject, amount_cents, status, last_error, created_at, next_attempt_at)
+       VALUES ('in_refundsGone', 'refund_issued', 0, 'refund:re_gone', 1234, 'skipped', 'refund_missing', to_timestamp(${T}), to_timestamp(${T}))`,
+    );
+    expect(run('notices', 'list', '--invoice', 'in_refundsGone').out.trimEnd().split('\n')).toEqual([
+      'CREATED               INVOICE         NOTICE           SUBJECT                   REFUNDED  STATUS   SENT  RECIPIENT  LAST ERROR',
+      '2027-01-15T08:00:00Z  in_refundsGone  refund_issued#0  refund:re_gone  1234 (minor units)  skipped  -     -          refund_missing',
+    ]);
+    expect(JSON.parse(run('notices', 'list', '--invoice', 'in_refundsGone', '--json').out)).toMatchObject([{ subject: 'refund:re_gone', amount_cents: 1234, currency: null }]);
   });
 });

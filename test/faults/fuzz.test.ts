@@ -1,6 +1,7 @@
 import http from 'node:http';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { mapLimit, seededRandom, testSeed } from '../integration/helpers';
-import { depth, receiveBodies } from '../support/sqs';
+import { receiveBodies } from '../support/sqs';
 import { startStripeApi, type StripeApi } from '../support/stripe-api/server';
 import { invoice, sign } from '../support/stripe-events';
 import { startBilling, type BillingProcess } from './support/billing-process';
@@ -36,7 +37,7 @@ interface Sent {
   r: PostResult;
 }
 
-it(`survives ${REQUESTS} generated requests: never a 5xx but 503, no row from unverified input, malformed invoices end visibly`, async () => {
+it(`survives ${REQUESTS} generated requests: never a 5xx but 503, no row from unverified input, malformed invoices end visibly, unusable events of handled types are stored with their reason, ignored types leave nothing`, async () => {
   const figures = new Figures('fuzz: generated webhook requests');
   const seed = testSeed(10_000);
   const random = seededRandom(seed);
@@ -77,7 +78,8 @@ it(`survives ${REQUESTS} generated requests: never a 5xx but 503, no row from un
   expect((await postRaw(`http://127.0.0.1:${port}`, sentinel, { 'stripe-signature': sign(sentinel, secrets().webhook) })).status).toBe(200);
   await waitFor('the sentinel', async () => (await world.db.ds.query(`SELECT 1 FROM stripe_events WHERE id = $1 AND processed_at IS NOT NULL`, [`evt_fuzz_sentinel_${seed}`])).length === 1, 60_000, 200);
   const drainStarted = Date.now();
-  await waitFor('the queue to drain', async () => (await depth(world.sqs.client, world.sqs.queueUrl)) === 0, 180_000, 500);
+  // In flight too: an unusable event's message is received again until it moves to the DLQ.
+  await waitFor('the queue to drain', async () => (await messagesLeft(world)) === 0, 180_000, 500);
   const drainMs = Date.now() - drainStarted;
 
   const byStatus: Record<string, number> = {};
@@ -111,6 +113,17 @@ it(`survives ${REQUESTS} generated requests: never a 5xx but 503, no row from un
     return inDlq(c.eventId!) ? 'DLQ only' : 'nowhere';
   });
   const ignoredRows = cases.filter((c) => c.fate === 'ignored' && c.eventId && storedById.has(c.eventId));
+  // Ingest ignores by type alone, before the queue: also while the queue is refused.
+  const notAnsweredIgnored = sent.filter(({ c, r }) => c.fate === 'ignored' && !(r.status === 200 && r.ignored));
+  const wronglyIgnored = sent.filter(({ c, r }) => c.fate !== 'ignored' && r.ignored);
+  const unusable = cases.filter((c) => c.fate === 'unusable' && !in503.has(c));
+  const unusableMisses = unusable.flatMap((c): string[] => {
+    const row = storedById.get(c.eventId!);
+    if (!row) return [`${c.family}: ${c.eventId} not stored`];
+    if (row.processed) return [`${c.family}: ${c.eventId} processed`];
+    if (!row.last_error || !c.reason!.test(row.last_error)) return [`${c.family}: ${c.eventId}: last_error ${String(row.last_error).slice(0, 200)}, expected ${String(c.reason)}`];
+    return [];
+  });
   const roundTrips = await roundTripFailures(world, good);
   const dlqOnly = malformed.filter((_, i) => malformedFates[i] === 'DLQ only').map((c) => c.family);
   // RFC 5322 msg-id: dot-atom text on both sides of one @.
@@ -130,7 +143,9 @@ it(`survives ${REQUESTS} generated requests: never a 5xx but 503, no row from un
   figures.set('verified good events processed', `${good.length - lostGood.length} / ${good.length}`);
   figures.set('verified malformed events: where they ended', JSON.stringify(countBy(malformedFates)));
   figures.set('…of which only in the DLQ, by family', JSON.stringify(countBy(dlqOnly)));
+  figures.set('verified unusable events stored with their reason', `${unusable.length - unusableMisses.length} / ${unusable.length}`);
   figures.set('ignored events stored', ignoredRows.length);
+  figures.set('ignored events not answered "ignored", others answered "ignored"', `${notAnsweredIgnored.length}, ${wronglyIgnored.length}`);
   figures.set('emails with a malformed Message-ID', badMessageIds.length);
   figures.set('odd strings not stored exactly', roundTrips.length);
   figures.set('emails sent, with injected headers', `${world.mail.messages.length}, ${headerInjected.length}`);
@@ -146,7 +161,10 @@ it(`survives ${REQUESTS} generated requests: never a 5xx but 503, no row from un
   expect(strangers.map((s) => s.id)).toEqual([]);
   expect(lostGood.map((c) => `${c.family}: ${c.eventId}`)).toEqual([]);
   expect(malformedFates.filter((f) => f === 'processed' || f === 'nowhere')).toEqual([]);
-  expect(ignoredRows).toEqual([]);
+  expect(unusableMisses).toEqual([]);
+  expect(ignoredRows.map((c) => `${c.family}: ${c.eventId}`)).toEqual([]);
+  expect(notAnsweredIgnored.map(({ c, r }) => `${c.family}: ${r.status}`)).toEqual([]);
+  expect(wronglyIgnored.map(({ c }) => `${c.family}: ${c.eventId}`)).toEqual([]);
   expect(roundTrips).toEqual([]);
   expect(headerInjected.map((m) => m.headerLines)).toEqual([]);
   expect(badMessageIds).toEqual([]);
@@ -158,6 +176,15 @@ function countBy(items: readonly string[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const i of items) out[i] = (out[i] ?? 0) + 1;
   return out;
+}
+
+/** Messages still to be handled: visible, or received and not yet deleted or moved to the DLQ. */
+async function messagesLeft(w: FaultWorld): Promise<number> {
+  const res = await w.sqs.client.send(
+    new GetQueueAttributesCommand({ QueueUrl: w.sqs.queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  const a = res.Attributes ?? {};
+  return Number(a['ApproximateNumberOfMessages'] ?? 0) + Number(a['ApproximateNumberOfMessagesNotVisible'] ?? 0);
 }
 
 async function drainDlq(w: FaultWorld): Promise<string[]> {

@@ -2,7 +2,7 @@ import { parse } from 'csv-parse/sync';
 import { AGING_COLUMNS, INVOICE_COLUMNS } from '../../src/db/finance-columns';
 import { receivablesAging } from '../../src/db/finance-views';
 import { neutralizeFormula, toCsv } from '../../src/read-models/csv';
-import { listInvoices } from '../../src/read-models/list-invoices';
+import { listInvoices } from '../../src/read-models/finance-lists';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { DAY, insertInvoice } from './rows';
 
@@ -86,7 +86,22 @@ describe('invoices as CSV', () => {
     });
     const [header, voided, writtenOff] = readBack(toCsv((await listInvoices(db.ds.manager, { customerId, limit: 10 })).rows, INVOICE_COLUMNS));
     const col = (row: string[] | undefined, name: string) => row![header!.indexOf(name)];
-    expect(header!.slice(-6)).toEqual(['amount_written_off_cents', 'amount_written_off', 'voided_at', 'marked_uncollectible_at', 'recipient_email', 'metadata']);
+    // Columns added after the first release come last, oldest addition first, so positions never shift.
+    expect(header!.slice(header!.indexOf('livemode') + 1)).toEqual([
+      'amount_written_off_cents',
+      'amount_written_off',
+      'voided_at',
+      'marked_uncollectible_at',
+      'recipient_email',
+      'metadata',
+      'amount_refunded_cents',
+      'amount_refunded',
+      'amount_credited_cents',
+      'amount_credited',
+      'net_collected_cents',
+      'net_collected',
+      'receipt_url',
+    ]);
     expect([col(voided, 'amount_remaining'), col(voided, 'amount_written_off'), col(voided, 'voided_at')]).toEqual(['0.00', '0.00', '2026-03-02T10:00:00.000Z']);
     expect([col(writtenOff, 'amount_remaining_cents'), col(writtenOff, 'amount_written_off_cents'), col(writtenOff, 'amount_written_off')]).toEqual(['0', '4000', '40.00']);
     expect(col(writtenOff, 'marked_uncollectible_at')).toBe('2026-03-04T10:00:00.000Z');

@@ -5,8 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { Client } from 'pg';
-import { AGING_COLUMNS, INVOICE_COLUMNS } from '../../src/db/finance-columns';
+import { AGING_COLUMNS, CREDIT_NOTE_COLUMNS, INVOICE_COLUMNS, PAYMENT_COLUMNS } from '../../src/db/finance-columns';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { insertCharge, insertCreditNote, insertInvoicePayment, insertRefund } from './money-rows';
 import { DAY, insertInvoice } from './rows';
 
 const CLI = path.resolve(__dirname, '../../dist/src/cli.js');
@@ -47,6 +48,17 @@ beforeAll(async () => {
     dueInSeconds: -50 * DAY,
     createdAt: '2025-11-06T00:00:00Z',
   });
+  // The money behind them: the paid invoice's payment, refunded 2.00 and credited 2.00 after
+  // payment; an open payment of the yen invoice; a payment whose invoice is not stored yet; a
+  // voided credit note.
+  await insertInvoicePayment(db.ds, { id: 'inpay_kk', invoiceId: ids['paid'], paymentIntentId: 'pi_kk', amountCents: 500, requestedCents: 500, createdAt: '2025-12-05T01:00:00Z' });
+  await insertCharge(db.ds, { id: 'ch_kk', paymentIntentId: 'pi_kk', amountCents: 500, refundedCents: 200, createdAt: '2025-12-05T01:00:00Z' });
+  await insertRefund(db.ds, { id: 're_kk', chargeId: 'ch_kk', paymentIntentId: 'pi_kk', amountCents: 200 });
+  await insertInvoicePayment(db.ds, { id: 'inpay_yen', invoiceId: ids['yen'], paymentIntentId: 'pi_yen', status: 'open', amountCents: 0, requestedCents: 150000, currency: 'jpy', createdAt: '2026-03-05T01:00:00Z' });
+  await insertInvoicePayment(db.ds, { id: 'inpay_orphan', invoiceId: 'in_notyet', paymentIntentId: 'pi_orphan', amountCents: 1000, createdAt: '2026-03-07T00:00:00Z' });
+  await insertCharge(db.ds, { id: 'ch_orphan', paymentIntentId: 'pi_orphan', createdAt: '2026-03-07T00:00:00Z' });
+  await insertCreditNote(db.ds, { id: 'cn_kk', invoiceId: ids['paid'], totalCents: 200, createdAt: '2025-12-06T00:00:00Z' });
+  await insertCreditNote(db.ds, { id: 'cn_zedvoid', invoiceId: ids['overdueOld'], type: 'pre_payment', status: 'void', totalCents: 1000, createdAt: '2026-01-06T00:00:00Z' });
 });
 afterAll(async () => {
   await db?.drop();
@@ -58,7 +70,7 @@ describe('billing invoices', () => {
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const lines = r.out.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^INVOICE\s+CUSTOMER\s+STATUS\s+DUE\s+DAYS LATE\s+AMOUNT DUE\s+REMAINING\s+WRITTEN OFF\s+CURRENCY$/);
+    expect(lines[0]).toMatch(/^INVOICE\s+CUSTOMER\s+STATUS\s+DUE\s+DAYS LATE\s+AMOUNT DUE\s+REMAINING\s+WRITTEN OFF\s+CREDITED\s+REFUNDED\s+CURRENCY$/);
     expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['KK-0001', 'ZED-0002', 'ZED-0001', 'KK-0000', 'ST-0002', 'ST-0001']);
     expect(lines[1]).toMatch(/Kaisha KK\s+open\s+\d{4}-\d{2}-\d{2}\s+150,000\s+150,000\s+JPY$/);
     expect(lines[3]).toContain('Zed, "Z" Ltd Accounts');
@@ -66,6 +78,11 @@ describe('billing invoices', () => {
     // Nothing is owed on a void invoice; an uncollectible one's balance is shown as written off.
     expect(lines[5]).toMatch(/Settled SA\s+uncollectible\s+\d{4}-\d{2}-\d{2}\s+1,234\.56\s+0\.00\s+1,000\.00\s+USD$/);
     expect(lines[6]).toMatch(/Settled SA\s+void\s+\d{4}-\d{2}-\d{2}\s+50\.00\s+0\.00\s+USD$/);
+    // Credited and refunded, blank unless there is something: the paid invoice had both.
+    expect(lines[4]).toMatch(/^KK-0000\s+.*paid\s+\d{4}-\d{2}-\d{2}\s+5\.00\s+0\.00\s+2\.00\s+2\.00\s+USD$/);
+    const credited = lines[0]!.indexOf('CREDITED');
+    // ZED-0001's only credit note was voided.
+    expect(lines[3]!.slice(credited, lines[0]!.indexOf('CURRENCY')).trim()).toBe('');
     // Right-aligned: every amount ends where its header does.
     const end = lines[0]!.indexOf('AMOUNT DUE') + 'AMOUNT DUE'.length;
     for (const line of lines.slice(1)) expect(line.slice(end - 1, end + 1)).toMatch(/^\d $/);
@@ -78,6 +95,28 @@ describe('billing invoices', () => {
     expect(rows.map((x) => Object.keys(x))).toEqual(rows.map(() => INVOICE_COLUMNS.map(([n]) => n)));
     expect(rows[0]).toMatchObject({ invoice_id: ids['overdueNew'], customer_name: NAME, display_status: 'overdue', days_overdue: 2, amount_due: 19.99, amount_due_cents: 1999, currency: 'usd', livemode: true });
     expect(rows[0]!['due_date']).toMatch(/Z$/);
+  });
+
+  it('gives what was refunded, credited and collected, and the receipt, in JSON and CSV', () => {
+    const json = billing(['invoices', '--customer', 'cus_kaisha', '--status', 'paid', '--format', 'json'], db.url);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.out)).toEqual([
+      expect.objectContaining({
+        invoice_id: ids['paid'],
+        amount_paid_cents: 500,
+        amount_refunded_cents: 200,
+        amount_refunded: 2,
+        amount_credited_cents: 200,
+        amount_credited: 2,
+        net_collected_cents: 300,
+        net_collected: 3,
+        receipt_url: 'https://pay.stripe.com/receipts/ch_kk',
+      }),
+    ]);
+    const csv = billing(['invoices', '--customer', 'cus_kaisha', '--status', 'paid', '--format', 'csv'], db.url);
+    const [header, record] = parse(csv.out, { bom: true, record_delimiter: '\r\n' }) as string[][];
+    expect(header!.slice(-7)).toEqual(['amount_refunded_cents', 'amount_refunded', 'amount_credited_cents', 'amount_credited', 'net_collected_cents', 'net_collected', 'receipt_url']);
+    expect(record!.slice(-7)).toEqual(['200', '2.00', '200', '2.00', '300', '3.00', 'https://pay.stripe.com/receipts/ch_kk']);
   });
 
   it('gives void and uncollectible invoices in JSON with nothing owed, the written-off amount, when, the recipient and the metadata', () => {
@@ -192,8 +231,151 @@ describe('billing aging', () => {
   });
 });
 
+const list = (command: string, ...args: string[]): string[] => {
+  const r = billing([command, ...args, '--format', 'json'], db.url);
+  expect(r.err).toBe('');
+  const key = command === 'payments' ? 'invoice_payment_id' : 'credit_note_id';
+  return (JSON.parse(r.out) as Record<string, string>[]).map((x) => x[key]!);
+};
+
+describe('billing payments', () => {
+  it('prints a table, newest first, with the invoice number (its id while the invoice is unknown) and blank refunds unless any', () => {
+    const r = billing(['payments'], db.url);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.out.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^CREATED\s+INVOICE\s+CUSTOMER\s+STATUS\s+METHOD\s+REQUESTED\s+PAID\s+REFUNDED\s+CURRENCY$/);
+    expect(lines[1]).toMatch(/^2026-03-07\s+in_notyet\s+cus_rows\s+paid\s+card\s+10\.00\s+10\.00\s+USD$/);
+    expect(lines[2]).toMatch(/^2026-03-05\s+KK-0001\s+Kaisha KK\s+open\s+150,000\s+0\s+JPY$/);
+    expect(lines[3]).toMatch(/^2025-12-05\s+KK-0000\s+Acme Corp\s+paid\s+card\s+5\.00\s+5\.00\s+2\.00\s+USD$/);
+    expect(lines).toHaveLength(4);
+  });
+
+  it('prints JSON with every column in a stable order, numbers as numbers, and CSV with the same columns', () => {
+    const json = billing(['payments', '--invoice', ids['paid']!, '--format', 'json'], db.url);
+    expect(json.code).toBe(0);
+    const rows = JSON.parse(json.out) as Record<string, unknown>[];
+    expect(rows.map((x) => Object.keys(x))).toEqual([PAYMENT_COLUMNS.map(([n]) => n)]);
+    expect(rows[0]).toEqual({
+      invoice_payment_id: 'inpay_kk',
+      invoice_id: ids['paid'],
+      invoice_number: 'KK-0000',
+      customer_id: 'cus_kaisha',
+      customer_name: 'Acme Corp',
+      status: 'paid',
+      is_default: true,
+      amount_requested_cents: 500,
+      amount_paid_cents: 500,
+      amount_refunded_cents: 200,
+      amount_requested: 5,
+      amount_paid: 5,
+      amount_refunded: 2,
+      currency: 'usd',
+      payment_intent_id: 'pi_kk',
+      charge_id: 'ch_kk',
+      charge_status: 'succeeded',
+      payment_method_type: 'card',
+      failure_code: null,
+      receipt_url: 'https://pay.stripe.com/receipts/ch_kk',
+      refund_count: 1,
+      created_at: '2025-12-05T01:00:00.000Z',
+      paid_at: null,
+      canceled_at: null,
+      livemode: true,
+    });
+    const csv = billing(['payments', '--format', 'csv'], db.url);
+    expect(csv.code).toBe(0);
+    const [header, ...records] = parse(csv.out, { bom: true, record_delimiter: '\r\n' }) as string[][];
+    expect(header).toEqual(PAYMENT_COLUMNS.map(([n]) => n));
+    expect(records.map((rec) => rec[header!.indexOf('amount_paid')])).toEqual(['10.00', '0', '5.00']);
+  });
+
+  it('filters by invoice, customer, status and creation time', () => {
+    expect(list('payments', '--invoice', ids['yen']!)).toEqual(['inpay_yen']);
+    expect(list('payments', '--customer', 'cus_kaisha')).toEqual(['inpay_yen', 'inpay_kk']);
+    expect(list('payments', '--customer', 'cus_rows')).toEqual(['inpay_orphan']);
+    expect(list('payments', '--status', 'open')).toEqual(['inpay_yen']);
+    expect(list('payments', '--status', 'canceled')).toEqual([]);
+    expect(list('payments', '--since', '2026-01-01', '--until', '2026-03-06')).toEqual(['inpay_yen']);
+  });
+
+  it('says on stderr when --limit cut the list, and says so when nothing matches', () => {
+    const cut = billing(['payments', '--limit', '2', '--format', 'json'], db.url);
+    expect(cut.code).toBe(0);
+    expect(JSON.parse(cut.out)).toHaveLength(2);
+    expect(cut.err).toMatch(/more payments match; showing the first 2/);
+    const none = billing(['payments', '--invoice', 'in_nothing'], db.url);
+    expect(none.code).toBe(0);
+    expect(none.out).toBe('no payments match\n');
+  });
+
+  it.each([
+    [['--invoice', 'ch_123'], /--invoice: not a Stripe invoice id: expected in_…/],
+    [['--customer', 'acme'], /--customer: not a Stripe customer id: expected cus_…/],
+    [['--status', 'refunded'], /--status: one of open, paid, canceled/],
+    [['--since', 'last week'], /--since: not an ISO 8601 moment/],
+    [['--since', '2026-02-01', '--until', '2026-01-01'], /--since is after --until/],
+    [['--format', 'xlsx'], /--format: one of table, csv, json/],
+    [['--limit', '-1'], /--limit: a whole number from 1 to/],
+    [['--limit', '1e3'], /--limit: a whole number from 1 to/],
+  ])('refuses %j with exit 2 and a clear message', (args, message) => {
+    const r = billing(['payments', ...args], db.url);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+    expect(r.out).toBe('');
+  });
+});
+
+describe('billing credit-notes', () => {
+  it('prints a table, newest first, with the invoice number and the split before and after payment', () => {
+    const r = billing(['credit-notes'], db.url);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.out.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^CREATED\s+CREDIT NOTE\s+INVOICE\s+CUSTOMER\s+STATUS\s+TYPE\s+TOTAL\s+PRE-PAYMENT\s+POST-PAYMENT\s+CURRENCY$/);
+    expect(lines[1]).toMatch(/^2026-01-06\s+CN-void\s+ZED-0001\s+Zed, "Z" Ltd Accounts\s+void\s+pre_payment\s+10\.00\s+10\.00\s+0\.00\s+USD$/);
+    expect(lines[2]).toMatch(/^2025-12-06\s+CN-n_kk\s+KK-0000\s+Acme Corp\s+issued\s+post_payment\s+2\.00\s+0\.00\s+2\.00\s+USD$/);
+    expect(lines).toHaveLength(3);
+  });
+
+  it('prints JSON and CSV with every column in a stable order', () => {
+    const json = billing(['credit-notes', '--invoice', ids['paid']!, '--format', 'json'], db.url);
+    expect(json.code).toBe(0);
+    const rows = JSON.parse(json.out) as Record<string, unknown>[];
+    expect(rows.map((x) => Object.keys(x))).toEqual([CREDIT_NOTE_COLUMNS.map(([n]) => n)]);
+    expect(rows[0]).toMatchObject({ credit_note_id: 'cn_kk', invoice_number: 'KK-0000', status: 'issued', total_cents: 200, total: 2, pre_payment_amount: 0, post_payment_amount: 2, out_of_band_amount: null, voided_at: null });
+    const csv = billing(['credit-notes', '--format', 'csv'], db.url);
+    const [header, ...records] = parse(csv.out, { bom: true, record_delimiter: '\r\n' }) as string[][];
+    expect(header).toEqual(CREDIT_NOTE_COLUMNS.map(([n]) => n));
+    expect(records.map((rec) => rec[header!.indexOf('total')])).toEqual(['10.00', '2.00']);
+  });
+
+  it('filters by invoice, customer, status and creation time', () => {
+    expect(list('credit-notes', '--status', 'void')).toEqual(['cn_zedvoid']);
+    expect(list('credit-notes', '--status', 'issued')).toEqual(['cn_kk']);
+    expect(list('credit-notes', '--customer', 'cus_zed')).toEqual([]);
+    expect(list('credit-notes', '--customer', 'cus_rows')).toEqual(['cn_zedvoid', 'cn_kk']);
+    expect(list('credit-notes', '--invoice', ids['overdueOld']!)).toEqual(['cn_zedvoid']);
+    expect(list('credit-notes', '--until', '2026-01-01')).toEqual(['cn_kk']);
+    expect(billing(['credit-notes', '--invoice', 'in_nothing'], db.url).out).toBe('no credit notes match\n');
+  });
+
+  it.each([
+    [['--invoice', 'cn_123'], /--invoice: not a Stripe invoice id: expected in_…/],
+    [['--status', 'open'], /--status: one of issued, void/],
+    [['--until', 'tomorrow'], /--until: not an ISO 8601 moment/],
+    [['--format', 'pdf'], /--format: one of table, csv, json/],
+    [['--limit', '100001'], /--limit: a whole number from 1 to 100000/],
+  ])('refuses %j with exit 2 and a clear message', (args, message) => {
+    const r = billing(['credit-notes', ...args], db.url);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+    expect(r.out).toBe('');
+  });
+});
+
 describe('as a finance login that is a member of billing_readonly', () => {
-  it('reads invoices and aging without any write right', async () => {
+  it('reads invoices, aging, payments and credit notes without any write right', async () => {
     const user = `finance_cli_${randomBytes(5).toString('hex')}`;
     const password = randomBytes(8).toString('hex');
     const admin = new Client({ connectionString: process.env['TEST_PG_ADMIN_URL'] });
@@ -207,6 +389,12 @@ describe('as a finance login that is a member of billing_readonly', () => {
       expect(invoices.err).toBe('');
       expect(JSON.parse(invoices.out)).toHaveLength(2);
       expect(billing(['aging', '--format', 'json'], u.toString()).code).toBe(0);
+      const payments = billing(['payments', '--format', 'json'], u.toString());
+      expect(payments.err).toBe('');
+      expect(JSON.parse(payments.out)).toHaveLength(3);
+      const notes = billing(['credit-notes', '--format', 'json'], u.toString());
+      expect(notes.err).toBe('');
+      expect(JSON.parse(notes.out)).toHaveLength(2);
     } finally {
       await admin.query(`DROP ROLE ${user}`);
       await admin.end();

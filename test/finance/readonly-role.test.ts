@@ -51,7 +51,8 @@ describe('billing_readonly', () => {
     const c = await connect(db.url);
     try {
       await c.query('SET ROLE billing_readonly');
-      for (const relation of ['finance_invoices', 'receivables_aging', 'overdue_invoices', 'invoices', 'stripe_events', 'email_notices', 'billing_contacts']) {
+      const money = ['finance_payments', 'finance_credit_notes', 'finance_invoice_charges', 'invoice_payments', 'charges', 'refunds', 'credit_notes'];
+      for (const relation of ['finance_invoices', 'receivables_aging', 'overdue_invoices', 'invoices', 'stripe_events', 'email_notices', 'billing_contacts', ...money]) {
         await expect(c.query(`SELECT count(*) FROM ${relation}`)).resolves.toBeDefined();
       }
       const read = await c.query(`SELECT invoice_id FROM finance_invoices WHERE invoice_id = $1`, [id]);

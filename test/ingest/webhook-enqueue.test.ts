@@ -201,11 +201,11 @@ describe('verified events that are not handled', () => {
   };
 
   it.each<[string, () => Record<string, unknown>]>([
-    ['customer.created', () => event('customer.created', { id: uid('cus'), object: 'customer', email: 'a@example.com' })],
-    ['charge.succeeded', () => event('charge.succeeded', { id: uid('ch'), object: 'charge', amount: 1000 })],
+    ['customer.subscription.created (a subscription, not a customer)', () => event('customer.subscription.created', { id: uid('sub'), object: 'subscription', customer: uid('cus') })],
+    ['charge.dispute.created (a dispute, not a charge)', () => event('charge.dispute.created', { id: uid('dp'), object: 'dispute', charge: uid('ch'), amount: 1000 })],
     ['invoice.upcoming (a preview without id)', upcoming],
     ['invoice.upcoming, even if its preview carried an id', () => event('invoice.upcoming', invoice({ id: uid('upcoming_in') }))],
-    ['invoice_payment.paid', () => event('invoice_payment.paid', fixture('invoice_payment_fixture.json'))],
+    ['payment_intent.succeeded', () => event('payment_intent.succeeded', { id: uid('pi'), object: 'payment_intent', amount: 1000 })],
     ['invoiceitem.created', () => event('invoiceitem.created', { id: uid('ii'), object: 'invoiceitem', invoice: uid('in'), amount: 5 })],
   ])('answers 200 ignored for %s and leaves the queue empty', async (_name, build) => {
     const payload = JSON.stringify(build());
@@ -230,8 +230,8 @@ describe('verified events that are not handled', () => {
     expect(queued.map((b) => JSON.parse(b).id)).toEqual([JSON.parse(payload).id]);
   });
 
-  it('still verifies ignored types: an unsigned customer.created is 400, not 200', async () => {
-    const payload = JSON.stringify(event('customer.created', { id: uid('cus'), object: 'customer' }));
+  it('still verifies ignored types: an unsigned customer.subscription.created is 400, not 200', async () => {
+    const payload = JSON.stringify(event('customer.subscription.created', { id: uid('sub'), object: 'subscription' }));
     const res = await postWebhook(app.baseUrl, payload, sign(payload, 'whsec_not_the_endpoint_secret_000000000000'));
     expectErrorBody(res, 400);
     expect(await depth(sqs.client, sqs.queueUrl)).toBe(0);

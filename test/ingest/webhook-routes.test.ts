@@ -54,7 +54,7 @@ const json = { 'content-type': 'application/json' };
 /** Two requests built alike (each its own event), one per spelling of the path. */
 const cases: Array<[string, () => { body: Buffer; headers: Record<string, string> }, number]> = [
   ['a signed event', () => { const p = payload(); return { body: Buffer.from(p), headers: { ...json, 'stripe-signature': sign(p, TEST_SECRET) } }; }, 200],
-  ['a signed event of an ignored type', () => { const p = JSON.stringify(event('customer.created', { id: uid('cus'), object: 'customer' })); return { body: Buffer.from(p), headers: { ...json, 'stripe-signature': sign(p, TEST_SECRET) } }; }, 200],
+  ['a signed event of an ignored type', () => { const p = JSON.stringify(event('customer.subscription.created', { id: uid('sub'), object: 'subscription' })); return { body: Buffer.from(p), headers: { ...json, 'stripe-signature': sign(p, TEST_SECRET) } }; }, 200],
   ['a wrong signature', () => ({ body: Buffer.from(payload()), headers: { ...json, 'stripe-signature': sign('other', TEST_SECRET) } }), 400],
   ['no signature', () => ({ body: Buffer.from(payload()), headers: json }), 400],
   ['signed text that is not JSON', () => ({ body: Buffer.from('{not json'), headers: { ...json, 'stripe-signature': sign('{not json', TEST_SECRET) } }), 400],

@@ -2,7 +2,7 @@ import { findInvoice } from '../../src/db/invoices';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startProcessor } from '../support/processor';
 import { depth, startTestSqs, type TestSqs } from '../support/sqs';
-import { event, fixture, invoice, paidLifecycle, uid } from '../support/stripe-events';
+import { event, invoice, paidLifecycle, uid } from '../support/stripe-events';
 import {
   eventId,
   eventRows,
@@ -120,8 +120,8 @@ it('answers ignored event types with 200 and never lets them reach the database'
   const ignored = [
     // A preview that (unlike Stripe's) carries an id, so only the type can keep it out.
     event('invoice.upcoming', invoice({ id: previewId, status: 'draft' })),
-    event('invoice_payment.paid', { ...fixture('invoice_payment_fixture.json'), id: uid('inpay') }),
-    event('customer.created', { id: uid('cus'), object: 'customer' }),
+    event('charge.dispute.created', { id: uid('dp'), object: 'dispute', charge: uid('ch'), amount: 1000 }),
+    event('customer.subscription.created', { id: uid('sub'), object: 'subscription', customer: uid('cus') }),
     event('invoiceitem.created', { id: uid('ii'), object: 'invoiceitem', invoice: previewId }),
   ];
   for (const e of ignored) {

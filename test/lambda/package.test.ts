@@ -9,6 +9,7 @@ import * as yauzl from 'yauzl';
 import { MIGRATIONS } from '../../migrations';
 import { createDataSource } from '../../src/db/data-source';
 import { findInvoice } from '../../src/db/invoices';
+import { kindOfEvent, OBJECT_KINDS } from '../../src/stripe-objects/registry';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
 import { startTestSqs, type TestSqs } from '../support/sqs';
 import { event, invoice, sign, uid } from '../support/stripe-events';
@@ -83,6 +84,21 @@ afterAll(async () => {
 
 const resourcesOf = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
 const fnResource = (fn: FunctionName) => template.Resources[`${fn[0]!.toUpperCase()}${fn.slice(1)}LambdaFunction`]!;
+
+describe('the EventBridge rule', () => {
+  it("forwards the events of every kind the registry keeps, and only those objects", () => {
+    const pattern = template.Resources['StripeEventBridgeRule']!.Properties['EventPattern'];
+    const prefixes = (pattern['detail-type'] as Array<{ prefix: string }>).map((p) => p.prefix).sort();
+    // A kind's events are listed under its pattern, or under another kind's (charge.refund.updated under charge.*).
+    const needed = OBJECT_KINDS.flatMap((k) => k.eventTypes).map((t) => prefixes.find((p) => t.startsWith(p)) ?? t);
+    expect(needed.filter((t) => !prefixes.includes(t))).toEqual([]);
+    expect(prefixes).toEqual([...new Set(OBJECT_KINDS.map((k) => k.eventPattern.replace(/\*$/, '')))].sort());
+    expect([...pattern.detail.data.object.object].sort()).toEqual(OBJECT_KINDS.map((k) => k.object).sort());
+    // Previews share the invoice's prefix and object but are carried by no kind.
+    expect(pattern.detail.type).toEqual([{ 'anything-but': ['invoice.upcoming'] }]);
+    expect(kindOfEvent('invoice.upcoming')).toBeNull();
+  });
+});
 
 describe('npm run package', () => {
   it('bundles each function into one file; only the mailer carries its templates; no node_modules', () => {

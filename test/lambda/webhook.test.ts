@@ -111,7 +111,7 @@ describe('the webhook function (API Gateway HTTP API v2 events)', () => {
 
   it('answers 200 to verified events it ignores, without enqueueing them', async () => {
     for (const e of [
-      event('customer.created', { id: uid('cus'), object: 'customer' }),
+      event('customer.subscription.created', { id: uid('sub'), object: 'subscription' }),
       event('invoice.upcoming', invoice({ id: undefined })),
     ]) {
       const payload = JSON.stringify(e);

@@ -1,4 +1,5 @@
-import { HeaderInjectionError, assertHeaderValue, parseEmailAddress, parseMailFrom } from '../../src/mail/address';
+import { parseEmailAddress } from '../../src/billing/email-address';
+import { HeaderInjectionError, assertHeaderValue, parseMailFrom } from '../../src/mail/address';
 
 describe('parseEmailAddress', () => {
   it('accepts a bare address, trimmed, with only the domain lowercased', () => {

@@ -117,6 +117,55 @@ describe('decideDelivery', () => {
     });
   });
 
+  describe('invoice_paid waits for the receipt link of its charge', () => {
+    const queuedAt = NOW - 30;
+    const receipt = (url: string | null, awaited: boolean, waitUntil = queuedAt + 120): OutboxContext => ({ others: [], receipt: { url, awaited, waitUntil } });
+
+    it('goes at once with the receipt when the charge is known', () => {
+      expect(decideDelivery('invoice_paid', byStatus.paid, receipt('https://pay.stripe.com/receipts/x', false), NOW)).toEqual(SEND);
+    });
+
+    it('waits until RECEIPT_WAIT_SECONDS after it was queued while the charge may still come, then goes without it', () => {
+      const ctx = receipt(null, true);
+      expect(decideDelivery('invoice_paid', byStatus.paid, ctx, NOW)).toEqual({ action: 'defer', untilSeconds: queuedAt + 120 });
+      expect(decideDelivery('invoice_paid', byStatus.paid, ctx, queuedAt + 119)).toEqual({ action: 'defer', untilSeconds: queuedAt + 120 });
+      expect(decideDelivery('invoice_paid', byStatus.paid, ctx, queuedAt + 120)).toEqual(SEND);
+    });
+
+    it('does not wait when no charge is coming, or with no wait set', () => {
+      expect(decideDelivery('invoice_paid', byStatus.paid, receipt(null, false), NOW)).toEqual(SEND);
+      expect(decideDelivery('invoice_paid', byStatus.paid, receipt(null, true, queuedAt), NOW)).toEqual(SEND);
+      expect(decideDelivery('invoice_paid', byStatus.paid, ALONE, NOW)).toEqual(SEND);
+    });
+
+    it('a receipt no longer true is skipped, not held for its charge', () => {
+      expect(decideDelivery('invoice_paid', byStatus.open, receipt(null, true), NOW)).toEqual(skipMatching(/^not_paid/));
+    });
+  });
+
+  describe('refund_issued', () => {
+    const holds: OutboxContext = { others: [], refund: { holds: true } };
+
+    it.each(Object.keys(byStatus) as Status[])('goes at once, as news, on a %s invoice, also right after another email', (status) => {
+      expect(decideDelivery('refund_issued', byStatus[status], holds, NOW)).toEqual(SEND);
+      const justSent = { ...holds, others: [other('invoice_paid', 'sent', { sentAt: NOW - 60 })] };
+      expect(decideDelivery('refund_issued', byStatus[status], justSent, NOW)).toEqual(SEND);
+    });
+
+    it('is skipped with the reason when the refund failed or was canceled since it was queued', () => {
+      expect(decideDelivery('refund_issued', byStatus.paid, { others: [], refund: { holds: false, reason: 'refund_failed' } }, NOW)).toEqual(skip('refund_failed'));
+      expect(decideDelivery('refund_issued', byStatus.paid, ALONE, NOW)).toEqual(skip('refund_unknown'));
+    });
+
+    it('waits behind a receipt of its invoice still on its way, never ahead of it', () => {
+      const behind = { ...holds, others: [other('invoice_paid', 'pending')] };
+      expect(decideDelivery('refund_issued', byStatus.paid, behind, NOW)).toEqual({ action: 'defer', untilSeconds: NOW + 60 });
+      for (const status of ['sent', 'skipped', 'failed'] as const) {
+        expect(decideDelivery('refund_issued', byStatus.paid, { ...holds, others: [other('invoice_paid', status)] }, NOW)).toEqual(SEND);
+      }
+    });
+  });
+
   describe('no two emails about one invoice within a day, unless the second is news', () => {
     const sentAt = NOW - 2 * 3600;
     const earlier = withOthers(other('payment_failed', 'sent', { queuedAt: sentAt - 60, sentAt }));

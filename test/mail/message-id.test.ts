@@ -23,6 +23,24 @@ describe('noticeMessageId', () => {
   );
 });
 
+describe('a notice with a subject (refund notices)', () => {
+  const refund = (subject: string, id = '42') => ({ id, kind: 'refund_issued', sequence: 0, stripe_invoice_id: 'in_1QxYz2AbCdEf', subject });
+
+  it('names the subject, so two refund emails of one invoice differ even apart from the row id', () => {
+    expect(noticeMessageId(refund('refund:re_1Abc'), 'billing@acme.test')).toBe('<notice-42.refund_issued.0.in_1QxYz2AbCdEf.refund%3Are_1Abc@acme.test>');
+    expect(noticeMessageId(refund('charge:ch_1Abc:1000'), 'billing@acme.test')).toBe('<notice-42.refund_issued.0.in_1QxYz2AbCdEf.charge%3Ach_1Abc%3A1000@acme.test>');
+    expect(noticeMessageId(refund('refund:re_1'), 'billing@acme.test')).not.toBe(noticeMessageId(refund('refund:re_2'), 'billing@acme.test'));
+  });
+
+  it('is the old Message-ID for an empty subject', () => {
+    expect(noticeMessageId({ ...notice('in_1QxYz2AbCdEf'), subject: '' }, 'billing@acme.test')).toBe(noticeMessageId(notice('in_1QxYz2AbCdEf'), 'billing@acme.test'));
+  });
+
+  it.each(['refund:re_<b>"x"</b>', 'refund:re_\r\nBcc: x@evil.test', 'charge:ch_東京:5'])('keeps %j inside the msg-id grammar', (subject) => {
+    expect(noticeMessageId(refund(subject), 'billing@acme.test')).toMatch(MSG_ID);
+  });
+});
+
 describe('an invoice id with odd characters, end to end', () => {
   const world = useNoticeWorld();
 

@@ -1,6 +1,6 @@
 import type { InvoiceState } from '../../src/billing/invoice-state';
 import { NOTICE_KINDS, type NoticeKind } from '../../src/billing/notice-kinds';
-import { loadNoticeTemplates, renderNotice } from '../../src/mail/render-notice';
+import { loadNoticeTemplates, renderNotice, type NoticePayment } from '../../src/mail/render-notice';
 import { openInvoiceState } from '../support/invoice-state';
 
 const DAY = 86_400;
@@ -21,8 +21,21 @@ function invoice(overrides: Partial<InvoiceState> = {}): InvoiceState {
   });
 }
 
-const render = (kind: NoticeKind, inv: InvoiceState, nowSeconds = DUE - 10 * DAY, sequence = 0, reminderNumber?: number) =>
-  renderNotice({ kind, sequence, ...(reminderNumber === undefined ? {} : { reminderNumber }), invoice: inv, nowSeconds, companyName: 'Acme Corp' });
+const RECEIPT_URL = 'https://pay.stripe.com/receipts/invoices/CAcaFwoVYWNjdF8x?s=ap';
+/** A refund notice is about its refund's amount; the other kinds about the invoice's, with no payment. */
+const REFUND: NoticePayment = { receiptUrl: null, refunded: { amountCents: 300, currency: 'usd' } };
+const paymentFor = (kind: NoticeKind): { payment?: NoticePayment } => (kind === 'refund_issued' ? { payment: REFUND } : {});
+
+const render = (kind: NoticeKind, inv: InvoiceState, nowSeconds = DUE - 10 * DAY, sequence = 0, reminderNumber?: number, payment?: NoticePayment) =>
+  renderNotice({
+    kind,
+    sequence,
+    ...(reminderNumber === undefined ? {} : { reminderNumber }),
+    invoice: inv,
+    nowSeconds,
+    companyName: 'Acme Corp',
+    ...(payment ? { payment } : paymentFor(kind)),
+  });
 
 // Mustache's escaping writes `/` and `=` as entities, which is valid in an attribute; decoding
 // lets the assertions name URLs as they are.
@@ -81,6 +94,7 @@ describe('renderNotice', () => {
         invoice: evil,
         nowSeconds: DUE + 5 * DAY,
         companyName: 'Acme\r\nX-Spam: 1',
+        ...paymentFor(kind),
       });
       expect(subject).not.toMatch(/[\r\n]/);
       expect(subject).toContain('INV-7 Bcc: x@y.z');
@@ -204,6 +218,35 @@ describe('renderNotice', () => {
       expect(render('invoice_paid', { ...paid, paidAt: null }).text).not.toContain('Payment date');
     });
 
+    it("links the charge's receipt first when it is known, the invoice and PDF after it", () => {
+      const { text, html } = render('invoice_paid', paid, DUE, 0, undefined, { receiptUrl: RECEIPT_URL });
+      expect(text).toContain(`Payment date: January 3, 2027\n\nReceipt: ${RECEIPT_URL}\n\nView invoice: ${PAY_URL}\n\nDownload PDF: ${PDF_URL}\n`);
+      expect(hrefs(html)).toEqual([RECEIPT_URL, PAY_URL, PDF_URL]);
+      expect(decode(html)).toContain('>View receipt</a>');
+      expect(decode(html)).toContain('>View invoice</a>');
+    });
+
+    it('goes without the receipt link when the charge is not known, or its URL is no web URL', () => {
+      for (const receiptUrl of [null, 'javascript:alert(1)', 'data:text/html,<b>x</b>', 'ftp://pay.stripe.com/r', 'not a url']) {
+        const { text, html } = render('invoice_paid', paid, DUE, 0, undefined, { receiptUrl });
+        expect(text).not.toContain('Receipt:');
+        expect(`${text}${html}`).not.toMatch(/javascript:|data:|ftp:|not a url/);
+        expect(hrefs(html)).toEqual([PAY_URL, PDF_URL]);
+      }
+    });
+
+    it('escapes the receipt URL in the HTML like every other link', () => {
+      const odd = `https://pay.stripe.com/receipts/x?a=1&b="><script>alert(1)</script>`;
+      const { text, html } = render('invoice_paid', paid, DUE, 0, undefined, { receiptUrl: odd });
+      expect(html).not.toContain('<script');
+      // The attribute ends where the URL does: nothing of it reaches the markup around.
+      expect(html).toMatch(/<a href="https:\/\/pay\.stripe\.com\/receipts\/x\?a=1&amp;b=[^"<>]*" style="/);
+      const href = hrefs(html)[0]!;
+      expect(new URL(href).searchParams.get('b')).toBe('"><script>alert(1)</script>');
+      expect(html).toContain('href="https://pay.stripe.com/receipts/x?a=1&amp;b=');
+      expect(text).toContain(`Receipt: ${new URL(odd).href}\n`);
+    });
+
     it('shows JPY unscaled', () => {
       const jpy = { ...paid, currency: 'jpy', amountCents: 100, amountPaidCents: 100, totalCents: 100 };
       const { text, html } = render('invoice_paid', jpy);
@@ -315,6 +358,38 @@ describe('renderNotice', () => {
       expect(text).toContain('Invoice INV-0001 from Acme Corp for $10.00 has been voided. No payment is required.');
       expect(html).toContain('No payment is required.');
       expect(hrefs(html)).toEqual([PAY_URL]);
+    });
+  });
+
+  describe('refund_issued', () => {
+    const paid = invoice({ status: 'paid', amountPaidCents: 1000, amountRemainingCents: 0, paidAt: PAID });
+
+    it('states the amount refunded and the invoice, with the receipt link', () => {
+      const { subject, text, html } = render('refund_issued', paid, DUE, 0, undefined, { receiptUrl: RECEIPT_URL, refunded: { amountCents: 300, currency: 'usd' } });
+      expect(subject).toBe('Refund of $3.00 for invoice INV-0001 from Acme Corp');
+      expect(text).toContain('Acme Corp has issued a refund of $3.00 for invoice INV-0001.');
+      expect(text).toContain(`Invoice: INV-0001\nAmount refunded: $3.00\n\nReceipt: ${RECEIPT_URL}\n`);
+      expect(text).not.toContain('View invoice');
+      expect(html).toContain('<strong>Amount refunded:</strong> $3.00');
+      expect(hrefs(html)).toEqual([RECEIPT_URL]);
+      expect(decode(html)).toContain('>View receipt</a>');
+    });
+
+    it('links the invoice page instead when the charge has no receipt', () => {
+      const { text, html } = render('refund_issued', paid, DUE, 0, undefined, { receiptUrl: 'javascript:alert(1)', refunded: { amountCents: 300, currency: 'usd' } });
+      expect(text).toContain(`View invoice: ${PAY_URL}\n`);
+      expect(text).not.toMatch(/Receipt:|javascript:/);
+      expect(hrefs(html)).toEqual([PAY_URL]);
+    });
+
+    it("formats the refund in the charge's currency, zero-decimal ones unscaled", () => {
+      const { subject, text } = render('refund_issued', paid, DUE, 0, undefined, { receiptUrl: null, refunded: { amountCents: 500, currency: 'jpy' } });
+      expect(subject).toBe('Refund of ¥500 for invoice INV-0001 from Acme Corp');
+      expect(text).toContain('Amount refunded: ¥500\n');
+    });
+
+    it('refuses to render without the amount refunded', () => {
+      expect(() => renderNotice({ kind: 'refund_issued', sequence: 0, invoice: paid, nowSeconds: DUE, companyName: 'Acme Corp' })).toThrow(/amount refunded/);
     });
   });
 

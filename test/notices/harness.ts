@@ -61,6 +61,11 @@ export interface TestMailerOptions {
   concurrency?: number;
   smtpUrl?: string;
   from?: { name: string | null; address: string };
+  /**
+   * RECEIPT_WAIT_SECONDS. 0 unless a test is about the receipt link: the others' paid invoices have
+   * no charge, and their receipts would otherwise wait for one.
+   */
+  receiptWaitSeconds?: number;
 }
 
 /** The real Mailer over real SMTP, with the clock in the test's hands. Call stop() to close the transport. */
@@ -74,6 +79,7 @@ export function testMailer(ds: DataSource, smtpUrl: string, o: Omit<TestMailerOp
     maxBackoffSeconds: o.maxBackoffSeconds ?? 300,
     concurrency: o.concurrency ?? 2,
     pollIntervalMs: 50,
+    receiptWaitSeconds: o.receiptWaitSeconds ?? 0,
     nowSeconds: o.now,
   });
 }
@@ -176,6 +182,10 @@ export interface NoticeRow {
   stripe_invoice_id: string;
   kind: NoticeKind;
   sequence: number;
+  /** Empty but for refund notices: what the notice is about. */
+  subject: string;
+  /** What a refund notice tells was refunded. */
+  amount_cents: number | null;
   status: string;
   recipient: string | null;
   attempts: number;
@@ -188,10 +198,10 @@ export interface NoticeRow {
 /** The outbox rows of some invoices, in a stable order. */
 export async function noticeRows(ds: DataSource, invoiceIds: readonly string[]): Promise<NoticeRow[]> {
   const rows: NoticeRow[] = await ds.query(
-    `SELECT id, stripe_invoice_id, kind, sequence, status, recipient, attempts, last_error, message_id,
+    `SELECT id, stripe_invoice_id, kind, sequence, subject, amount_cents::int AS amount_cents, status, recipient, attempts, last_error, message_id,
             extract(epoch from created_at)::bigint AS created_at, extract(epoch from next_attempt_at)::bigint AS next_attempt_at
        FROM email_notices WHERE stripe_invoice_id = ANY($1::text[])
-      ORDER BY stripe_invoice_id, created_at, kind, sequence`,
+      ORDER BY stripe_invoice_id, created_at, kind, sequence, subject`,
     [invoiceIds],
   );
   return rows.map((r) => ({ ...r, created_at: Number(r.created_at), next_attempt_at: Number(r.next_attempt_at) }));
@@ -200,9 +210,9 @@ export async function noticeRows(ds: DataSource, invoiceIds: readonly string[]):
 /** `kind#sequence status`, the shape most assertions compare. */
 export const summary = (rows: readonly NoticeRow[]) => rows.map((r) => `${r.kind}#${r.sequence} ${r.status}`).sort();
 
-/** The Message-ID the mailer promises for a row. */
-export const expectedMessageId = (r: Pick<NoticeRow, 'id' | 'kind' | 'sequence' | 'stripe_invoice_id'>, domain = 'acme.test') =>
-  `<notice-${r.id}.${r.kind}.${r.sequence}.${r.stripe_invoice_id}@${domain}>`;
+/** The Message-ID the mailer promises for a row; a refund notice's names its subject (`:` percent-encoded). */
+export const expectedMessageId = (r: Pick<NoticeRow, 'id' | 'kind' | 'sequence' | 'stripe_invoice_id'> & { subject?: string }, domain = 'acme.test') =>
+  `<notice-${r.id}.${r.kind}.${r.sequence}.${r.stripe_invoice_id}${r.subject ? `.${r.subject.replace(/:/g, '%3A')}` : ''}@${domain}>`;
 
 /** One world per test file, its SMTP inbox emptied before each test; read it through the getter. */
 export function useNoticeWorld(env: Record<string, string> = {}): () => NoticeWorld {

@@ -24,7 +24,7 @@ it('logs a database outage once, backs off, and sends what queued up once the da
       done();
     },
   });
-  const mailer = new Mailer({ ds, transport: smtpTransport(world().smtp.url), logger: pino({ level: 'info' }, sink), from: { ...FROM }, maxAttempts: 10, maxBackoffSeconds: 300, concurrency: 2, pollIntervalMs: 50 });
+  const mailer = new Mailer({ ds, transport: smtpTransport(world().smtp.url), logger: pino({ level: 'info' }, sink), from: { ...FROM }, maxAttempts: 10, maxBackoffSeconds: 300, concurrency: 2, pollIntervalMs: 50, receiptWaitSeconds: 0 });
   // Each pass opens one transaction per lane (concurrency 2) at once.
   const transactions = recordCalls(ds, 'transaction');
   try {

@@ -17,7 +17,7 @@ it('records, without sending it again, a notice the server accepted while the da
   await proxy.start();
   const ds = createDataSource({ url: viaProxy(world().db.url, proxy.port), poolSize: 2 });
   await ds.initialize();
-  const mailer = new Mailer({ ds, transport: smtpTransport(world().smtp.url), logger: pino({ level: 'silent' }), from: { ...FROM }, maxAttempts: 10, maxBackoffSeconds: 300, concurrency: 1, pollIntervalMs: 50 });
+  const mailer = new Mailer({ ds, transport: smtpTransport(world().smtp.url), logger: pino({ level: 'silent' }), from: { ...FROM }, maxAttempts: 10, maxBackoffSeconds: 300, concurrency: 1, pollIntervalMs: 50, receiptWaitSeconds: 0 });
   const transactions = recordCalls(ds, 'transaction');
   try {
     const inv = openInvoice({ customerEmail: 'ap@db-lost.test' });

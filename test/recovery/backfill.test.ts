@@ -14,6 +14,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database';
 import { startProcessor } from '../support/processor';
 import { depth, startTestSqs, type TestSqs } from '../support/sqs';
 import { startStripeApi, type StripeApi } from '../support/stripe-api/server';
+import { chargeObject, creditNoteObject, customerObject, invoicePaymentObject, refundObject } from '../support/stripe-api/objects';
 import { event, invoice, paidLifecycle, uid } from '../support/stripe-events';
 import { billing, deadUrl, requireBuild, warnings } from './cli-helper';
 import { waitFor } from '../support/wait';
@@ -81,11 +82,12 @@ async function processedCount(ids: string[]): Promise<number> {
 }
 
 describe('backfill', () => {
-  it('pages through 250 events, rides out a 429 and a 500, skips previews and known ids, and the consumer merges the rest', async () => {
+  it('pages through 250 events, rides out a 429 and a 500, skips previews, disputes and known ids, and the consumer merges the rest', async () => {
     const { invoices, events } = lifecycles(40);
     const previews = upcoming(10);
     const older = paidLifecycle(uid('in'), NOW - 3 * 86_400);
-    api.events.add(...events, ...previews, ...older, event('customer.created', { id: 'cus_x', object: 'customer' }, { created: NOW - 60 }));
+    // charge.* lists disputes too; no kind carries them.
+    api.events.add(...events, ...previews, ...older, event('charge.dispute.created', { id: 'dp_x', object: 'dispute' }, { created: NOW - 60 }));
     // Five events the consumer already has (the webhook got them before the outage).
     const knownIds = events.filter((e) => e['type'] === 'invoice.created').slice(0, 5).map((e) => e['id'] as string);
     for (const e of events.filter((x) => knownIds.includes(x['id'] as string))) await applyEvent(db.ds, JSON.stringify(e));
@@ -104,18 +106,20 @@ describe('backfill', () => {
     };
     const result = await backfill({ stripe, ds: db.ds, queue: queue(), logger: log.logger, progress, backoff: { baseMs: 1 } }, { since: SINCE, until: UNTIL });
 
-    expect(result).toMatchObject({ dryRun: false, pages: 3, listed: 250, enqueued: 235, alreadyKnown: 5, skipped: 10 });
-    expect(ticks).toBe(250);
+    // Three pages of invoice.*, and one of each other kind's pattern.
+    expect(result).toMatchObject({ dryRun: false, pages: 3 + 5, listed: 251, enqueued: 235, alreadyKnown: 5, skipped: 11 });
+    expect(ticks).toBe(251);
     expect(result.ids.alreadyKnown.map((r) => r.id).sort()).toEqual([...knownIds].sort());
-    expect(new Set(result.ids.skipped.map((r) => r.type))).toEqual(new Set(['invoice.upcoming']));
+    expect(new Set(result.ids.skipped.map((r) => r.type))).toEqual(new Set(['invoice.upcoming', 'charge.dispute.created']));
     expect(new Set(result.ids.enqueued.map((r) => r.objectId))).toEqual(new Set(invoices));
 
-    expect(api.requests.map((r) => r.status)).toEqual([200, 429, 500, 200, 200]);
+    const invoicePages = api.requests.filter((r) => r.query['type'] === 'invoice.*');
+    expect(invoicePages.map((r) => r.status)).toEqual([200, 429, 500, 200, 200]);
     for (const r of api.requests) {
-      expect(r).toMatchObject({ path: '/v1/events', query: { type: 'invoice.*', limit: '100', created: { gte: String(NOW - 86_400), lte: String(NOW + 60) } } });
+      expect(r).toMatchObject({ path: '/v1/events', status: expect.any(Number), query: { limit: '100', created: { gte: String(NOW - 86_400), lte: String(NOW + 60) } } });
     }
     // The retries ask for the same page again; each page starts after the last one's final event.
-    const cursors = api.requests.map((r) => r.query['starting_after']);
+    const cursors = invoicePages.map((r) => r.query['starting_after']);
     expect(cursors[0]).toBeUndefined();
     expect(cursors[1]).toEqual(expect.any(String));
     expect(cursors[2]).toBe(cursors[1]);
@@ -148,8 +152,8 @@ describe('backfill', () => {
     // Once processed, a second backfill of the same window has nothing to send.
     api.requests.length = 0;
     const again = await backfill({ stripe, ds: db.ds, queue: queue(), logger: log.logger, backoff: { baseMs: 1 } }, { since: SINCE, until: UNTIL });
-    expect(again).toMatchObject({ listed: 250, enqueued: 0, alreadyKnown: 240, skipped: 10 });
-    expect(api.requests).toHaveLength(3);
+    expect(again).toMatchObject({ listed: 251, enqueued: 0, alreadyKnown: 240, skipped: 11 });
+    expect(api.requests).toHaveLength(3 + 5);
   }, 120_000);
 
   it('replays missed events with their notices, but records those of events older than NOTICE_MAX_EVENT_AGE_HOURS as stale', async () => {
@@ -180,6 +184,86 @@ describe('backfill', () => {
     expect(await notices(fresh)).toEqual(['invoice_issued#0 pending', 'invoice_paid#0 pending', 'payment_failed#1 pending']);
     expect(await notices(old)).toEqual(['invoice_issued#0 skipped stale', 'invoice_paid#0 skipped stale', 'payment_failed#1 skipped stale']);
   });
+
+  it('lists every kind’s pattern once and enqueues exactly the events a kind carries: not disputes, previews or a customer’s subscriptions', async () => {
+    const t = NOW - 1800;
+    const inv = paidLifecycle(uid('in'), t);
+    const invoiceId = (inv[0]!['data'] as { object: { id: string } }).object.id;
+    const pi = uid('pi');
+    const charge = chargeObject({ payment_intent: pi, created: t + 3 });
+    const refund = refundObject(charge['id'] as string, { payment_intent: pi, amount: 300, created: t + 60 });
+    const creditNote = creditNoteObject(invoiceId, { created: t + 90 });
+    const customer = customerObject({ created: t - 86_400 });
+    const payment = invoicePaymentObject(invoiceId, { payment: { type: 'payment_intent', payment_intent: pi }, created: t + 1 });
+    const carried = [
+      inv[4]!,
+      event('invoice_payment.paid', payment, { created: t + 3 }),
+      event('charge.succeeded', charge, { created: t + 3 }),
+      event('charge.refunded', { ...charge, amount_refunded: 300 }, { created: t + 60 }),
+      event('charge.refund.updated', { ...refund, status: 'succeeded' }, { created: t + 61 }),
+      event('refund.created', refund, { created: t + 60 }),
+      event('credit_note.created', creditNote, { created: t + 90 }),
+      event('credit_note.voided', { ...creditNote, status: 'void', voided_at: t + 120 }, { created: t + 120 }),
+      event('customer.updated', customer, { created: t + 5 }),
+      event('customer.deleted', { ...customer, deleted: true }, { created: t + 200 }),
+    ];
+    const notCarried = [
+      upcoming(1)[0]!,
+      event('charge.dispute.created', { id: uid('dp'), object: 'dispute', charge: charge['id'] }, { created: t + 100 }),
+      event('charge.dispute.closed', { id: uid('dp'), object: 'dispute', charge: charge['id'] }, { created: t + 110 }),
+      event('customer.subscription.created', { id: uid('sub'), object: 'subscription', customer: customer['id'] }, { created: t + 6 }),
+      event('customer.tax_id.created', { id: uid('txi'), object: 'tax_id', customer: customer['id'] }, { created: t + 7 }),
+      event('customer.discount.created', { id: uid('di'), object: 'discount', customer: customer['id'] }, { created: t + 8 }),
+      event('payment_intent.succeeded', { id: pi, object: 'payment_intent' }, { created: t + 3 }),
+    ];
+    api.events.add(...carried, ...notCarried);
+
+    const dry = await backfill({ stripe, ds: db.ds, logger: warnings().logger }, { since: SINCE, dryRun: true });
+    expect(api.requests.map((r) => r.query['type'])).toEqual(['invoice.*', 'invoice_payment.*', 'charge.*', 'refund.*', 'credit_note.*', 'customer.*']);
+    const idsOf = (events: Array<Record<string, unknown>>) => events.map((e) => e['id'] as string).sort();
+    expect(dry.ids.enqueued.map((r) => r.id).sort()).toEqual(idsOf(carried));
+    // payment_intent.* is no kind's pattern: never listed, so not even skipped.
+    expect(dry.ids.skipped.map((r) => r.id).sort()).toEqual(idsOf(notCarried.filter((e) => e['type'] !== 'payment_intent.succeeded')));
+    expect(dry).toMatchObject({ listed: carried.length + notCarried.length - 1, enqueued: carried.length, skipped: notCarried.length - 1, alreadyKnown: 0 });
+    expect(new Map(dry.ids.enqueued.map((r) => [r.type, r.objectId]))).toEqual(
+      new Map([
+        ['invoice.paid', invoiceId],
+        ['invoice_payment.paid', payment['id']],
+        ['charge.succeeded', charge['id']],
+        ['charge.refunded', charge['id']],
+        ['charge.refund.updated', refund['id']],
+        ['refund.created', refund['id']],
+        ['credit_note.created', creditNote['id']],
+        ['credit_note.voided', creditNote['id']],
+        ['customer.updated', customer['id']],
+        ['customer.deleted', customer['id']],
+      ]),
+    );
+    expect(await depth(sqs.client, sqs.queueUrl)).toBe(0);
+
+    // For real, through the queue the webhook fills, to the consumer and into each kind's table.
+    const own = await startTestSqs();
+    try {
+      const sent = await backfill({ stripe, ds: db.ds, queue: new EventQueue(own.client, own.queueUrl), logger: warnings().logger, backoff: { baseMs: 1 } }, { since: SINCE });
+      expect(sent).toMatchObject({ enqueued: carried.length, skipped: notCarried.length - 1 });
+      expect(await depth(own.client, own.queueUrl)).toBe(carried.length);
+      const processor = await startProcessor({ databaseUrl: db.url, queueUrl: own.queueUrl, dlqUrl: own.dlqUrl, endpoint: own.endpoint, roles: ['worker'] });
+      try {
+        await waitFor('every backfilled event to be processed', async () => (await processedCount(idsOf(carried))) === carried.length, 60_000);
+      } finally {
+        await processor.stop();
+      }
+    } finally {
+      await own.stop();
+    }
+    const one = async (sql: string, id: unknown) => ((await db.ds.query(sql, [id])) as unknown[]).length;
+    expect(await one(`SELECT 1 FROM invoice_payments WHERE stripe_payment_intent_id = $1`, pi)).toBe(1);
+    expect(await db.ds.query(`SELECT amount_refunded_cents::int AS refunded, stripe_invoice_id FROM charges WHERE stripe_charge_id = $1`, [charge['id']])).toEqual([{ refunded: 300, stripe_invoice_id: invoiceId }]);
+    expect(await db.ds.query(`SELECT status, amount_cents::int AS amount FROM refunds WHERE stripe_refund_id = $1`, [refund['id']])).toEqual([{ status: 'succeeded', amount: 300 }]);
+    expect(await db.ds.query(`SELECT status FROM credit_notes WHERE stripe_credit_note_id = $1`, [creditNote['id']])).toEqual([{ status: 'void' }]);
+    const [{ n: stored }] = await db.ds.query(`SELECT count(*)::int AS n FROM stripe_events WHERE id = ANY($1)`, [idsOf(notCarried)]);
+    expect(stored).toBe(0);
+  }, 120_000);
 
   it('lists what it would send on a dry run and sends nothing, without needing a queue', async () => {
     const { invoices, events } = lifecycles(3);

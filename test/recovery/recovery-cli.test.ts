@@ -31,7 +31,9 @@ describe('bad arguments exit 2 with a clear message and change nothing', () => {
     [['replay', 'events', '--since', 'yesterday'], /--since: not an ISO 8601 moment/],
     [['replay', 'events', '--since', '2026-11-02', '--until', '2026-11-01'], /--since is after --until/],
     [['replay', 'events', '--invoice', 'inv_1'], /--invoice: not a Stripe invoice id/],
-    [['replay', 'events', '--type', 'customer.created'], /--type: not an invoice event type/],
+    [['replay', 'events', '--type', 'charge.dispute.created'], /--type: not an event type this processor keeps/],
+    [['replay', 'events', '--type', 'invoice.upcoming'], /--type: not an event type this processor keeps/],
+    [['replay', 'events', '--type', 'invoice'], /--type: not an event type this processor keeps/],
     [['replay', 'events', '--force'], /--force also replays processed events: narrow it/],
     [['events', '--limit', 'ten'], /--limit: a whole number/],
     [['replay', 'dlq', '--frobnicate'], /unknown option/],
@@ -39,6 +41,15 @@ describe('bad arguments exit 2 with a clear message and change nothing', () => {
     const r = billing(args, dbEnv());
     expect(r.err).toMatch(message);
     expect(r.code).toBe(2);
+  });
+
+  it('replay events --type takes the event types of every kind, not only invoices’', () => {
+    for (const type of ['charge.refunded', 'charge.refund.updated', 'invoice_payment.paid', 'credit_note.voided', 'customer.deleted', 'refund.created']) {
+      const r = billing(['replay', 'events', '--type', type, '--dry-run', '--json'], dbEnv());
+      expect(r.err).toBe('');
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.out)).toMatchObject({ dryRun: true, events: [] });
+    }
   });
 
   it('replay dlq without a queue says how to get one', () => {

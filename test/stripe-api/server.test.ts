@@ -6,6 +6,7 @@ import Stripe from 'stripe';
 import { createStripeClient } from '../../src/stripe/api-client';
 import { objectFetcher } from '../../src/stripe-objects/registry';
 import { withBackoff } from '../../src/stripe/with-backoff';
+import { chargeObject, creditNoteObject, customerObject, invoicePaymentObject, refundObject } from '../support/stripe-api/objects';
 import { startStripeApi, type StripeApi } from '../support/stripe-api/server';
 import { event, invoice } from '../support/stripe-events';
 
@@ -213,5 +214,185 @@ describe('failNext', () => {
     api.reset();
     await expect(withBackoff(() => stripe.invoices.retrieve('in_gone'), { baseMs: 1 })).rejects.toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
     expect(api.requests).toHaveLength(1);
+  });
+});
+
+describe('the money behind an invoice: invoice payments, charges, refunds, credit notes, customers', () => {
+  const asError = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+
+  it('lists an invoice’s payments newest first, pages them, and filters by payment intent and status', async () => {
+    const mine = Array.from({ length: 5 }, (_, i) => invoicePaymentObject('in_mine', { created: T0 + i, status: i === 0 ? 'canceled' : 'paid' }));
+    api.invoicePayments.put(...mine, invoicePaymentObject('in_other', { created: T0 + 9 }));
+    const newestFirst = ids(mine).reverse();
+
+    const p1 = await stripe.invoicePayments.list({ invoice: 'in_mine', limit: 3 });
+    expect(p1).toMatchObject({ object: 'list', url: '/v1/invoice_payments', has_more: true });
+    expect(ids(p1.data)).toEqual(newestFirst.slice(0, 3));
+    const p2 = await stripe.invoicePayments.list({ invoice: 'in_mine', limit: 3, starting_after: p1.data[2]!.id });
+    expect(ids(p2.data)).toEqual(newestFirst.slice(3));
+    expect(p2.has_more).toBe(false);
+    const all: string[] = [];
+    for await (const p of stripe.invoicePayments.list({ invoice: 'in_mine', limit: 2 })) all.push(p.id);
+    expect(all).toEqual(newestFirst);
+
+    const pi = (mine[2]!['payment'] as { payment_intent: string }).payment_intent;
+    const byIntent = await stripe.invoicePayments.list({ payment: { type: 'payment_intent', payment_intent: pi } });
+    expect(ids(byIntent.data)).toEqual([mine[2]!['id']]);
+    expect((await stripe.invoicePayments.list({ invoice: 'in_mine', status: 'canceled' })).data.map((p) => p.id)).toEqual([mine[0]!['id']]);
+    expect((await stripe.invoicePayments.retrieve(mine[1]!['id'] as string)).invoice).toBe('in_mine');
+  });
+
+  it('refuses an invoice payment list with neither invoice nor payment, a payment filter without its type, and unknown parameters', async () => {
+    expect(await asError(stripe.invoicePayments.list())).toMatchObject({
+      type: 'StripeInvalidRequestError',
+      statusCode: 400,
+      param: 'invoice',
+      message: 'You must provide one of these parameters: invoice, payment.',
+    });
+    expect(await asError(stripe.invoicePayments.list({ payment: { payment_intent: 'pi_1' } } as unknown as Stripe.InvoicePaymentListParams))).toMatchObject({
+      statusCode: 400,
+      param: 'payment[type]',
+      message: 'Missing required param: payment[type].',
+    });
+    expect(await asError(stripe.invoicePayments.list({ invoice: 'in_1', status: 'lost' }))).toMatchObject({ statusCode: 400, param: 'status' });
+    expect(await asError(stripe.invoicePayments.list({ invoice: 'in_1', customer: 'cus_1' } as Stripe.InvoicePaymentListParams))).toMatchObject({ statusCode: 400, param: 'customer' });
+    expect(await asError(stripe.invoicePayments.list({ invoice: 'in_1', limit: 0 }))).toMatchObject({ statusCode: 400, param: 'limit' });
+  });
+
+  it('answers 404 resource_missing for each resource, naming it and the id, and for an unknown cursor', async () => {
+    const cases: Array<[Promise<unknown>, string]> = [
+      [stripe.charges.retrieve('ch_nope'), "No such charge: 'ch_nope'"],
+      [stripe.refunds.retrieve('re_nope'), "No such refund: 're_nope'"],
+      [stripe.creditNotes.retrieve('cn_nope'), "No such credit_note: 'cn_nope'"],
+      [stripe.invoicePayments.retrieve('inpay_nope'), "No such invoice_payment: 'inpay_nope'"],
+      [stripe.customers.retrieve('cus_nope'), "No such customer: 'cus_nope'"],
+    ];
+    for (const [call, message] of cases) {
+      const err = await asError(call);
+      expect(err).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+      expect(err).toMatchObject({ statusCode: 404, code: 'resource_missing', type: 'StripeInvalidRequestError', param: 'id', message });
+      expect((err as Stripe.errors.StripeError).raw).toMatchObject({ type: 'invalid_request_error' });
+    }
+    expect(await asError(stripe.charges.list({ starting_after: 'ch_gone' }))).toMatchObject({ statusCode: 404, param: 'starting_after', message: "No such charge: 'ch_gone'" });
+  });
+
+  it('lists the charges of a payment intent and the refunds of a charge, and retrieves each', async () => {
+    const charge = chargeObject({ payment_intent: 'pi_paid', amount_refunded: 300, refunded: false, created: T0 });
+    api.charges.put(charge, chargeObject({ payment_intent: 'pi_other', created: T0 + 1 }), chargeObject({ created: T0 + 2 }));
+    const refunds = [refundObject(charge['id'] as string, { amount: 100, created: T0 + 5 }), refundObject(charge['id'] as string, { amount: 200, created: T0 + 6 })];
+    api.refunds.put(...refunds, refundObject('ch_else', { created: T0 + 7 }));
+
+    const listed = await stripe.charges.list({ payment_intent: 'pi_paid' });
+    expect(listed).toMatchObject({ object: 'list', url: '/v1/charges', has_more: false });
+    expect(ids(listed.data)).toEqual([charge['id']]);
+    expect(await stripe.charges.list({ limit: 100 }).then((l) => l.data.length)).toBe(3);
+    expect(await stripe.charges.retrieve(charge['id'] as string)).toMatchObject({ amount_refunded: 300, receipt_url: charge['receipt_url'] });
+
+    const ofCharge = await stripe.refunds.list({ charge: charge['id'] as string, limit: 1 });
+    expect(ofCharge).toMatchObject({ url: '/v1/refunds', has_more: true });
+    expect(ids(ofCharge.data)).toEqual([refunds[1]!['id']]);
+    expect((await stripe.refunds.retrieve(refunds[0]!['id'] as string)).amount).toBe(100);
+    expect(await asError(stripe.charges.list({ invoice: 'in_1' } as Stripe.ChargeListParams))).toMatchObject({ statusCode: 400, param: 'invoice' });
+    expect(await asError(stripe.refunds.list({ created: { after: 5 } } as unknown as Stripe.RefundListParams))).toMatchObject({ statusCode: 400, param: 'created[after]' });
+  });
+
+  it('embeds at most 10 of a charge’s refunds, listed or retrieved, with has_more beyond; GET /v1/refunds?charge= has them all', async () => {
+    const chargeId = 'ch_many_refunds';
+    const refunds = Array.from({ length: 12 }, (_, i) => refundObject(chargeId, { amount: 10, created: T0 + 12 - i }));
+    const embedded = (data: unknown[]) => ({ object: 'list', data, has_more: false, url: `/v1/charges/${chargeId}/refunds` });
+    api.charges.put(chargeObject({ id: chargeId, payment_intent: 'pi_many', amount_refunded: 120, created: T0, refunds: embedded(refunds) }));
+    api.charges.put(chargeObject({ payment_intent: 'pi_few', created: T0, refunds: embedded(refunds.slice(0, 10)) }));
+    api.refunds.put(...refunds);
+
+    const retrieved = await stripe.charges.retrieve(chargeId, { expand: ['refunds'] });
+    expect(retrieved.refunds).toMatchObject({ object: 'list', has_more: true, url: `/v1/charges/${chargeId}/refunds` });
+    expect(ids(retrieved.refunds!.data)).toEqual(refunds.slice(0, 10).map((r) => r['id']));
+    const [listed] = (await stripe.charges.list({ payment_intent: 'pi_many', expand: ['data.refunds'] })).data;
+    expect(listed!.refunds).toMatchObject({ has_more: true });
+    expect(listed!.refunds!.data).toHaveLength(10);
+    // Ten fit: nothing more to ask for.
+    const [few] = (await stripe.charges.list({ payment_intent: 'pi_few', expand: ['data.refunds'] })).data;
+    expect(few!.refunds).toMatchObject({ has_more: false });
+    expect(few!.refunds!.data).toHaveLength(10);
+    // What the test stored is left whole.
+    expect((api.charges.get(chargeId)!['refunds'] as { data: unknown[] }).data).toHaveLength(12);
+
+    const all = await stripe.refunds.list({ charge: chargeId, limit: 100 });
+    expect(all).toMatchObject({ has_more: false });
+    expect(ids(all.data)).toEqual(refunds.map((r) => r['id']));
+  });
+
+  it('lists an invoice’s credit notes and retrieves one', async () => {
+    const notes = [creditNoteObject('in_credited', { created: T0 }), creditNoteObject('in_credited', { created: T0 + 1 })];
+    api.creditNotes.put(...notes, creditNoteObject('in_else', { created: T0 + 2 }));
+    const listed = await stripe.creditNotes.list({ invoice: 'in_credited' });
+    expect(listed).toMatchObject({ object: 'list', url: '/v1/credit_notes', has_more: false });
+    expect(ids(listed.data)).toEqual(ids(notes).reverse());
+    expect(await stripe.creditNotes.retrieve(notes[0]!['id'] as string)).toMatchObject({ invoice: 'in_credited', type: 'post_payment', amount: 500 });
+    expect(await asError(stripe.creditNotes.list({ invoice: 'in_credited', limit: 101 }))).toMatchObject({ statusCode: 400, param: 'limit' });
+  });
+
+  it('answers a deleted customer with its stub, as Stripe does, and has no customer list here', async () => {
+    const kept = customerObject();
+    const gone = customerObject();
+    api.customers.put(kept, gone);
+    expect(api.customers.delete(gone['id'] as string)).toBe(true);
+    expect(await stripe.customers.retrieve(kept['id'] as string)).toMatchObject({ id: kept['id'], email: 'ada@example.com' });
+    const stub = await stripe.customers.retrieve(gone['id'] as string);
+    expect({ ...stub, lastResponse: undefined }).toEqual({ id: gone['id'], object: 'customer', deleted: true, lastResponse: undefined });
+    expect(await asError(stripe.customers.list())).toMatchObject({ statusCode: 404, message: expect.stringMatching(/^Unrecognized request URL \(GET: \/v1\/customers\)/) });
+  });
+
+  it('records the connected account each request is made as (Stripe-Account)', async () => {
+    const charge = chargeObject();
+    api.charges.put(charge);
+    await stripe.charges.retrieve(charge['id'] as string, {}, { stripeAccount: 'acct_1Connected' });
+    await stripe.invoicePayments.list({ invoice: 'in_1' }, { stripeAccount: 'acct_1Connected' });
+    await stripe.creditNotes.list({ invoice: 'in_1' });
+    expect(api.requests.map((r) => [r.path, r.account])).toEqual([
+      [`/v1/charges/${charge['id'] as string}`, 'acct_1Connected'],
+      ['/v1/invoice_payments', 'acct_1Connected'],
+      ['/v1/credit_notes', undefined],
+    ]);
+  });
+
+  it('fails only the requests whose path a failNext names, in the order queued', async () => {
+    api.failNext(503, 1, { path: '/v1/charges' });
+    api.failNext(500, 1);
+    expect(await asError(stripe.invoices.list())).toMatchObject({ statusCode: 500 });
+    expect((await stripe.invoices.list()).data).toEqual([]);
+    expect(await asError(stripe.charges.list())).toMatchObject({ statusCode: 503 });
+    expect((await stripe.charges.list()).data).toEqual([]);
+    expect(() => api.failNext(500, 1, { path: 'charges' })).toThrow(RangeError);
+  });
+});
+
+describe('event type wildcards, for every kind’s pattern', () => {
+  it('matches as Stripe does: charge.* takes disputes and refund updates, customer.* subscriptions, and no prefix spills into another', async () => {
+    const types = [
+      'invoice.paid',
+      'invoice_payment.paid',
+      'charge.succeeded',
+      'charge.refunded',
+      'charge.refund.updated',
+      'charge.dispute.created',
+      'refund.created',
+      'refund.updated',
+      'credit_note.created',
+      'credit_note.voided',
+      'customer.updated',
+      'customer.deleted',
+      'customer.subscription.created',
+      'customer.tax_id.created',
+    ];
+    api.events.add(...types.map((type, i) => event(type, { id: `obj_${i}`, object: type.split('.')[0]! }, { id: `evt_w${i}`, created: T0 + i })));
+    const typesOf = async (type: string) => (await stripe.events.list({ type, limit: 100 })).data.map((e) => e.type).sort();
+    expect(await typesOf('charge.*')).toEqual(['charge.dispute.created', 'charge.refund.updated', 'charge.refunded', 'charge.succeeded']);
+    expect(await typesOf('customer.*')).toEqual(['customer.deleted', 'customer.subscription.created', 'customer.tax_id.created', 'customer.updated']);
+    expect(await typesOf('invoice_payment.*')).toEqual(['invoice_payment.paid']);
+    expect(await typesOf('invoice.*')).toEqual(['invoice.paid']);
+    expect(await typesOf('refund.*')).toEqual(['refund.created', 'refund.updated']);
+    expect(await typesOf('credit_note.*')).toEqual(['credit_note.created', 'credit_note.voided']);
+    expect(await typesOf('charge.dispute.*')).toEqual(['charge.dispute.created']);
   });
 });

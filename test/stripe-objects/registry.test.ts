@@ -29,7 +29,7 @@ describe('the registry', () => {
     }
   });
 
-  it.each(['invoice.upcoming', 'invoice_payment.paid', 'invoiceitem.created', 'customer.created', 'charge.succeeded', '', 'invoice'])(
+  it.each(['invoice.upcoming', 'invoiceitem.created', 'customer.subscription.created', 'charge.dispute.created', '', 'invoice'])(
     'handles no %j event today',
     (type) => expect(kindOfEvent(type)).toBeNull(),
   );
@@ -38,6 +38,55 @@ describe('the registry', () => {
     expect(kindOfEvent('invoice.something_new')?.object).toBe('invoice');
     expect(kindOfThinEvent('v1.invoice.something_new')?.object).toBe('invoice');
     expect(kindOfThinEvent('v1.invoice.upcoming')).toBeNull();
+  });
+});
+
+describe('the registry of the money behind invoices', () => {
+  const kind = (object: string) => OBJECT_KINDS.find((k) => k.object === object)!;
+
+  it('applies invoice payments, then charges, then refunds, right after invoices', () => {
+    const objects = OBJECT_KINDS.map((k) => k.object);
+    expect(objects.slice(objects.indexOf('invoice'), objects.indexOf('invoice') + 4)).toEqual(['invoice', 'invoice_payment', 'charge', 'refund']);
+  });
+
+  it('subscribes the invoice payment kind to the invoice payment events Stripe lists, snapshot and thin', () => {
+    expect(kind('invoice_payment').eventTypes).toEqual(snapshotTypes.filter((t) => t.type.startsWith('invoice_payment.')).map((t) => t.type));
+    expect([...kind('invoice_payment').thinEventTypes].sort()).toEqual(thinTypes.filter((t) => t.startsWith('v1.invoice_payment.')).sort());
+  });
+
+  it.each<[string, string]>([
+    ['invoice_payment.paid', 'invoice_payment'],
+    ['invoice_payment.something_new', 'invoice_payment'],
+    ...['captured', 'expired', 'failed', 'pending', 'refunded', 'succeeded', 'updated'].map((t): [string, string] => [`charge.${t}`, 'charge']),
+    ['refund.created', 'refund'],
+    ['refund.updated', 'refund'],
+    ['refund.failed', 'refund'],
+    // Listed with charge.* events, but its data.object is a Refund.
+    ['charge.refund.updated', 'refund'],
+  ])('routes %s to the %s kind, and its thin twin too', (type, object) => {
+    expect(kindOfEvent(type)?.object).toBe(object);
+    expect(kindOfThinEvent(`v1.${type}`)?.object).toBe(object);
+  });
+
+  it.each(['charge.dispute.created', 'charge.dispute.closed', 'charge.dispute.funds_withdrawn', 'charge.dispute.funds_reinstated', 'charge.dispute.updated', 'invoicepayment.paid', 'charges.succeeded'])(
+    'leaves %s (not one of these objects) to no kind',
+    (type) => {
+      expect(kindOfEvent(type)).toBeNull();
+      expect(kindOfThinEvent(`v1.${type}`)).toBeNull();
+    },
+  );
+
+  it('has no type carried by two kinds, among every type any kind names', () => {
+    const types = OBJECT_KINDS.flatMap((k) => [...k.eventTypes, 'charge.dispute.created', 'charge.refund.updated', 'invoice_payment.paid']);
+    for (const type of types) expect([type, OBJECT_KINDS.filter((k) => k.carries(type)).length]).toEqual([type, type.startsWith('charge.dispute.') ? 0 : 1]);
+    const thin = OBJECT_KINDS.flatMap((k) => k.thinEventTypes);
+    for (const type of thin) expect([type, OBJECT_KINDS.filter((k) => k.carriesThin(type)).length]).toEqual([type, 1]);
+  });
+
+  it('lists each kind under a wildcard whose events the kind carries', () => {
+    for (const k of OBJECT_KINDS) for (const t of k.eventTypes.filter((t) => !t.startsWith('charge.refund.'))) expect(t.startsWith(k.eventPattern.replace('*', ''))).toBe(true);
+    // charge.refund.updated is listed under charge.*, and the registry routes it.
+    expect('charge.refund.updated'.startsWith(kind('charge').eventPattern.replace('*', ''))).toBe(true);
   });
 });
 

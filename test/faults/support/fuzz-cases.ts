@@ -1,15 +1,19 @@
 import { randomBytes } from 'node:crypto';
+import { chargeObject, paymentEvent } from '../../support/payment-events';
 import { event, invoice, sign } from '../../support/stripe-events';
 import { thinEvent } from '../../support/thin-events';
 
 /**
  * What a request must come to:
  * - `rejected`: never enqueued, never a row (unverified, or verified but not an event);
- * - `ignored`: verified, answered 200 with ignored, never a row;
+ * - `ignored`: verified, of a type no kind of object carries (or an invoice preview): answered 200
+ *   with ignored, never a row;
  * - `good`: verified, well-formed however odd its strings: processed into a row;
- * - `malformed`: verified, but the invoice is unusable: in the DLQ or with a clear last_error.
+ * - `malformed`: verified, but the invoice is unusable: in the DLQ or with a clear last_error;
+ * - `unusable`: verified, of a handled type, but its object cannot be used: enqueued (not
+ *   ignored), then kept in stripe_events unprocessed with a last_error matching `reason`.
  */
-export type Fate = 'rejected' | 'ignored' | 'good' | 'malformed';
+export type Fate = 'rejected' | 'ignored' | 'good' | 'malformed' | 'unusable';
 
 export interface FuzzCase {
   family: string;
@@ -20,6 +24,8 @@ export interface FuzzCase {
   invoiceId?: string;
   /** A text field that must come back from the row exactly as sent. */
   roundTrip?: { column: 'customer_name' | 'customer_email' | 'number'; value: string };
+  /** For `unusable`: what the stored last_error must say. */
+  reason?: RegExp;
 }
 
 export interface FuzzContext {
@@ -101,6 +107,13 @@ function invoiceEvent(ctx: FuzzContext, family: string, fields: Json, fate: Fate
   const c = signedCase(family, ctx, JSON.stringify(e), fate, { eventId: e['id'] as string, invoiceId });
   return roundTrip ? { ...c, roundTrip } : c;
 }
+
+/** A verified event of a handled type whose object cannot be used, and what its stored error must say. */
+function unusableCase(family: string, ctx: FuzzContext, e: Json, reason: RegExp): FuzzCase {
+  return { ...signedCase(family, ctx, JSON.stringify(e), 'unusable', { eventId: e['id'] as string }), reason };
+}
+
+const signedEvent = (family: string, ctx: FuzzContext, e: Json, fate: Fate): FuzzCase => signedCase(family, ctx, JSON.stringify(e), fate, { eventId: e['id'] as string });
 
 const unverifiedEvent = (ctx: FuzzContext) => {
   const id = `in_unverified_${ctx.serial()}`;
@@ -250,18 +263,53 @@ export const FAMILIES: Record<string, (ctx: FuzzContext) => FuzzCase> = {
     const e = event('invoice.finalized', openSnapshot(invoiceId), { id: `evt_${pick(["' OR '1'='1", '--', '🧾'], ctx.random)}_${ctx.serial()}` });
     return signedCase('ids with SQL and odd characters', ctx, JSON.stringify(e), 'good', { eventId: e['id'] as string, invoiceId });
   },
+  // Only the type decides at ingest: types no kind carries, under handled prefixes too.
   'ignored event types': (ctx) => {
     const e = pick(
       [
-        () => event('customer.created', { id: `cus_fuzz_${ctx.serial()}`, object: 'customer' }),
+        () => event('customer.subscription.created', { id: `sub_fuzz_${ctx.serial()}`, object: 'subscription' }),
+        () => event('customer.discount.created', { id: `di_fuzz_${ctx.serial()}`, object: 'discount' }),
+        () => event('charge.dispute.created', { id: `dp_fuzz_${ctx.serial()}`, object: 'dispute' }),
+        () => event('payment_intent.succeeded', { id: `pi_fuzz_${ctx.serial()}`, object: 'payment_intent' }),
         () => event('invoice.upcoming', { ...openSnapshot(''), id: undefined }),
         () => event('invoiceitem.created', { id: `ii_fuzz_${ctx.serial()}`, object: 'invoiceitem' }),
-        () => event('invoice.finalized', { id: 12345, object: 'invoice' }),
-        () => event('invoice.finalized', { id: `in_fuzz_${ctx.serial()}`, object: 'charge' }),
+        () => {
+          const pi = `pi_fuzz_${ctx.serial()}`;
+          return { ...thinEvent('v1.payment_intent.succeeded', pi), related_object: { id: pi, type: 'payment_intent', url: `/v1/payment_intents/${pi}` } };
+        },
       ],
       ctx.random,
     )();
-    return signedCase('ignored event types', ctx, JSON.stringify(e), 'ignored');
+    return signedEvent('ignored event types', ctx, e, 'ignored');
+  },
+  'unusable events of handled types': (ctx) => {
+    const family = 'unusable events of handled types';
+    const n = ctx.serial();
+    const [e, reason] = pick<() => [Json, RegExp]>(
+      [
+        () => [event('invoice.finalized', { id: 12345, object: 'invoice' }), /^invalid invoice in invoice\.finalized: /],
+        () => [event('invoice.finalized', { id: `in_fuzz_${n}`, object: 'charge' }), /^invalid invoice in invoice\.finalized: /],
+        () => [event('invoice.paid', { ...openSnapshot(''), id: undefined }), /^invalid invoice in invoice\.paid: .*id: missing/],
+        () => [event('invoice_payment.paid', { id: `inpay_fuzz_${n}`, object: 'invoice' }), /^invalid invoice payment in invoice_payment\.paid: /],
+        () => [event('charge.succeeded', { id: `in_fuzz_${n}`, object: 'invoice' }), /^invalid charge in charge\.succeeded: /],
+        () => [event('refund.created', { id: 12345, object: 'refund' }), /^invalid refund in refund\.created: /],
+        () => [event('credit_note.created', { id: `cn_fuzz_${n}`, object: 'customer' }), /^invalid credit note in credit_note\.created: /],
+        () => [event('customer.created', { id: 12345, object: 'customer' }), /^invalid customer in customer\.created: /],
+      ],
+      ctx.random,
+    )();
+    return unusableCase(family, ctx, e, reason);
+  },
+  'events of the other kinds': (ctx) => {
+    const n = ctx.serial();
+    const e = pick(
+      [
+        () => event('customer.created', { id: `cus_fuzz_${n}`, object: 'customer', created: now(), email: `c${n}@customer.test`, name: pick(NASTY_STRINGS, ctx.random), livemode: false }),
+        () => paymentEvent('charge.succeeded', chargeObject({ id: `ch_fuzz_${n}`, created: now() }), { created: now() }),
+      ],
+      ctx.random,
+    )();
+    return signedEvent('events of the other kinds', ctx, e, 'good');
   },
   'not an event, signed': (ctx) => {
     const text = pick(['{}', '[]', 'null', '"invoice"', '{"id":"evt_1"}', '{"id":1,"type":"invoice.paid","data":{"object":{}}}', '{"type":"invoice.paid","data":null}'], ctx.random);
@@ -285,10 +333,11 @@ export const FAMILIES: Record<string, (ctx: FuzzContext) => FuzzCase> = {
     if (r < 0.8) {
       const invoiceId = `in_fuzz_missing_${ctx.serial()}`;
       const e = thinEvent('v1.invoice.paid', invoiceId);
-      return signedCase('thin events', ctx, JSON.stringify(e), 'malformed', { eventId: e['id'] as string, invoiceId });
+      return { ...unusableCase('thin events', ctx, e, new RegExp(`^invoice ${invoiceId} of thin event \\S+ does not exist at Stripe$`)), invoiceId };
     }
-    const e = { ...thinEvent('v1.invoice.paid', 'cus_1'), related_object: { id: 'cus_1', type: 'customer' } };
-    return signedCase('thin events', ctx, JSON.stringify(e), 'ignored');
+    // A handled thin type is enqueued whatever it refers to: the worker tells a wrong object.
+    const e = { ...thinEvent('v1.invoice.paid', 'cus_1'), related_object: { id: 'cus_1', type: 'customer', url: '/v1/customers/cus_1' } };
+    return unusableCase('thin events', ctx, e, /^thin event v1\.invoice\.paid does not refer to an invoice/);
   },
   'good event': (ctx) => invoiceEvent(ctx, 'good event', {}, 'good'),
 };
@@ -314,6 +363,8 @@ export const WEIGHTS: Record<keyof typeof FAMILIES, number> = {
   'unstorable text': 1,
   'ids with SQL and odd characters': 3,
   'ignored event types': 4,
+  'unusable events of handled types': 4,
+  'events of the other kinds': 2,
   'not an event, signed': 4,
   'content-encoding lies': 3,
   'oversized body': 0.1,

@@ -7,6 +7,19 @@ export interface PostResult {
   status: number;
   ms: number;
   at: number;
+  /** Whether a 2xx answer said `ignored: true`: verified, but of a type the processor does not handle. */
+  ignored?: boolean;
+}
+
+// Webhook answers are a line of JSON; a longer body is not one of them and is not kept.
+const ANSWER_BYTES = 4096;
+
+function saidIgnored(body: string): boolean {
+  try {
+    return (JSON.parse(body) as { ignored?: unknown }).ignored === true;
+  } catch {
+    return false;
+  }
 }
 
 // A fresh agent per poster: keep-alive as Stripe's senders do, without sockets from one scenario
@@ -20,8 +33,12 @@ export function postRaw(baseUrl: string, body: string | Buffer, headers: Record<
       req = http.request(
         { hostname: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers: { 'content-length': String(Buffer.byteLength(body)), ...headers } },
         (res) => {
-          res.resume();
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: Date.now() - started, at: started }));
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            if (body.length < ANSWER_BYTES) body += chunk;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: Date.now() - started, at: started, ignored: saidIgnored(body) }));
           res.on('error', () => resolve({ status: 0, ms: Date.now() - started, at: started }));
         },
       );

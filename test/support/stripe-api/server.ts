@@ -1,6 +1,7 @@
 /**
  * A small stand-in for the Stripe API (stripe-mock cannot be installed here), serving the
- * read endpoints the processor uses: list/retrieve events and invoices. It speaks Stripe's wire
+ * read endpoints the processor uses: list/retrieve events, invoices, invoice payments, charges,
+ * refunds and credit notes, and retrieve customers. It speaks Stripe's wire
  * format (form-encoded brackets in, Stripe-shaped JSON and errors out, Request-Id on every
  * response) so the product talks to it through the real `stripe` SDK exactly as to
  * api.stripe.com. Unlike stripe-mock it serves what the test stored, not canned fixtures, so a
@@ -10,9 +11,9 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ParamError, parseFormParams, type ParamObject } from './params';
-import { EventStore, InvoiceStore, type ObjectStore, type Stored } from './stores';
+import { CustomerStore, EventStore, InvoiceStore, ResourceStore, type ObjectStore, type Stored } from './stores';
 
-export { EventStore, InvoiceStore } from './stores';
+export { CustomerStore, EventStore, InvoiceStore, ResourceStore } from './stores';
 export { parseFormParams, ParamError } from './params';
 export type { ParamObject, ParamValue } from './params';
 
@@ -41,14 +42,21 @@ export interface StripeApi {
   port: number;
   events: EventStore;
   invoices: InvoiceStore;
+  invoicePayments: ResourceStore;
+  charges: ResourceStore;
+  refunds: ResourceStore;
+  creditNotes: ResourceStore;
+  /** Retrieve only; `customers.delete(id)` leaves the stub Stripe answers for a deleted customer. */
+  customers: CustomerStore;
   /**
-   * The next `times` requests (any path, before authentication, as a failing load balancer or
-   * rate limiter would) answer `status` with Stripe's error body. Calls queue up in order.
+   * The next `times` requests (any path, or only those whose path starts with `o.path`, before
+   * authentication, as a failing load balancer or rate limiter would) answer `status` with
+   * Stripe's error body. Calls queue up in order; a request takes the first that applies to it.
    */
-  failNext(status: FailureStatus, times: number): void;
+  failNext(status: FailureStatus, times: number, o?: { path?: string }): void;
   /** Every request received, oldest first; `requests.length = 0` empties it. */
   requests: RecordedRequest[];
-  /** Empties both stores, the failure queue and `requests`, for a server shared across tests. */
+  /** Empties every store, the failure queue and `requests`, for a server shared across tests. */
   reset(): void;
   /** Closes the listener and every open (keep-alive) connection. Safe to call twice. */
   stop(): Promise<void>;
@@ -232,7 +240,8 @@ function listParams(params: ParamObject): ListParams {
   if (startingAfter !== undefined && endingBefore !== undefined) {
     throw invalid('You may only specify one of these parameters: ending_before, starting_after.', 'ending_before');
   }
-  // expand is accepted (the SDK and products send it) but nothing here is expandable yet.
+  // expand is accepted (the SDK and products send it) but expands nothing: what it would embed
+  // (a charge's refunds) is the test's to store, and is sent capped as Stripe caps it.
   optStringArray(params, 'expand');
   return { limit, ...(startingAfter === undefined ? {} : { startingAfter }), ...(endingBefore === undefined ? {} : { endingBefore }) };
 }
@@ -243,7 +252,7 @@ function listParams(params: ParamObject): ListParams {
  * objects just newer than the cursor, still newest first, and `has_more` says whether even
  * newer ones exist: what the SDK's reverse auto-pagination expects.
  */
-function paginate(store: ObjectStore, kind: string, url: string, lp: ListParams, keep: (o: Record<string, unknown>) => boolean) {
+function paginate(store: ObjectStore, kind: string, url: string, lp: ListParams, keep: (o: Record<string, unknown>) => boolean, present: Present = asStored) {
   const all = store.sorted();
   const cursorIndex = (id: string, param: string) => {
     const entry = store.entry(id);
@@ -263,7 +272,27 @@ function paginate(store: ObjectStore, kind: string, url: string, lp: ListParams,
     data = older.slice(0, lp.limit);
     hasMore = older.length > lp.limit;
   }
-  return { object: 'list', data: data.map((s) => s.object), has_more: hasMore, url };
+  return { object: 'list', data: data.map((s) => present(s.object)), has_more: hasMore, url };
+}
+
+/** How a stored object is sent: as stored, or as Stripe would shape it (see embeddedListsCapped). */
+type Present = (o: Record<string, unknown>) => Record<string, unknown>;
+const asStored: Present = (o) => o;
+
+/** What Stripe embeds of a list inside an object (a charge's `refunds`): its first 10, `has_more` beyond. */
+export const EMBEDDED_LIST_LIMIT = 10;
+
+/**
+ * A charge as Stripe sends it: however many refunds a test stored in its `refunds` list, at most
+ * 10 come embedded, with `has_more: true` when there are more (GET /v1/refunds?charge= has them
+ * all). The stored object is left as it is.
+ */
+function embeddedListsCapped(o: Record<string, unknown>): Record<string, unknown> {
+  const list = o['refunds'];
+  if (typeof list !== 'object' || list === null || Array.isArray(list)) return o;
+  const data = (list as { data?: unknown }).data;
+  if (!Array.isArray(data) || data.length <= EMBEDDED_LIST_LIMIT) return o;
+  return { ...o, refunds: { ...list, data: data.slice(0, EMBEDDED_LIST_LIMIT), has_more: true } };
 }
 
 // --- endpoints ------------------------------------------------------------------------------
@@ -334,7 +363,62 @@ function listInvoices(invoices: InvoiceStore, params: ParamObject) {
   });
 }
 
-function retrieve(store: ObjectStore, kind: string, rawId: string, params: ParamObject) {
+/** `payment[type]=payment_intent&payment[payment_intent]=pi_…`: which payment an invoice payment is. */
+function optPaymentFilter(params: ParamObject): { type: string; payment_intent?: string; payment_record?: string } | undefined {
+  const v = params['payment'];
+  if (v === undefined || v === '') return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw invalid('Invalid payment: must be a hash with type, payment_intent or payment_record', 'payment');
+  rejectUnknown(v, ['type', 'payment_intent', 'payment_record']);
+  const type = optString(v, 'type');
+  if (type === undefined) throw invalid('Missing required param: payment[type].', 'payment[type]');
+  if (!['payment_intent', 'payment_record'].includes(type)) throw invalid('Invalid payment[type]: must be one of payment_intent, payment_record', 'payment[type]');
+  const pi = optString(v, 'payment_intent');
+  const pr = optString(v, 'payment_record');
+  return { type, ...(pi === undefined ? {} : { payment_intent: pi }), ...(pr === undefined ? {} : { payment_record: pr }) };
+}
+
+const INVOICE_PAYMENT_STATUSES = ['canceled', 'open', 'paid'];
+
+/** Stripe lists an invoice's payments, not an account's: one of `invoice` or `payment` is required. */
+function listInvoicePayments(store: ResourceStore, params: ParamObject) {
+  rejectUnknown(params, [...LIST_PARAMS, 'created', 'invoice', 'payment', 'status']);
+  const lp = listParams(params);
+  const created = optRange(params, 'created');
+  const invoice = optString(params, 'invoice');
+  const payment = optPaymentFilter(params);
+  const status = optEnum(params, 'status', INVOICE_PAYMENT_STATUSES);
+  if (invoice === undefined && payment === undefined) throw invalid('You must provide one of these parameters: invoice, payment.', 'invoice');
+  return paginate(store, 'invoice_payment', '/v1/invoice_payments', lp, (p) => {
+    if (!inRange(p.created, created)) return false;
+    if (invoice !== undefined && idOf(p.invoice) !== invoice) return false;
+    if (status !== undefined && p.status !== status) return false;
+    if (payment !== undefined) {
+      const paid = (p.payment ?? {}) as Record<string, unknown>;
+      if (paid['type'] !== payment.type) return false;
+      if (payment.payment_intent !== undefined && idOf(paid['payment_intent']) !== payment.payment_intent) return false;
+      if (payment.payment_record !== undefined && idOf(paid['payment_record']) !== payment.payment_record) return false;
+    }
+    return true;
+  });
+}
+
+/** A list filtered by `created` and by fields that hold an id (or, expanded, the object). */
+function listById(store: ObjectStore, kind: string, path: string, idFilters: readonly string[], params: ParamObject, extra: readonly string[] = [], present: Present = asStored) {
+  rejectUnknown(params, [...LIST_PARAMS, 'created', ...idFilters, ...extra]);
+  const lp = listParams(params);
+  const created = optRange(params, 'created');
+  const wanted = idFilters.flatMap((name) => {
+    const v = optString(params, name);
+    return v === undefined ? [] : [[name, v] as const];
+  });
+  const others = extra.flatMap((name) => {
+    const v = optString(params, name);
+    return v === undefined ? [] : [[name, v] as const];
+  });
+  return paginate(store, kind, path, lp, (o) => inRange(o.created, created) && wanted.every(([name, v]) => idOf(o[name]) === v) && others.every(([name, v]) => o[name] === v), present);
+}
+
+function retrieve(store: ObjectStore, kind: string, rawId: string, params: ParamObject, present: Present = asStored) {
   rejectUnknown(params, ['expand']);
   optStringArray(params, 'expand');
   let id: string;
@@ -345,21 +429,47 @@ function retrieve(store: ObjectStore, kind: string, rawId: string, params: Param
   }
   const found = store.entry(id);
   if (!found) throw missing(kind, id, 'id');
-  return found.object;
+  return present(found.object);
 }
 
 type Route = (params: ParamObject) => unknown;
 
-function route(method: string, path: string, events: EventStore, invoices: InvoiceStore): Route | undefined {
+interface Stores {
+  events: EventStore;
+  invoices: InvoiceStore;
+  invoicePayments: ResourceStore;
+  charges: ResourceStore;
+  refunds: ResourceStore;
+  creditNotes: ResourceStore;
+  customers: CustomerStore;
+}
+
+/** Each resource's store, its object name (for "No such …"), and its list endpoint if it has one. */
+function resources(s: Stores): Record<string, { store: ObjectStore; kind: string; list?: Route; present?: Present }> {
+  return {
+    events: { store: s.events, kind: 'event', list: (p) => listEvents(s.events, p) },
+    invoices: { store: s.invoices, kind: 'invoice', list: (p) => listInvoices(s.invoices, p) },
+    invoice_payments: { store: s.invoicePayments, kind: 'invoice_payment', list: (p) => listInvoicePayments(s.invoicePayments, p) },
+    charges: {
+      store: s.charges,
+      kind: 'charge',
+      list: (p) => listById(s.charges, 'charge', '/v1/charges', ['customer', 'payment_intent'], p, ['transfer_group'], embeddedListsCapped),
+      present: embeddedListsCapped,
+    },
+    refunds: { store: s.refunds, kind: 'refund', list: (p) => listById(s.refunds, 'refund', '/v1/refunds', ['charge', 'payment_intent'], p) },
+    credit_notes: { store: s.creditNotes, kind: 'credit_note', list: (p) => listById(s.creditNotes, 'credit_note', '/v1/credit_notes', ['customer', 'invoice'], p, ['customer_account']) },
+    customers: { store: s.customers, kind: 'customer' },
+  };
+}
+
+function route(method: string, path: string, stores: Stores): Route | undefined {
   if (method !== 'GET') return undefined;
-  if (path === '/v1/events') return (p) => listEvents(events, p);
-  if (path === '/v1/invoices') return (p) => listInvoices(invoices, p);
-  const one = /^\/v1\/(events|invoices)\/([^/]+)$/.exec(path);
-  if (one) {
-    const id = one[2] as string;
-    return one[1] === 'events' ? (p) => retrieve(events, 'event', id, p) : (p) => retrieve(invoices, 'invoice', id, p);
-  }
-  return undefined;
+  const m = /^\/v1\/([a-z_]+)(?:\/([^/]+))?$/.exec(path);
+  const resource = m ? resources(stores)[m[1] as string] : undefined;
+  if (!m || !resource) return undefined;
+  const id = m[2];
+  if (id === undefined) return resource.list;
+  return (p) => retrieve(resource.store, resource.kind, id, p, resource.present);
 }
 
 // --- HTTP -----------------------------------------------------------------------------------
@@ -395,10 +505,17 @@ function docUrl(code: string): string {
 }
 
 export async function startStripeApi(opts: { port?: number } = {}): Promise<StripeApi> {
-  const events = new EventStore();
-  const invoices = new InvoiceStore();
+  const stores: Stores = {
+    events: new EventStore(),
+    invoices: new InvoiceStore(),
+    invoicePayments: new ResourceStore('invoice_payment'),
+    charges: new ResourceStore('charge'),
+    refunds: new ResourceStore('refund'),
+    creditNotes: new ResourceStore('credit_note'),
+    customers: new CustomerStore(),
+  };
   const requests: RecordedRequest[] = [];
-  const failures: Array<{ status: FailureStatus; remaining: number }> = [];
+  const failures: Array<{ status: FailureStatus; remaining: number; path?: string }> = [];
 
   function send(res: http.ServerResponse, record: RecordedRequest, req: http.IncomingMessage, status: number, body: unknown, extra: Record<string, string> = {}) {
     record.status = status;
@@ -440,9 +557,10 @@ export async function startStripeApi(opts: { port?: number } = {}): Promise<Stri
         paramError = e;
       }
 
-      const failure = failures[0];
+      const at = failures.findIndex((f) => f.path === undefined || url.pathname.startsWith(f.path));
+      const failure = failures[at];
       if (failure) {
-        if (--failure.remaining <= 0) failures.shift();
+        if (--failure.remaining <= 0) failures.splice(at, 1);
         throw injectedFailure(failure.status);
       }
       const authError = authenticate(req.headers.authorization);
@@ -450,7 +568,7 @@ export async function startStripeApi(opts: { port?: number } = {}): Promise<Stri
       if (paramError instanceof ParamError) throw invalid(paramError.message, paramError.param);
       if (paramError !== undefined) throw paramError;
 
-      const handler = route(method, url.pathname, events, invoices);
+      const handler = route(method, url.pathname, stores);
       if (!handler) {
         throw invalid(
           `Unrecognized request URL (${method}: ${url.pathname}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.`,
@@ -488,17 +606,16 @@ export async function startStripeApi(opts: { port?: number } = {}): Promise<Stri
   return {
     url: `http://127.0.0.1:${port}`,
     port,
-    events,
-    invoices,
+    ...stores,
     requests,
-    failNext(status: FailureStatus, times: number) {
+    failNext(status: FailureStatus, times: number, o: { path?: string } = {}) {
       if (status !== 429 && status !== 500 && status !== 503) throw new RangeError(`failNext: unsupported status ${String(status)}`);
       if (!Number.isInteger(times) || times < 0) throw new RangeError(`failNext: times must be a non-negative integer, got ${times}`);
-      if (times > 0) failures.push({ status, remaining: times });
+      if (o.path !== undefined && !o.path.startsWith('/v1/')) throw new RangeError(`failNext: path must start with /v1/, got ${o.path}`);
+      if (times > 0) failures.push({ status, remaining: times, ...(o.path === undefined ? {} : { path: o.path }) });
     },
     reset() {
-      events.clear();
-      invoices.clear();
+      for (const store of Object.values(stores)) store.clear();
       failures.length = 0;
       requests.length = 0;
     },

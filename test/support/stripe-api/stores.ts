@@ -1,5 +1,5 @@
 /**
- * The objects the fake Stripe API serves. Tests fill them directly (there is no POST API), and
+ * The objects the test Stripe API serves. Tests fill them directly (there is no POST API), and
  * the server lists them newest first, as Stripe does.
  */
 
@@ -12,7 +12,7 @@ interface Stored {
   seq: number;
 }
 
-/** Shared by events and invoices: keyed by id, ordered by (created desc, insertion desc). */
+/** Shared by every resource: keyed by id, ordered by (created desc, insertion desc). */
 class ObjectStore {
   private readonly byId = new Map<string, Stored>();
   private nextSeq = 0;
@@ -60,6 +60,14 @@ class ObjectStore {
     return this.byId.delete(id);
   }
 
+  /** Keeps the object's place (created, order) but serves `stub` for it from now on. */
+  protected replaceWithStub(id: string, stub: StripeObject): boolean {
+    const s = this.byId.get(id);
+    if (!s) return false;
+    s.object = stub;
+    return true;
+  }
+
   clear(): void {
     this.byId.clear();
     this.nextSeq = 0;
@@ -90,19 +98,40 @@ export class EventStore extends ObjectStore {
   }
 }
 
-export class InvoiceStore extends ObjectStore {
+/**
+ * The objects of one API resource (invoices, charges, …): created or replaced by id, as Stripe's
+ * state of each changes, and served by retrieve and list.
+ */
+export class ResourceStore extends ObjectStore {
+  /** Creates or replaces the object with this id (the state a later retrieve or list returns). */
+  put(...objects: object[]): void {
+    for (const o of objects) this.store(o, true);
+  }
+
+  /** Forgets an object: retrieving it then answers 404, as for a deleted draft invoice. */
+  delete(id: string): boolean {
+    return this.remove(id);
+  }
+}
+
+export class InvoiceStore extends ResourceStore {
   constructor() {
     super('invoice');
   }
+}
 
-  /** Creates or replaces the invoice with this id (the state a later retrieve returns). */
-  put(...invoices: object[]): void {
-    for (const i of invoices) this.store(i, true);
+/**
+ * Customers: Stripe keeps a deleted customer's id, and retrieving it answers a stub
+ * `{id, object: 'customer', deleted: true}` rather than 404.
+ */
+export class CustomerStore extends ResourceStore {
+  constructor() {
+    super('customer');
   }
 
-  /** Forgets an invoice: retrieving it then answers 404, as for a deleted draft. */
-  delete(id: string): boolean {
-    return this.remove(id);
+  /** Deletes the customer as Stripe does: later retrieves answer the deletion stub. */
+  override delete(id: string): boolean {
+    return this.replaceWithStub(id, { id, object: 'customer', deleted: true });
   }
 }
 

@@ -1,0 +1,74 @@
+import type { EntityManager } from 'typeorm';
+import type { InvoicePaymentRow } from '../stripe-objects/invoice-payment-schema';
+import type { ObjectRepository } from './object-repository';
+import { objectTable } from './object-table';
+import { sqlClientOf } from './sql-client';
+
+const invoicePaymentTable = objectTable<InvoicePaymentRow>({
+  table: 'invoice_payments',
+  columns: [
+    ['stripeInvoicePaymentId', 'stripe_invoice_payment_id', 'text'],
+    ['stripeInvoiceId', 'stripe_invoice_id', 'text'],
+    ['stripePaymentIntentId', 'stripe_payment_intent_id', 'text'],
+    ['stripeChargeId', 'stripe_charge_id', 'text'],
+    ['status', 'status', 'text'],
+    ['amountCents', 'amount_cents', 'cents'],
+    ['amountRequestedCents', 'amount_requested_cents', 'cents'],
+    ['currency', 'currency', 'text'],
+    ['isDefault', 'is_default', 'boolean'],
+    ['paidAt', 'paid_at', 'seconds'],
+    ['canceledAt', 'canceled_at', 'seconds'],
+    ['createdAt', 'created_at', 'seconds'],
+    ['livemode', 'livemode', 'boolean'],
+    ['lastEventId', 'last_event_id', 'text'],
+    ['lastEventCreatedAt', 'last_event_created_at', 'seconds'],
+  ],
+});
+
+export const findInvoicePayment = (db: EntityManager, id: string): Promise<InvoicePaymentRow | null> => invoicePaymentTable.findOne(db, id);
+
+/** Every payment applied to the invoice, oldest first. */
+export async function invoicePaymentsOfInvoice(db: EntityManager, stripeInvoiceId: string): Promise<InvoicePaymentRow[]> {
+  const rows: Record<string, unknown>[] = await db.query(
+    `SELECT ${invoicePaymentTable.selectList} FROM invoice_payments WHERE stripe_invoice_id = $1 ORDER BY created_at, stripe_invoice_payment_id`,
+    [stripeInvoiceId],
+  );
+  return rows.map(invoicePaymentTable.fromRow);
+}
+
+const LINK_TO_CHARGES = {
+  name: 'link_invoice_payments_to_charges',
+  // A payment intent has at most one succeeded charge; min() keeps the statement deterministic regardless.
+  text: `WITH scoped AS (
+           SELECT stripe_invoice_payment_id, stripe_payment_intent_id FROM invoice_payments
+            WHERE stripe_invoice_payment_id = ANY($1::text[]) AND stripe_charge_id IS NULL AND stripe_payment_intent_id IS NOT NULL
+           UNION
+           SELECT ip.stripe_invoice_payment_id, ip.stripe_payment_intent_id
+             FROM charges c JOIN invoice_payments ip ON ip.stripe_payment_intent_id = c.stripe_payment_intent_id
+            WHERE c.stripe_charge_id = ANY($2::text[]) AND ip.stripe_charge_id IS NULL
+         ), link AS (
+           SELECT s.stripe_invoice_payment_id,
+                  (SELECT min(c.stripe_charge_id) FROM charges c
+                    WHERE c.stripe_payment_intent_id = s.stripe_payment_intent_id AND c.status = 'succeeded') AS stripe_charge_id
+             FROM scoped s
+         )
+         UPDATE invoice_payments AS ip SET stripe_charge_id = link.stripe_charge_id, updated_at = now()
+           FROM link
+          WHERE ip.stripe_invoice_payment_id = link.stripe_invoice_payment_id AND link.stripe_charge_id IS NOT NULL AND ip.stripe_charge_id IS NULL`,
+};
+
+/**
+ * Names the charge of invoice payments that do not name one yet: the succeeded charge of their
+ * payment intent. Only the payments given, or those of the payment intents of the charges given,
+ * are looked at. The caller holds the payments' shared locks (see ObjectKind.sharedLocks), so a
+ * charge committed by another transaction is seen here.
+ */
+export async function linkInvoicePaymentsToCharges(db: EntityManager, scope: { invoicePaymentIds: readonly string[]; chargeIds: readonly string[] }): Promise<number> {
+  if (scope.invoicePaymentIds.length === 0 && scope.chargeIds.length === 0) return 0;
+  const c = await sqlClientOf(db);
+  const res = await c.query({ ...LINK_TO_CHARGES, values: [scope.invoicePaymentIds, scope.chargeIds] });
+  return res.rowCount ?? 0;
+}
+
+/** The invoice payment kind's write path (see ObjectRepository). */
+export const invoicePaymentRepository: ObjectRepository<InvoicePaymentRow> = invoicePaymentTable;

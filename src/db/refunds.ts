@@ -1,0 +1,52 @@
+import type { EntityManager } from 'typeorm';
+import type { RefundRow } from '../stripe-objects/refund-schema';
+import type { ObjectRepository } from './object-repository';
+import { objectTable } from './object-table';
+
+const refundTable = objectTable<RefundRow>({
+  table: 'refunds',
+  columns: [
+    ['stripeRefundId', 'stripe_refund_id', 'text'],
+    ['stripeChargeId', 'stripe_charge_id', 'text'],
+    ['stripePaymentIntentId', 'stripe_payment_intent_id', 'text'],
+    ['amountCents', 'amount_cents', 'cents'],
+    ['currency', 'currency', 'text'],
+    ['status', 'status', 'text'],
+    ['reason', 'reason', 'text'],
+    ['failureReason', 'failure_reason', 'text'],
+    ['createdAt', 'created_at', 'seconds'],
+    ['livemode', 'livemode', 'boolean'],
+    ['lastEventId', 'last_event_id', 'text'],
+    ['lastEventCreatedAt', 'last_event_created_at', 'seconds'],
+  ],
+});
+
+export const findRefund = (db: EntityManager, id: string): Promise<RefundRow | null> => refundTable.findOne(db, id);
+
+/** The refunds of a charge, oldest first. */
+export async function refundsOfCharge(db: EntityManager, stripeChargeId: string): Promise<RefundRow[]> {
+  const rows: Record<string, unknown>[] = await db.query(
+    `SELECT ${refundTable.selectList} FROM refunds WHERE stripe_charge_id = $1 ORDER BY created_at, stripe_refund_id`,
+    [stripeChargeId],
+  );
+  return rows.map(refundTable.fromRow);
+}
+
+/** The refund kind's write path (see ObjectRepository). */
+export const refundRepository: ObjectRepository<RefundRow> = refundTable;
+
+/** The refunds of each of these charges, oldest first: what the refund notices are planned from. */
+export async function refundsOfCharges(db: EntityManager, stripeChargeIds: readonly string[]): Promise<Map<string, RefundRow[]>> {
+  const out = new Map<string, RefundRow[]>();
+  if (stripeChargeIds.length === 0) return out;
+  const rows: Record<string, unknown>[] = await db.query(
+    `SELECT ${refundTable.selectList} FROM refunds WHERE stripe_charge_id = ANY($1::text[]) ORDER BY created_at, stripe_refund_id`,
+    [stripeChargeIds],
+  );
+  for (const row of rows.map(refundTable.fromRow)) {
+    const list = out.get(row.stripeChargeId!) ?? [];
+    list.push(row);
+    out.set(row.stripeChargeId!, list);
+  }
+  return out;
+}
