@@ -52,6 +52,14 @@ export function paymentNoticeEffects(policy: NoticePolicy): PaymentNoticeEffects
     if (linked.length === 0) return { queued: 0, skipped: 0 };
     const invoiceIds = [...new Set(linked.map((c) => c.stripeInvoiceId!))];
     const refunds = await refundsOfCharges(db, linked.map((c) => c.stripeChargeId));
+    const receipts = [...new Set(linked.filter((c) => c.status === 'succeeded').map((c) => c.stripeInvoiceId!))];
+    // Most charge events of a paid invoice refund nothing: then there is nothing to tell, and the
+    // outbox need not be read.
+    const refundedAny = linked.some((c) => c.amountRefundedCents > 0 || refunds.has(c.stripeChargeId)) || reviews.some((r) => (r.listed ?? []).length > 0);
+    if (!refundedAny) {
+      await wakeReceiptNotices(db, receipts, nowSeconds);
+      return { queued: 0, skipped: 0 };
+    }
     const outbox = await refundNoticesOf(db, invoiceIds);
 
     const writes: InvoiceNotice[] = [];
@@ -79,7 +87,7 @@ export function paymentNoticeEffects(policy: NoticePolicy): PaymentNoticeEffects
       }
     }
     const written = await recordNotices(db, writes, nowSeconds);
-    await wakeReceiptNotices(db, [...new Set(linked.filter((c) => c.status === 'succeeded').map((c) => c.stripeInvoiceId!))], nowSeconds);
+    await wakeReceiptNotices(db, receipts, nowSeconds);
     return written;
   };
 }
