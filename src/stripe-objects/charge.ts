@@ -5,7 +5,7 @@ import { readCharge, type ChargeRow, type ChargeSnapshot } from './charge-schema
 import type { Change, ChangeMode, EffectCounts, EffectRunners, ObjectKind } from './object-kind';
 import { linkPayments, paymentLock } from './payment-links';
 import { retrieveOrNull } from './retrieve';
-import { joinListedStep, joinStep, known, type RowJoin } from './row-join';
+import { fieldsBut, joinListedStep, joinStep, known, type RowJoin } from './row-join';
 
 /** pending, then succeeded or failed: a succeeded charge never goes back, a failed one is final. A status Stripe adds later ranks like pending. */
 const STATUS_RANK = new Map([
@@ -29,6 +29,7 @@ export const chargeJoin: RowJoin<ChargeSnapshot, ChargeRow> = {
     amountRefundedCents: Math.max(winner.amountRefundedCents, other.amountRefundedCents),
     refunded: winner.refunded || other.refunded,
   }),
+  ownFields: fieldsBut<ChargeRow>('stripePaymentIntentId', 'stripeInvoiceId', 'stripeCustomerId', 'receiptUrl', 'paymentMethodType', 'amountCapturedCents', 'amountRefundedCents', 'refunded'),
 };
 
 const EVENT_TYPES = ['charge.captured', 'charge.expired', 'charge.failed', 'charge.pending', 'charge.refunded', 'charge.succeeded', 'charge.updated'] as const;

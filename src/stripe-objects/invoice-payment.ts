@@ -6,7 +6,7 @@ import { readInvoicePayment, type InvoicePaymentRow, type InvoicePaymentSnapshot
 import type { Change, ChangeMode, EffectCounts, EffectRunners, ObjectKind } from './object-kind';
 import { linkPayments, paymentLock } from './payment-links';
 import { retrieveOrNull } from './retrieve';
-import { joinListedStep, joinStep, known, type RowJoin } from './row-join';
+import { fieldsBut, joinListedStep, joinStep, known, type RowJoin } from './row-join';
 
 /** open, then paid or canceled, both terminal; a status Stripe adds later ranks like open. */
 const STATUS_RANK = new Map([
@@ -26,6 +26,7 @@ export const invoicePaymentJoin: RowJoin<InvoicePaymentSnapshot, InvoicePaymentR
     paidAt: known(winner.paidAt, other.paidAt),
     canceledAt: known(winner.canceledAt, other.canceledAt),
   }),
+  ownFields: fieldsBut<InvoicePaymentRow>('stripeInvoiceId', 'stripePaymentIntentId', 'stripeChargeId', 'paidAt', 'canceledAt'),
 };
 
 const EVENT_TYPES = ['invoice_payment.paid'] as const;

@@ -4,7 +4,7 @@ import type { ObjectKind } from './object-kind';
 import { paymentLock } from './payment-links';
 import { readRefund, type RefundRow, type RefundSnapshot } from './refund-schema';
 import { retrieveOrNull } from './retrieve';
-import { joinListedStep, joinStep, known, type RowJoin } from './row-join';
+import { fieldsBut, joinListedStep, joinStep, known, type RowJoin } from './row-join';
 
 /**
  * pending or requires_action, then succeeded, then failed or canceled: Stripe documents that a
@@ -26,6 +26,7 @@ export const refundJoin: RowJoin<RefundSnapshot, RefundRow> = {
     stripeChargeId: known(winner.stripeChargeId, other.stripeChargeId),
     stripePaymentIntentId: known(winner.stripePaymentIntentId, other.stripePaymentIntentId),
   }),
+  ownFields: fieldsBut<RefundRow>('stripeChargeId', 'stripePaymentIntentId'),
 };
 
 const EVENT_TYPES = ['charge.refund.updated', 'refund.created', 'refund.failed', 'refund.updated'] as const;
