@@ -236,17 +236,19 @@ export function planRefundNotices(charge: ChargeRefunds, told: ToldRefunds, occa
   return out;
 }
 
-export type RefundTruth = { holds: true } | { holds: false; reason: string };
+/** `awaiting`: the refund waits for the customer's action (`requires_action`); it may still go ahead, and then be news. */
+export type RefundTruth = { holds: true } | { holds: false; reason: string; awaiting?: true };
 
 /**
  * Whether a refund notice still holds as it is about to go out. A refund's: it has not failed or
- * been canceled since. A level's: it has not lapsed (see lapsedLevels): no refund made by then that
+ * been canceled since; while it awaits the customer's action it neither holds nor is withdrawn. A level's: it has not lapsed (see lapsedLevels): no refund made by then that
  * is no longer news (failed, canceled) has just its amount, unless another level was withdrawn for it.
  */
 export function refundNoticeTruth(subject: RefundSubject, charge: ChargeRefunds, told: ToldRefunds): RefundTruth {
   if ('refund' in subject) {
     const refund = charge.refunds.find((r) => r.id === subject.refund);
     if (!refund) return { holds: false, reason: 'refund_missing' };
+    if (refund.status === 'requires_action') return { holds: false, reason: 'refund_requires_action', awaiting: true };
     return isRefundNews(refund.status) ? { holds: true } : { holds: false, reason: `refund_${refund.status ?? 'without_status'}` };
   }
   const reason = account(charge, told).lapsed.get(levelSubject(subject.charge, subject.level));

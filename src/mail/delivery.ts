@@ -32,6 +32,9 @@ export interface ReceiptFacts {
 /** A refund notice waits this long for the receipt (invoice_paid) queued before it, then looks again. */
 export const REFUND_BEHIND_RECEIPT_SECONDS = 60;
 
+/** A refund notice whose refund awaits the customer's action looks again this much later. */
+export const REFUND_ACTION_RECHECK_SECONDS = 3_600;
+
 /** Whether the customer has heard of the invoice: from us, or (an imported invoice) from whoever billed before. */
 function toldOfInvoice(others: readonly OutboxNotice[]): 'yes' | 'soon' | 'no' {
   const about = others.filter((o) => o.kind !== 'invoice_voided');
@@ -75,7 +78,10 @@ function truth(kind: NoticeKind, invoice: InvoiceState, ctx: OutboxContext, nowS
     }
     case 'refund_issued': {
       const refund = ctx.refund ?? { holds: false, reason: 'refund_unknown' };
-      if (!refund.holds) return { action: 'skip', reason: refund.reason };
+      if (!refund.holds) {
+        // Skipped, its row could never be queued again: the refund, once it goes ahead, would go untold.
+        return 'awaiting' in refund && refund.awaiting ? { action: 'defer', untilSeconds: nowSeconds + REFUND_ACTION_RECHECK_SECONDS } : { action: 'skip', reason: refund.reason };
+      }
       // Never ahead of the receipt of the payment it gives back.
       const receiptPending = ctx.others.some((o) => o.kind === 'invoice_paid' && o.status === 'pending');
       return receiptPending ? { action: 'defer', untilSeconds: nowSeconds + REFUND_BEHIND_RECEIPT_SECONDS } : { action: 'send' };

@@ -9,6 +9,7 @@ import type Stripe from 'stripe';
 import type { NoticeKind } from '../../src/billing/notice-kinds';
 import { NOTICE_KINDS } from '../../src/billing/notice-kinds';
 import { receiptOfInvoice } from '../../src/db/charges';
+import { REFUND_ACTION_RECHECK_SECONDS } from '../../src/mail/delivery';
 import { noticeEffects, type NoticeEffects } from '../../src/effects/notice-effects';
 import { processBatch } from '../../src/pipeline/process-batch';
 import { importInvoices } from '../../src/recovery/import';
@@ -381,6 +382,29 @@ describe('refund_issued', () => {
     expect(await drain(t + 201)).toBe(1);
     expect(mailsTo(p.recipient, 'Refund of').map((m) => m.subject)).toEqual([`Refund of $10.00 for invoice ${p.number} from Acme Billing`]);
     expect(await rowsOf(p.id)).toEqual([`refund:${first['id']} skipped refund_failed`, `refund:${again['id']} sent`]);
+  });
+
+  it('a refund that awaits the customer\'s action before its email leaves: held, not withdrawn, and sent once it goes ahead', async () => {
+    const t = wallNow() - 3600;
+    const p = await paidAndReceipted(t);
+    const refund = p.refund(300, t + 10, 'pending');
+    clock = t + 10;
+    await apply(refundCreated(refund, t + 10));
+    await apply(paymentEvent('refund.updated', { ...refund, status: 'requires_action' }, { created: t + 11 }));
+
+    // Looked at and put off: the row stays pending, neither sent nor withdrawn.
+    expect(await drain(t + 12)).toBe(1);
+    expect((await refundRows(p.id)).map((r) => `${r.subject} ${r.status} ${r.last_error}`)).toEqual([`refund:${refund['id']} pending null`]);
+    expect(mailsTo(p.recipient, 'Refund of')).toEqual([]);
+
+    clock = t + 20;
+    await apply(paymentEvent('refund.updated', { ...refund, status: 'succeeded' }, { created: t + 20 }));
+    // Not before the hour it was put off by; then once.
+    expect(await drain(t + 30)).toBe(0);
+    expect(await drain(t + 12 + REFUND_ACTION_RECHECK_SECONDS)).toBe(1);
+    const [mail] = mailsTo(p.recipient, 'Refund of');
+    expect(mail!.text).toContain('$3.00');
+    expect((await refundRows(p.id)).map((r) => `${r.subject} ${r.status}`)).toEqual([`refund:${refund['id']} sent`]);
   });
 
   it('a refund of a charge of no invoice (a one-off Checkout payment): no email, no row', async () => {

@@ -46,6 +46,8 @@ function mail(told: Outbox, c: ChargeRefunds): void {
   for (const [subject, t] of told) {
     if (t.status !== 'pending') continue;
     const truth = refundNoticeTruth(parseRefundSubject(subject)!, c, told);
+    // A refund awaiting the customer's action is put off, as the mailer does: the row stays pending.
+    if (!truth.holds && truth.awaiting) continue;
     told.set(subject, truth.holds ? { ...t, status: 'sent' } : { ...t, status: 'skipped', lastError: truth.reason });
   }
 }
@@ -378,6 +380,11 @@ describe('refundNoticeTruth', () => {
       expect(truth).toEqual(holds ? { holds: true } : { holds: false, reason: `refund_${status}` });
     }
     expect(refundNoticeTruth({ refund: 're_9' }, charge(300, []), new Map())).toEqual({ holds: false, reason: 'refund_missing' });
+  });
+
+  it("a refund awaiting the customer's action neither holds nor is withdrawn: the mailer puts it off", () => {
+    const truth = refundNoticeTruth({ refund: 're_1' }, charge(300, [refund('re_1', 300, { status: 'requires_action' })]), new Map());
+    expect(truth).toEqual({ holds: false, reason: 'refund_requires_action', awaiting: true });
   });
 
   it('a level holds unless it lapsed: a refund made by then, no longer news, with no row of its own, has just its amount', () => {
