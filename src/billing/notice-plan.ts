@@ -43,6 +43,16 @@ const dunnable = (s: InvoiceState | null) => s?.status === 'open' && s.dueDate !
 export const needsDunningReview = (c: Pick<ChangeOf, 'previous' | 'next' | 'event'>): boolean =>
   c.event === null || dunnable(c.previous) || dunnable(c.next);
 
+/**
+ * Why a notice about something that happened at `at` is only recorded, or null: it goes out.
+ * Before a baseline (an import) it is history; older than NOTICE_MAX_EVENT_AGE_HOURS it is stale.
+ */
+export const recordedSkip = (at: number, baselineAt: number | null, now: number, policy: NoticePolicy): RecordedSkip | null =>
+  baselineAt !== null && at <= baselineAt ? 'imported' : now - at > policy.maxAgeSeconds ? 'stale' : null;
+
+/** Whether a notice is written at all: a baseline records every kind, turned on or not, so a kind turned on later sends no catch-up. */
+export const isWritten = (kind: NoticeKind, skip: RecordedSkip | null, policy: NoticePolicy): boolean => skip === 'imported' || policy.enabled.has(kind);
+
 /** How the notices planned now read as outbox rows, for the rules that look at the outbox. */
 const asRecords = (notices: readonly PlannedNotice[], now: number): NoticeRecord[] =>
   notices.map((n) => ({ kind: n.kind, sequence: n.sequence, status: n.skip === null ? 'pending' : 'skipped', queuedAt: now, sentAt: null }));
@@ -54,12 +64,8 @@ const asRecords = (notices: readonly PlannedNotice[], now: number): NoticeRecord
 export function planNotices(change: NoticeChange, history: readonly NoticeRecord[], now: number, policy: NoticePolicy): NoticePlan {
   const { previous, next, event } = change;
   const baselineAt = change.mode === 'baseline' ? change.baselineAt : null;
-  /** Why a notice about something that happened at `at` is only recorded, or null: it goes out. */
-  const skipAt = (at: number): RecordedSkip | null =>
-    baselineAt !== null && at <= baselineAt ? 'imported' : now - at > policy.maxAgeSeconds ? 'stale' : null;
-  // A baseline records every kind, turned on or not: a kind turned on later must not catch up.
-  const planned = (n: NoticeRequest, skip: RecordedSkip | null): PlannedNotice | null =>
-    skip === 'imported' || policy.enabled.has(n.kind) ? { ...n, skip } : null;
+  const skipAt = (at: number) => recordedSkip(at, baselineAt, now, policy);
+  const planned = (n: NoticeRequest, skip: RecordedSkip | null): PlannedNotice | null => (isWritten(n.kind, skip, policy) ? { ...n, skip } : null);
 
   const fromEvent = (event === null ? [] : noticesForChange(previous, next, event))
     .map((n) => planned(n, skipAt(factTime(n.kind, next, event!))))

@@ -1,5 +1,5 @@
 import type { NoticeStatus, RecordedSkip } from './notice-kinds';
-import type { NoticePolicy } from './notice-plan';
+import { isWritten, recordedSkip, type NoticePolicy } from './notice-plan';
 
 /**
  * # Refund notices
@@ -214,10 +214,8 @@ function account(charge: ChargeRefunds, told: ToldRefunds): Accounting {
  * the outbox's uniqueness makes each row once.
  */
 export function planRefundNotices(charge: ChargeRefunds, told: ToldRefunds, occasion: RefundOccasion, now: number, policy: NoticePolicy): PlannedRefundNotice[] {
-  const skipAt = (at: number): RecordedSkip | null =>
-    occasion.mode === 'baseline' && at <= occasion.baselineAt ? 'imported' : now - at > policy.maxAgeSeconds ? 'stale' : null;
-  // A baseline records whether the kind is on or not, so turning it on later sends no catch-up.
-  const wanted = (skip: RecordedSkip | null) => skip === 'imported' || policy.enabled.has('refund_issued');
+  const skipAt = (at: number) => recordedSkip(at, occasion.mode === 'baseline' ? occasion.baselineAt : null, now, policy);
+  const wanted = (skip: RecordedSkip | null) => isWritten('refund_issued', skip, policy);
 
   const { unexplained, pool, known } = account(charge, told);
   const out: PlannedRefundNotice[] = [];

@@ -4,8 +4,9 @@ import { claimEventsProcessed, markAllProcessed, type Claim, type EventRecord } 
 import { lockObjectNames } from '../db/object-locks';
 import { sqlClientOf } from '../db/sql-client';
 import type { AnyObjectKind, Change, ChangeMode, EffectCounts, EffectRunners, EventMeta, Step } from '../stripe-objects/object-kind';
-import { kindNamed, OBJECT_KINDS } from '../stripe-objects/registry';
+import { OBJECT_KINDS } from '../stripe-objects/registry';
 import { applyObjects } from './apply-objects';
+import { carriedChanges, withCarried } from './carried-objects';
 import type { Outcome } from './types';
 
 /** One snapshot to apply, with the event behind it when there is one. */
@@ -86,13 +87,11 @@ export async function applyBatch(ds: DataSource, entries: readonly BatchEntry[],
       return firstOf.get(e.snapshot.eventId) === index && (claim !== 'done' || forced.has(e.snapshot.eventId));
     };
 
-    const applying: Array<{ index: number; kind: AnyObjectKind; snapshot: EventMeta; carrier?: number }> = entries.flatMap((e, index) => (applies(e, index) ? [{ index, kind: e.kind, snapshot: e.snapshot }] : []));
-    // Objects carried inside another (a charge's refunds) follow the entries, numbered after them.
-    for (const { index: carrier, kind, snapshot } of [...applying]) {
-      for (const carried of kind.nested?.(snapshot) ?? []) {
-        applying.push({ index: entries.length + applying.length, kind: kindNamed(carried.object), snapshot: carried.snapshot, carrier });
-      }
-    }
+    // Objects carried inside another (a charge's refunds) follow the entries.
+    const applying = withCarried(
+      entries.flatMap((e, index) => (applies(e, index) ? [{ index, kind: e.kind, snapshot: e.snapshot }] : [])),
+      entries.length,
+    );
     await lockObjectNames(c, applying.flatMap(({ kind, snapshot }) => [`${kind.object}:${kind.key(snapshot)}`, ...(kind.sharedLocks?.(snapshot) ?? [])]));
 
     const changes = new Map<number, Change<unknown, unknown>>();
@@ -111,11 +110,10 @@ export async function applyBatch(ds: DataSource, entries: readonly BatchEntry[],
       c,
       [...firstOf.entries()].filter(([id, i]) => changes.has(i) && claims.get(id) !== 'new').map(([id]) => id),
     );
-    const carriedBy = (i: number) => applying.filter((a) => a.carrier === i).map((a) => ({ object: a.kind.object, change: changes.get(a.index)! }));
     const results = entries.map((_, i): EntryResult => {
       const change = changes.get(i);
       if (!change) return { outcome: 'duplicate' };
-      const carried = carriedBy(i);
+      const carried = carriedChanges(applying, changes, i);
       return { outcome: change.written ? 'merged' : 'unchanged', change, ...(carried.length > 0 ? { carried } : {}) };
     });
     return { results, effects };

@@ -4,6 +4,7 @@ import { isConnectionError } from '../db/connection-errors';
 import { MalformedEventError } from '../errors';
 import { applyIsolating, type BatchEntry } from '../pipeline/apply-batch';
 import { planObjects } from '../pipeline/apply-objects';
+import { carriedChanges, withCarried } from '../pipeline/carried-objects';
 import { fetchedObjectEvent } from '../billing/fetched-event';
 import { errorText } from '../pipeline/types';
 import type { AnyObjectKind, Change, EffectCounts, EffectRunners, EventMeta, Step } from '../stripe-objects/object-kind';
@@ -93,10 +94,7 @@ export async function applyListed(ds: DataSource, entries: readonly ListedEntry[
 
 /** The fold applyListed would do, kind by kind in the batch's order, against the rows as they are. */
 async function planListed(ds: DataSource, entries: readonly ListedEntry[], o: ListedApply): Promise<ListedOutcome[]> {
-  const items = entries.map((e, index) => ({ index, kind: e.kind, snapshot: e.snapshot, carrier: -1 }));
-  for (const { index: carrier, kind, snapshot } of [...items]) {
-    for (const c of kind.nested?.(snapshot) ?? []) items.push({ index: items.length, kind: kindNamed(c.object), snapshot: c.snapshot, carrier });
-  }
+  const items = withCarried(entries.map((e, index) => ({ index, kind: e.kind, snapshot: e.snapshot })), entries.length);
   const changes = new Map<number, Change<unknown, unknown>>();
   for (const kind of OBJECT_KINDS) {
     const mine = items.filter((i) => i.kind === kind);
@@ -106,6 +104,6 @@ async function planListed(ds: DataSource, entries: readonly ListedEntry[], o: Li
   return entries.map((_, i) => ({
     ok: true,
     change: changes.get(i)!,
-    carried: items.filter((x) => x.carrier === i).map((x) => ({ object: x.kind.object, change: changes.get(x.index)! })),
+    carried: carriedChanges(items, changes, i),
   }));
 }

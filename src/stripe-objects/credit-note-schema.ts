@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { unixSeconds } from '../billing/invoice-layouts';
 import { readEnvelope, readObject, type EventMeta } from '../billing/event-envelope';
 import { MalformedEventError } from '../errors';
+import { reference, stripeId } from './payment-fields';
 
 /** What one snapshot says about a credit note, in the row's terms. */
 export interface CreditNoteFields {
@@ -33,17 +34,14 @@ export interface CreditNoteSnapshot extends EventMeta {
 
 const cents = z.number().int().nonnegative().safe();
 const text = z.string().max(5000);
-const id = z.string().min(1).max(255);
-/** Stripe expands some references to objects (`invoice`, `customer`); only the id matters here. */
-const idOrObject = z.union([id, z.object({ id })]).transform((v) => (typeof v === 'string' ? v : v.id));
 /** Stripe's enum values are lowercase snake_case; anything else is not a value Stripe sent. */
 const enumValue = z.string().max(64).regex(/^[a-z][a-z0-9_]*$/, 'must be a lowercase Stripe enum value');
 
 const creditNoteSchema = z.object({
-  id,
+  id: stripeId,
   object: z.literal('credit_note'),
-  invoice: idOrObject,
-  customer: idOrObject.nullish(),
+  invoice: reference,
+  customer: reference.nullish(),
   number: text.nullish(),
   status: enumValue,
   type: enumValue,

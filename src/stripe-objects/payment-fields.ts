@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { unixSeconds } from '../billing/invoice-layouts';
 
 /**
- * The zod pieces the money kinds (invoice payments, charges, refunds) read their objects with.
+ * The zod pieces the money kinds (invoice payments, charges, refunds, credit notes) read their objects with.
  * Lenient where Stripe's layouts differ, strict where a row would be wrong: amounts are integers,
  * currencies three letters, statuses Stripe's lowercase names.
  */
