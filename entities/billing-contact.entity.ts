@@ -38,4 +38,7 @@ export class BillingContactEntity {
 
   @Column({ name: 'last_event_id', type: 'text', nullable: true })
   lastEventId!: string | null;
+
+  @Column({ name: 'stripe_account_id', type: 'text', nullable: true, comment: "the connected account (Connect) the row belongs to; null for the platform's own" })
+  stripeAccountId!: string | null;
 }

@@ -9,6 +9,8 @@ import { bigintAsNumber, epochSeconds } from './transformers';
 @Index('invoices_open_due_idx', ['dueDate'], { where: `status = 'open' AND due_date IS NOT NULL` })
 @Index('invoices_customer_idx', ['stripeCustomerId'])
 @Index('invoices_next_dunning_idx', ['nextDunningAt'], { where: 'next_dunning_at IS NOT NULL' })
+// A connected account's invoices (`billing invoices --account`), newest first.
+@Index('invoices_account_idx', ['stripeAccountId', 'stripeCreatedAt'], { where: 'stripe_account_id IS NOT NULL' })
 export class InvoiceEntity {
   @PrimaryGeneratedColumn({ type: 'bigint', primaryKeyConstraintName: 'invoices_pkey' })
   id!: string;
@@ -108,4 +110,7 @@ export class InvoiceEntity {
 
   @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' })
   updatedAt!: Date;
+
+  @Column({ name: 'stripe_account_id', type: 'text', nullable: true, comment: "the connected account (Connect) the row belongs to; null for the platform's own" })
+  stripeAccountId!: string | null;
 }

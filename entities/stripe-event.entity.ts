@@ -1,9 +1,15 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /** Every event the consumer has seen, keyed by Stripe's event id: the log that replays read. */
 @Entity({ name: 'stripe_events' })
 @Index('stripe_events_invoice_idx', ['stripeInvoiceId', 'created'])
 @Index('stripe_events_unprocessed_idx', ['receivedAt'], { where: 'processed_at IS NULL' })
+// What a prune still has to visit: processed events that keep their payload.
+@Index('stripe_events_prunable_idx', ['processedAt'], { where: 'payload_pruned_at IS NULL AND processed_at IS NOT NULL' })
+// A connected account's events (`billing events --account`), newest first.
+@Index('stripe_events_account_idx', ['stripeAccountId', 'created'], { where: 'stripe_account_id IS NOT NULL' })
+@Check('stripe_events_payload_pruned_check', '(payload IS NULL) = (payload_pruned_at IS NOT NULL)')
+@Check('stripe_events_pruned_processed_check', 'payload_pruned_at IS NULL OR processed_at IS NOT NULL')
 export class StripeEventEntity {
   @PrimaryColumn({ type: 'text', primaryKeyConstraintName: 'stripe_events_pkey' })
   id!: string;
@@ -23,7 +29,8 @@ export class StripeEventEntity {
   @Column({ name: 'api_version', type: 'text', nullable: true })
   apiVersion!: string | null;
 
-  @Column({ type: 'jsonb' })
+  /** The event as received; null once pruned for retention (payloadPrunedAt says when). */
+  @Column({ type: 'jsonb', nullable: true })
   payload!: unknown;
 
   @Column({ name: 'received_at', type: 'timestamptz', default: () => 'now()' })
@@ -41,4 +48,15 @@ export class StripeEventEntity {
   /** Set when a failing message used its last receive and SQS moved it to the DLQ. */
   @Column({ name: 'dead_lettered_at', type: 'timestamptz', nullable: true })
   deadLetteredAt!: Date | null;
+
+  @Column({
+    name: 'payload_pruned_at',
+    type: 'timestamptz',
+    nullable: true,
+    comment: 'when the payload was removed for retention (payload is then null); the row stays so a late duplicate is still known',
+  })
+  payloadPrunedAt!: Date | null;
+
+  @Column({ name: 'stripe_account_id', type: 'text', nullable: true, comment: "the connected account (Connect) the row belongs to; null for the platform's own" })
+  stripeAccountId!: string | null;
 }

@@ -48,7 +48,7 @@ const INVOICE_CHARGES = `
 // The receipt is the latest succeeded charge's that has one; amount_refunded counts pending refunds
 // as Stripe's charge does (a refund that fails later gives its amount back to the charge). Each
 // (invoice, charge) pair is one row of finance_invoice_charges, so no charge is counted twice.
-const CHARGE_TOTALS = `
+export const CHARGE_TOTALS = `
       SELECT sum(c.amount_refunded_cents)::bigint AS refunded_cents,
              (array_agg(c.receipt_url ORDER BY c.created_at DESC, c.stripe_charge_id DESC)
                 FILTER (WHERE c.status = 'succeeded' AND c.receipt_url IS NOT NULL))[1] AS receipt_url
@@ -57,14 +57,14 @@ const CHARGE_TOTALS = `
        WHERE l.invoice_id = inv.stripe_invoice_id`;
 
 // Issued credit notes only: a voided one gave nothing back. Pre-payment and post-payment alike.
-const CREDIT_TOTALS = `
+export const CREDIT_TOTALS = `
       SELECT sum(n.total_cents)::bigint AS credited_cents
         FROM credit_notes n
        WHERE n.stripe_invoice_id = inv.stripe_invoice_id AND n.status = 'issued'`;
 
 // AdoptionFixes' finance_invoice_rows with the money columns appended: new columns go last, so a
 // spreadsheet that reads the CSV by column position keeps working.
-const INVOICE_ROWS = `
+export const INVOICE_ROWS = `
   CREATE VIEW finance_invoice_rows AS
   SELECT stripe_invoice_id AS invoice_id,
          stripe_customer_id AS customer_id,
@@ -125,7 +125,7 @@ const INVOICE_ROWS = `
  * aggregate, like one to charges by its unique id, is removed by the planner when a query reads
  * none of its columns, so paging through payments by date costs no charge lookups.
  */
-const PAYMENTS = `
+export const PAYMENTS = `
   CREATE VIEW finance_payments AS
   SELECT p.stripe_invoice_payment_id AS invoice_payment_id,
          p.stripe_invoice_id AS invoice_id,
@@ -168,7 +168,7 @@ const PAYMENTS = `
          AND r.status IS DISTINCT FROM 'failed' AND r.status IS DISTINCT FROM 'canceled'
     ) rf ON true`;
 
-const CREDIT_NOTES = `
+export const CREDIT_NOTES = `
   CREATE VIEW finance_credit_notes AS
   SELECT n.stripe_credit_note_id AS credit_note_id,
          n.number,
@@ -200,7 +200,7 @@ const CREDIT_NOTES = `
  * their text is AdoptionFixes'. Aging sums amount_remaining_cents, which Stripe already lowers by
  * every pre-payment credit note: a credit note is never subtracted a second time here.
  */
-const DEPENDENT_VIEWS = [
+export const DEPENDENT_VIEWS = [
   `CREATE VIEW finance_invoices AS SELECT * FROM finance_invoice_rows WHERE status <> 'draft'`,
   `CREATE VIEW receivables_aging AS
    WITH buckets(bucket, bucket_order) AS (
@@ -232,7 +232,7 @@ const MONEY_COMMENT = `amount_refunded: the sum of amount_refunded of the invoic
 
 const AGING_COMMENT = `Open invoices with amount_remaining_cents > 0 (uncollectible excluded), summed by livemode, currency and bucket as of now(). Days past due = ${DAYS_RULE}: current = not yet due or no due date; 1-30; 31-60; 61-90; 90+ = 91 days and more. For a past moment: finance_receivables_aging_as_of(moment).`;
 
-const COMMENTS = [
+export const COMMENTS = [
   `COMMENT ON VIEW finance_invoices IS '${INVOICES_COMMENT} ${MONEY_COMMENT}'`,
   `COMMENT ON VIEW receivables_aging IS '${AGING_COMMENT} Pre-payment credit notes are not subtracted: Stripe''s amount_remaining already excludes them.'`,
   `COMMENT ON VIEW overdue_invoices IS 'finance_invoices with display_status = overdue, oldest due first.'`,
@@ -302,7 +302,7 @@ const dropRebuilt = [...REBUILT_VIEWS].reverse().map((v) => `DROP VIEW ${v}`);
  * keeps them readable where an administrator set the role up by hand after that migration ran
  * (AdoptionFixes does the same). A database without the role is left as it is.
  */
-const grantSql = (role: string, relations: readonly string[]) => `
+export const grantSql = (role: string, relations: readonly string[]) => `
   DO $$
   BEGIN
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${role}') THEN

@@ -7,6 +7,10 @@ import { PaymentTables1765100000000 } from './1765100000000-PaymentTables';
 import { CreditNotesAndCustomers1765100001000 } from './1765100001000-CreditNotesAndCustomers';
 import { MoneyFinanceViews1765200000000 } from './1765200000000-MoneyFinanceViews';
 import { RefundNotices1765200001000 } from './1765200001000-RefundNotices';
+import { EventPayloadRetention1765400000000 } from './1765400000000-EventPayloadRetention';
+import { EventPayloadRetentionIndex1765400001000 } from './1765400001000-EventPayloadRetentionIndex';
+import { ConnectedAccounts1765500000000 } from './1765500000000-ConnectedAccounts';
+import { ConnectedAccountsIndexes1765500001000 } from './1765500001000-ConnectedAccountsIndexes';
 
 /** In the order they must run; TypeORM records each by name in the `migrations` table. */
 export const MIGRATIONS = [
@@ -19,4 +23,8 @@ export const MIGRATIONS = [
   CreditNotesAndCustomers1765100001000,
   MoneyFinanceViews1765200000000,
   RefundNotices1765200001000,
+  EventPayloadRetention1765400000000,
+  EventPayloadRetentionIndex1765400001000,
+  ConnectedAccounts1765500000000,
+  ConnectedAccountsIndexes1765500001000,
 ];

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { defineEndpointCommands } from './cli/endpoint-commands';
 import { defineFinanceCommands } from './cli/finance-commands';
 import { defineOutboxCommands } from './cli/outbox-commands';
 import { defineRecoveryCommands } from './cli/recovery-commands';
@@ -39,6 +40,7 @@ export function buildCli(): Command {
   defineOutboxCommands(program);
   defineRecoveryCommands(program);
   defineStripeCommands(program);
+  defineEndpointCommands(program);
   defineFinanceCommands(program);
   return program;
 }

@@ -87,6 +87,19 @@ const schema = z
     STRIPE_WEBHOOK_TOLERANCE_SECONDS: intFrom(1, 300, 86400),
     WEBHOOK_MAX_BODY_BYTES: intFrom(1024, 2 * MIB, 64 * MIB),
     OVERDUE_SWEEP_INTERVAL_SECONDS: intFrom(1, 300, 86400),
+    EVENT_PAYLOAD_RETENTION_DAYS: z
+      .string()
+      .trim()
+      .optional()
+      .transform((v) => (v === '' ? undefined : v))
+      .pipe(
+        z
+          .string()
+          .regex(/^\d+$/, 'must be a whole number of days (unset: payloads are kept)')
+          .transform(Number)
+          .pipe(z.number().int().min(1, 'must be at least 1').max(36500, 'must be at most 36500'))
+          .optional(),
+      ),
     SMTP_URL: optionalUrl.refine((u) => u === undefined || /^smtps?:\/\//.test(u), { message: 'must be an smtp:// or smtps:// URL' }),
     MAIL_FROM: z.string().trim().min(3).optional(),
     MAIL_RETRY_MAX_BACKOFF_SECONDS: intFrom(1, 300, 86400),
@@ -105,6 +118,14 @@ const schema = z
         message: 'must be a Stripe secret or restricted key (sk_… or rk_…)',
       }),
     STRIPE_API_BASE: optionalUrl.refine((u) => u === undefined || /^https?:\/\//.test(u), { message: 'must be an http(s) URL' }),
+    METRICS_TOKEN: z
+      .string()
+      .trim()
+      .optional()
+      .transform((v) => (v === '' ? undefined : v))
+      .refine((v) => v === undefined || (v.length >= 16 && /^[A-Za-z0-9._~+/-]+=*$/.test(v)), {
+        message: 'must be at least 16 characters of A-Z a-z 0-9 . _ ~ + / - (a bearer token, e.g. from `openssl rand -hex 32`)',
+      }),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .refine((c) => c.SMTP_URL === undefined || c.MAIL_FROM !== undefined, {
@@ -150,8 +171,15 @@ export interface Config {
   toleranceSeconds: number;
   maxBodyBytes: number;
   sweepIntervalSeconds: number;
+  /**
+   * EVENT_PAYLOAD_RETENTION_DAYS: the sweep removes the payloads of events processed longer ago
+   * (as `billing events prune` does); undefined: payloads are kept.
+   */
+  eventPayloadRetentionDays?: number;
   mail: MailConfig;
   stripe: StripeApiConfig;
+  /** METRICS_TOKEN: when set, GET /metrics wants `Authorization: Bearer <token>`; never logged or printed. */
+  metricsToken?: string;
   logLevel: string;
 }
 
@@ -210,6 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     toleranceSeconds: e.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
     maxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,
     sweepIntervalSeconds: e.OVERDUE_SWEEP_INTERVAL_SECONDS,
+    eventPayloadRetentionDays: e.EVENT_PAYLOAD_RETENTION_DAYS,
     mail: {
       smtpUrl: e.SMTP_URL,
       from: e.MAIL_FROM ?? 'Billing <billing@localhost.localdomain>',
@@ -222,6 +251,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       receiptWaitSeconds: e.RECEIPT_WAIT_SECONDS,
     },
     stripe: { secretKey: e.STRIPE_SECRET_KEY, apiBase: e.STRIPE_API_BASE },
+    metricsToken: e.METRICS_TOKEN,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -32,3 +32,17 @@ export abstract class RunInterruptedError<T> extends BillingError {
     super(message);
   }
 }
+
+/**
+ * An event (or an API read) of one Stripe account about an object whose row belongs to another:
+ * the platform's own, or another connected account's. Stripe ids are unique across Stripe, so
+ * this never happens with real events; a payload that says so is wrong, and it is refused rather
+ * than let one account's data change another's. Retrying will not help.
+ */
+export class AccountMismatchError extends BillingError {
+  override readonly name = 'AccountMismatchError';
+  readonly retryable = false;
+}
+
+/** How a message names the owner of a row: a connected account by its id, else the platform. */
+export const ownerName = (account: string | null): string => (account === null ? 'the platform' : `connected account ${account}`);

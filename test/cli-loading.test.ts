@@ -58,15 +58,21 @@ describe('what each command loads', () => {
   });
 
   it('a command group without its subcommand prints its help and exits 2, like every usage error', () => {
-    for (const args of [[], ['replay'], ['notices'], ['contacts']]) {
+    for (const args of [[], ['replay'], ['notices'], ['contacts'], ['endpoint']]) {
       const r = run(args);
       expect(r.code).toBe(2);
       expect(r.err).toMatch(/^Usage: billing/);
     }
   });
 
+  it('endpoint create --help loads commander only', () => {
+    const r = run(['endpoint', 'create', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.loaded).toEqual(['commander']);
+  });
+
   it('help asked for exits 0, however it is asked', () => {
-    for (const args of [['--help'], ['help'], ['help', 'replay'], ['replay', '--help'], ['replay', 'help', 'dlq'], ['invoices', '--help']]) {
+    for (const args of [['--help'], ['help'], ['help', 'replay'], ['replay', '--help'], ['replay', 'help', 'dlq'], ['invoices', '--help'], ['endpoint', 'create', '--help'], ['endpoint', 'check', '--help']]) {
       const r = run(args);
       expect({ args, code: r.code }).toEqual({ args, code: 0 });
       expect(r.out).toMatch(/^Usage: billing/);

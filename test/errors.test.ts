@@ -2,8 +2,9 @@ import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import fs from 'node:fs';
 import path from 'node:path';
 import Stripe from 'stripe';
-import { MalformedEventError } from '../src/errors';
+import { AccountMismatchError, MalformedEventError } from '../src/errors';
 import { UsageError } from '../src/commands/usage';
+import { EndpointExistsError } from '../src/commands/endpoint-create';
 import { ConfigError } from '../src/config';
 import { EmbeddedPostgresError } from '../src/embedded/embedded-postgres';
 import { HostDirError } from '../src/embedded/server-placement';
@@ -45,10 +46,12 @@ const EXPECTED: Array<[string, () => Error, boolean, number]> = [
   ['InvalidBatchOptionError', () => new InvalidBatchOptionError('maxEntries must be a whole number from 1 to 10'), false, 1],
   ['EntryFailedError', () => new EntryFailedError('InternalError', true), true, 1],
   ['MalformedEventError', () => new MalformedEventError('invoice has no id'), false, 1],
+  ['AccountMismatchError', () => new AccountMismatchError('invoice in_1 belongs to the platform; event evt_1 (invoice.paid) is of connected account acct_1 and cannot change it'), false, 1],
   ['StripeApiError', () => new StripeApiError('GET /v1/events failed', true), true, 1],
   ['BackfillInterruptedError', () => new BackfillInterruptedError('queue did not take the event', backfillSoFar), true, 1],
   ['QueueUnreachableError', () => new QueueUnreachableError('cannot reach the queue'), true, 1],
   ['ImportInterruptedError', () => new ImportInterruptedError('GET /v1/invoices failed', importSoFar), true, 1],
+  ['EndpointExistsError', () => new EndpointExistsError('https://billing.example/webhooks/stripe already has endpoint we_1'), false, 2],
   ['AmountOutOfRangeError', () => new AmountOutOfRangeError('amount is past the range a JSON number holds exactly'), false, 1],
 ];
 

@@ -10,6 +10,8 @@ export interface EventMeta {
   eventCreated: number;
   livemode: boolean;
   apiVersion: string | null;
+  /** The connected account the event (or API read) is of, for Connect; null for the platform's own. */
+  account: string | null;
 }
 
 const eventSchema = z.object({
@@ -18,6 +20,8 @@ const eventSchema = z.object({
   created: unixSeconds,
   livemode: z.boolean().optional(),
   api_version: z.string().max(255).nullish(),
+  // A Connect endpoint's events name the connected account; the platform's own have none (or null).
+  account: z.string().max(255).nullish(),
   // Only its shape is checked here (each kind's schema reads the fields): a record schema would
   // copy every key of a large object just to hand it on.
   data: z.object({
@@ -44,7 +48,7 @@ export function readEnvelope(event: unknown): { meta: EventMeta; object: Record<
   if (!envelope.success) throw new MalformedEventError(`not a Stripe event: ${describeIssues(envelope.error)}`);
   const e = envelope.data;
   return {
-    meta: { eventId: e.id, eventType: e.type, eventCreated: e.created, livemode: e.livemode ?? false, apiVersion: e.api_version ?? null },
+    meta: { eventId: e.id, eventType: e.type, eventCreated: e.created, livemode: e.livemode ?? false, apiVersion: e.api_version ?? null, account: e.account || null },
     object: e.data.object,
   };
 }

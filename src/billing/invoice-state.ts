@@ -61,4 +61,6 @@ export interface InvoiceState extends Omit<SnapshotFields, 'currency'> {
   deletedAt: number | null;
   lastEventId: string;
   lastEventCreatedAt: number;
+  /** The connected account the invoice belongs to (Connect); null for the platform's own. Set once, never changed. */
+  stripeAccountId: string | null;
 }

@@ -85,6 +85,7 @@ function stateFromSnapshot(s: InvoiceSnapshot): InvoiceState {
     deletedAt: s.deleted ? s.eventCreated : null,
     lastEventId: s.eventId,
     lastEventCreatedAt: s.eventCreated,
+    stripeAccountId: s.account,
   };
 }
 

@@ -29,9 +29,12 @@ export function reconcileEventId(fetchedAt: number, source: ApiSource = 'reconci
   return `api_${source}_${fetchedAt}`;
 }
 
-/** Reads one invoice as listed by Stripe; throws MalformedEventError when it cannot become a row. */
-export function snapshotFromListedInvoice(invoice: Record<string, unknown>, fetchedAt: number, source: ApiSource = 'reconcile'): InvoiceSnapshot {
-  const snapshot = snapshotFromEvent(fetchedObjectEvent(invoice, { id: reconcileEventId(fetchedAt, source), type: source, fetchedAt, livemode: invoice['livemode'] === true, account: null }));
+/**
+ * Reads one invoice as listed by Stripe, as the connected account it was listed as (null: the
+ * platform); throws MalformedEventError when it cannot become a row.
+ */
+export function snapshotFromListedInvoice(invoice: Record<string, unknown>, fetchedAt: number, source: ApiSource = 'reconcile', account: string | null = null): InvoiceSnapshot {
+  const snapshot = snapshotFromEvent(fetchedObjectEvent(invoice, { id: reconcileEventId(fetchedAt, source), type: source, fetchedAt, livemode: invoice['livemode'] === true, account }));
   // The list endpoint never returns deletion stubs; one here would erase a row's fields.
   if (snapshot.fields === null) throw new MalformedEventError(`invoice ${snapshot.stripeInvoiceId} was listed as a deletion stub`);
   return snapshot;
@@ -53,6 +56,7 @@ export function stripeState(snapshot: InvoiceSnapshot, current: InvoiceState | n
     deletedAt: fields.status === 'draft' ? (current?.deletedAt ?? null) : null,
     lastEventId: snapshot.eventId,
     lastEventCreatedAt: snapshot.eventCreated,
+    stripeAccountId: snapshot.account,
   };
   state.overdue = isOverdue(state, nowSeconds);
   return state;
@@ -66,10 +70,10 @@ export interface FieldDifference {
 
 /**
  * Compared fields: what Stripe is the source of. Not compared: the last-event bookkeeping
- * (ours by definition) and `overdue`, which the sweep derives from the clock; a repair still
- * recomputes it.
+ * (ours by definition), the account (a row's owner never changes: the pipeline refuses a read of
+ * another) and `overdue`, which the sweep derives from the clock; a repair still recomputes it.
  */
-const NOT_COMPARED: ReadonlySet<keyof InvoiceState> = new Set(['overdue', 'lastEventId', 'lastEventCreatedAt']);
+const NOT_COMPARED: ReadonlySet<keyof InvoiceState> = new Set(['overdue', 'lastEventId', 'lastEventCreatedAt', 'stripeAccountId']);
 
 const sortedJson = (m: Record<string, string>) => JSON.stringify(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 

@@ -2,15 +2,10 @@ import { z } from 'zod';
 import { fieldsFromInvoice, invoiceSchema } from './invoice-layouts';
 import type { SnapshotFields } from './invoice-state';
 import { MalformedEventError } from '../errors';
-import { describeIssues, readEnvelope, sayMissing } from './event-envelope';
+import { describeIssues, readEnvelope, sayMissing, type EventMeta } from './event-envelope';
 
 /** What one event says about one invoice, already checked and normalised. */
-export interface InvoiceSnapshot {
-  eventId: string;
-  eventType: string;
-  eventCreated: number;
-  livemode: boolean;
-  apiVersion: string | null;
+export interface InvoiceSnapshot extends EventMeta {
   stripeInvoiceId: string;
   /** A deletion stub carries nothing but the id; it contributes `deletedAt` only. */
   stub: boolean;

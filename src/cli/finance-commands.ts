@@ -4,6 +4,9 @@ import { lazy } from './lazy';
 
 const finance = () => require('../commands/finance') as typeof import('../commands/finance');
 
+/** `--account` of the listings (Stripe Connect). */
+export const ACCOUNT_HELP = "only a connected account's (Stripe Connect), acct_…, or `platform` for the platform's own";
+
 export function defineFinanceCommands(program: Command): void {
   program
     .command('invoices')
@@ -14,12 +17,14 @@ export function defineFinanceCommands(program: Command): void {
     .option('--since <iso>', 'created at Stripe at or after this moment: 2026-11-01 or 2026-11-01T09:30:00Z')
     .option('--until <iso>', 'created at Stripe before this moment')
     .option('--limit <n>', `at most this many (default ${DEFAULT_INVOICE_LIMIT}; a note on stderr says when more match)`)
+    .option('--account <acct_id>', ACCOUNT_HELP)
     .option('--format <format>', 'table (default), csv (for spreadsheets) or json')
     .action(lazy(finance, (m) => m.invoicesCommand));
 
   program
     .command('aging')
     .description('open receivables by currency and days past due: current, 1-30, 31-60, 61-90, 90+ (the receivables_aging view)')
+    .option('--account <acct_id>', ACCOUNT_HELP)
     .option('--format <format>', 'table (default), csv (one row per currency and bucket) or json')
     .action(lazy(finance, (m) => m.agingCommand));
 

@@ -14,6 +14,7 @@ export function defineStripeCommands(program: Command): void {
     .description('adopting an account: bring in its existing invoices, with their payments, charges and credit notes, as the baseline, emailing no one about them')
     .option('--since <iso>', 'invoices created at or after this moment (required), e.g. 2025-01-01; their payments, charges and credit notes come with them')
     .option('--until <iso>', 'invoices created at or before this moment (default: now)')
+    .option('--account <acct_id>', "a connected account's invoices (Stripe Connect), read as that account; without it, the platform's own")
     .option('--dry-run', 'count what would be inserted and updated; write nothing')
     .option('--json', 'print JSON')
     .addHelpText(
@@ -25,8 +26,13 @@ email it implies is recorded as skipped (imported): customers hear only of what 
 now on, and overdue reminders continue from each invoice's next step. Running it again changes
 nothing; if it stops part way, run the same command again to finish.
 
-Example:
-  billing import --since 2025-01-01 --dry-run`,
+Stripe Connect: --account acct_… reads a connected account's invoices and the money behind them
+as that account (every request sends Stripe-Account) and stores them with that account. Run it
+once per account.
+
+Examples:
+  billing import --since 2025-01-01 --dry-run
+  billing import --since 2025-01-01 --account acct_1PgcA2B7WZ01zgkW`,
     )
     .action(lazy(sync, (m) => m.runImport));
 
@@ -35,6 +41,7 @@ Example:
     .description('after an outage: enqueue the events Stripe still lists (30 days) that were never stored, of every object kept')
     .option('--since <iso>', 'events created at or after this moment (required), e.g. 2026-11-01T09:00:00Z')
     .option('--until <iso>', 'events created at or before this moment (default: now)')
+    .option('--account <acct_id>', "a connected account's events (Stripe Connect), listed as that account and enqueued naming it; without it, the platform's own")
     .option('--dry-run', 'list what would be enqueued; send nothing')
     .option('--json', 'print JSON')
     .addHelpText(
@@ -43,29 +50,39 @@ Example:
 \`npm start\`. The notices of events older than NOTICE_MAX_EVENT_AGE_HOURS (72) are
 recorded as skipped (stale), not sent.
 
-Example:
-  billing backfill --since 2026-11-03T08:00:00Z --until 2026-11-03T12:00:00Z --dry-run`,
+Examples:
+  billing backfill --since 2026-11-03T08:00:00Z --until 2026-11-03T12:00:00Z --dry-run
+  billing backfill --since 2026-11-03T08:00:00Z --account acct_1PgcA2B7WZ01zgkW`,
     )
     .action(lazy(sync, (m) => m.runBackfill));
 
   program
     .command('reconcile')
     .description("compare invoices, and their payments, charges, refunds and credit notes, with Stripe's API and repair rows that differ; reports each difference")
-    .option('--since <iso>', 'invoices created at or after this moment (required); their payments, charges and credit notes come with them')
+    .option('--since <iso>', 'invoices created at or after this moment (required unless --alerts); their payments, charges and credit notes come with them')
     .option('--until <iso>', 'invoices created at or before this moment (default: now)')
+    .option('--account <acct_id>', "a connected account's invoices (Stripe Connect), read as that account; without it, the platform's own (needs --since)")
+    .option('--alerts', "also repair (or alone, without --since) the objects of Stripe's health alerts that are still pending")
     .option('--dry-run', 'report the differences; write nothing')
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
       `${ENV_HELP}
 
+--alerts: Stripe sends v2.core.health.event_generation_failure.resolved when it failed to
+generate events for an object; those events are not in the Events API either. The worker
+repairs the object at once when STRIPE_SECRET_KEY is set; alerts received without it wait
+(\`billing stats\` counts them) until \`billing reconcile --alerts\` reads each object again.
+
 Repairs overwrite the row with Stripe's state and queue the notices the repaired transition
 implies (each once per invoice and kind, however often reconcile runs; one about something
 older than NOTICE_MAX_EVENT_AGE_HOURS is recorded as skipped, stale). Rows it has to insert are
 a baseline, as with import: their notices are recorded as skipped (imported), none is sent.
 
-Example:
-  billing reconcile --since 2026-10-01 --dry-run`,
+Examples:
+  billing reconcile --since 2026-10-01 --dry-run
+  billing reconcile --since 2026-10-01 --account acct_1PgcA2B7WZ01zgkW
+  billing reconcile --alerts`,
     )
     .action(lazy(sync, (m) => m.runReconcile));
 }

@@ -5,7 +5,7 @@ import { toCsv } from '../read-models/csv';
 import { listCreditNotes, listInvoices, listPayments, type FinanceList } from '../read-models/finance-lists';
 import { agingTable, creditNoteTable, invoiceTable, paymentTable } from '../read-models/human';
 import { toJsonRecord } from '../read-models/json-record';
-import { choiceOption, customerIdOption, invoiceIdOption, limitOption, rangeOptions } from './options';
+import { accountScopeOption, choiceOption, customerIdOption, invoiceIdOption, limitOption, rangeOptions } from './options';
 import { CREDIT_NOTE_STATUS_CHOICES, DEFAULT_INVOICE_LIMIT, INVOICE_STATUS_CHOICES, PAYMENT_STATUS_CHOICES } from './finance-choices';
 import { UsageError } from './usage';
 import { withDatabase } from './with-database';
@@ -21,6 +21,7 @@ interface InvoicesOptions {
   until?: string;
   limit?: string;
   format?: string;
+  account?: string;
 }
 
 /** Every argument is checked before the database is opened, so a typo costs nothing. */
@@ -31,6 +32,7 @@ export function invoiceFilter(opts: InvoicesOptions): InvoiceFilter {
     throw new UsageError(`--overdue: only open invoices are overdue, so it cannot be combined with --status ${status}`);
   }
   const customerId = customerIdOption(opts.customer);
+  const account = accountScopeOption(opts.account);
   return {
     // Overdue is a state of open invoices, not one of Stripe's statuses.
     ...(status === undefined ? {} : { status: (status === 'overdue' ? 'open' : status) as InvoiceStatus }),
@@ -38,6 +40,7 @@ export function invoiceFilter(opts: InvoicesOptions): InvoiceFilter {
     ...(customerId === undefined ? {} : { customerId }),
     ...rangeOptions(opts.since, opts.until),
     limit: limitOption(opts.limit, DEFAULT_INVOICE_LIMIT),
+    ...(account === undefined ? {} : { account }),
   };
 }
 
@@ -98,8 +101,9 @@ export async function creditNotesCommand(opts: MoneyOptions): Promise<void> {
   writeList(format, list, CREDIT_NOTE_COLUMNS, () => creditNoteTable(list.rows), 'credit notes', filter.limit);
 }
 
-export async function agingCommand(opts: { format?: string }): Promise<void> {
+export async function agingCommand(opts: { format?: string; account?: string }): Promise<void> {
   const format = choiceOption(opts.format, '--format', FORMATS, 'table');
-  const rows = await withDatabase((ds) => receivablesAging(ds.manager));
+  const account = accountScopeOption(opts.account);
+  const rows = await withDatabase((ds) => receivablesAging(ds.manager, account));
   write(format, rows, AGING_COLUMNS, () => agingTable(rows));
 }

@@ -3,6 +3,28 @@ import { UsageError } from './usage';
 const INVOICE_ID = /^in_[A-Za-z0-9]{1,250}$/;
 export const CUSTOMER_ID = /^cus_[A-Za-z0-9]{1,250}$/;
 
+const ACCOUNT_ID = /^acct_[A-Za-z0-9]{1,250}$/;
+const ACCOUNT_HELP = 'a connected account id, acct_… (letters and digits after acct_)';
+
+/** `--account acct_…` of the commands that read Stripe's API as a connected account (Stripe-Account). */
+export function accountOption(raw: string | undefined, option = '--account'): string | undefined {
+  if (raw === undefined) return undefined;
+  if (raw === 'platform') throw new UsageError(`${option}: ${ACCOUNT_HELP}; leave it out for the platform's own objects`);
+  if (!ACCOUNT_ID.test(raw)) throw new UsageError(`${option}: not ${ACCOUNT_HELP}`);
+  return raw;
+}
+
+/**
+ * `--account` of the listings: a connected account's rows (`acct_…`), or the platform's own
+ * (`platform`: rows with no account); undefined, every owner's.
+ */
+export function accountScopeOption(raw: string | undefined, option = '--account'): string | null | undefined {
+  if (raw === undefined) return undefined;
+  if (raw === 'platform') return null;
+  if (!ACCOUNT_ID.test(raw)) throw new UsageError(`${option}: not ${ACCOUNT_HELP}, nor platform (the platform's own)`);
+  return raw;
+}
+
 export function invoiceIdOption(raw: string | undefined, option = '--invoice'): string | undefined {
   if (raw === undefined) return undefined;
   if (!INVOICE_ID.test(raw)) throw new UsageError(`${option}: not a Stripe invoice id: expected in_…`);

@@ -4,7 +4,7 @@ import { countMatchingEvents, type EventFilter } from '../db/event-log';
 import { replayEvents } from '../recovery/replay-events';
 import { queueDepth } from '../read-models/stats';
 import { kindOfEvent, kindOfThinEvent } from '../stripe-objects/registry';
-import { invoiceIdOption, limitOption, rangeOptions } from './options';
+import { accountScopeOption, invoiceIdOption, limitOption, rangeOptions } from './options';
 import { withProgress } from './progress';
 import { print, UsageError } from './usage';
 import { withServices } from './with-database';
@@ -18,6 +18,7 @@ interface ReplayEventsOptions {
   force?: boolean;
   dryRun?: boolean;
   json?: boolean;
+  account?: string;
 }
 
 /** An event type some kind carries (invoice.paid, charge.refunded, credit_note.voided…): the log stores no other. */
@@ -30,14 +31,16 @@ function replayTypeOption(raw: string | undefined): string | undefined {
 }
 
 function eventFilter(o: ReplayEventsOptions): EventFilter {
+  const account = accountScopeOption(o.account);
   const f: EventFilter = {
     invoiceId: invoiceIdOption(o.invoice),
     type: replayTypeOption(o.type),
     ...rangeOptions(o.since, o.until),
     failed: o.failed === true,
     force: o.force === true,
+    ...(account === undefined ? {} : { account }),
   };
-  // The whole log replayed by a slip of the keyboard would re-merge months of events.
+  // The whole log replayed by a slip of the keyboard would re-merge months of events (one account's too).
   if (f.force && !f.invoiceId && !f.type && !f.since && !f.until) {
     throw new UsageError('--force also replays processed events: narrow it with --invoice, --type, --since or --until');
   }
@@ -72,12 +75,15 @@ export async function replayEventsCommand(o: ReplayEventsOptions): Promise<void>
     }),
   );
   print(result, o.json ?? false, () => {
-    const lines = result.events.map((e) => `  ${e.id}  ${e.type}  ${e.invoiceId ?? '-'}  ${e.created}${e.lastError ? `  last error: ${e.lastError}` : ''}`);
+    const lines = result.events.map((e) => `  ${e.id}  ${e.type}  ${e.invoiceId ?? '-'}${e.account ? `  ${e.account}` : ''}  ${e.created}${e.lastError ? `  last error: ${e.lastError}` : ''}`);
     const errors = result.errors.map((e) => `  not enqueued: ${e.id}: ${e.error}`);
+    const pruned = result.prunedSkipped
+      ? [`${result.prunedSkipped} matching event(s) skipped: payload pruned (billing events prune); billing reconcile repairs those invoices from Stripe`]
+      : [];
     const head = o.dryRun
       ? `${result.events.length} event(s) would be replayed${filter.force ? ' (forced)' : ''} (dry run, nothing sent)`
       : `${result.enqueued} event(s) re-enqueued${filter.force ? ' (forced)' : ''}${result.failed ? `; ${result.failed} could not be enqueued` : ''}`;
-    return [head, ...lines, ...errors].join('\n');
+    return [head, ...lines, ...errors, ...pruned].join('\n');
   });
   if (result.failed > 0) process.exitCode = 1;
 }

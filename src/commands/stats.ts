@@ -3,6 +3,7 @@ import { formatMinorUnits } from '../read-models/amounts';
 import { createLogger } from '../log';
 import { databaseStats, queueDepth, type DatabaseStats, type QueueDepth } from '../read-models/stats';
 import { Closers, StartupError } from '../run/resources';
+import { accountScopeOption } from './options';
 import { print } from './usage';
 import { commandQueue, withServices } from './with-database';
 
@@ -26,7 +27,9 @@ async function queueReport(env: NodeJS.ProcessEnv): Promise<QueueReport> {
 }
 
 function human(db: DatabaseStats, q: QueueReport): string {
-  const out: string[] = ['invoices (not deleted)'];
+  const out: string[] = [];
+  if (db.account) out.push(`${db.account === 'platform' ? "the platform's own" : `connected account ${db.account}`}: invoices, overdue and events (notices and queues: all accounts)`);
+  out.push('invoices (not deleted)');
   if (db.invoices.length === 0) out.push('  none');
   for (const r of db.invoices) {
     const writtenOff = r.amountWrittenOffCents === 0 ? '' : `   written off ${formatMinorUnits(r.amountWrittenOffCents, r.currency)}`;
@@ -40,8 +43,12 @@ function human(db: DatabaseStats, q: QueueReport): string {
   if (db.overdue.length === 0) out.push('  none');
   for (const r of db.overdue) out.push(`  ${r.currency.padEnd(4)} ${String(r.count).padStart(7)}   remaining ${formatMinorUnits(r.amountRemainingCents, r.currency)}`);
   const e = db.events;
-  out.push(`events     ${e.total} stored, ${e.unprocessed} unprocessed, ${e.failed} failing`);
+  out.push(`events     ${e.total} stored, ${e.unprocessed} unprocessed, ${e.failed} failing${e.payloadsPruned ? `, ${e.payloadsPruned} with payload pruned` : ''}`);
   if (e.oldestUnprocessed) out.push(`  oldest unprocessed: ${e.oldestUnprocessed.id} (${e.oldestUnprocessed.type}) received ${e.oldestUnprocessed.receivedAt}`);
+  const alerts = db.healthAlerts.needReconcile;
+  if (alerts > 0) {
+    out.push(`  Stripe failed to generate events for ${alerts} object(s) (health alert${alerts === 1 ? '' : 's'} ${db.healthAlerts.ids.slice(0, 5).join(', ')}${alerts > 5 ? ', …' : ''}): run \`billing reconcile --alerts\` with STRIPE_SECRET_KEY set`);
+  }
   out.push(`notices    ${db.notices.pending} pending, ${db.notices.failed} failed, ${db.notices.skipped} skipped`);
   if ('unavailable' in q) out.push(`queue      ${q.unavailable}`);
   else {
@@ -51,8 +58,9 @@ function human(db: DatabaseStats, q: QueueReport): string {
   return out.join('\n');
 }
 
-export async function printStats(o: { json?: boolean }, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const db = await withServices({}, ({ ds }) => databaseStats(ds), env);
+export async function printStats(o: { json?: boolean; account?: string }, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const account = accountScopeOption(o.account);
+  const db = await withServices({}, ({ ds }) => databaseStats(ds, account), env);
   const q = await queueReport(env);
   print({ ...db, ...('unavailable' in q ? { queue: null, dlq: null, queueUnavailable: q.unavailable } : q) }, o.json ?? false, () => human(db, q));
   // Configured but unreachable is an outage a script must notice; not configured is a laptop without `npm start`.

@@ -1,3 +1,4 @@
+import type { AlertReport } from '../recovery/health-repair';
 import type { FieldDifference } from '../billing/repair';
 import { COLUMNS } from '../db/invoices';
 import type { BackfillResult, EventRef } from '../recovery/backfill';
@@ -55,11 +56,13 @@ const plural = (object: string) => `${object.replace(/_/g, ' ')}s`;
 const KIND_WIDTH = 'invoice payments'.length + 1;
 
 const window = (since: string, until: string | null) => `${since} … ${until ?? 'now'}`;
+/** Whose objects a run read: a connected account's (`--account`), else nothing is said (the platform's own). */
+const ofAccount = (account: string | null) => (account === null ? '' : ` of connected account ${account}`);
 
 export function reconcileText(r: ReconcileResult): string {
   const would = r.dryRun ? 'would be ' : '';
   const lines = [
-    `${r.dryRun ? 'dry run: ' : ''}invoices created ${window(r.since, r.until)}: ${r.listed} listed, ${r.unchanged} unchanged, ` +
+    `${r.dryRun ? 'dry run: ' : ''}invoices${ofAccount(r.account)} created ${window(r.since, r.until)}: ${r.listed} listed, ${r.unchanged} unchanged, ` +
       `${r.repaired} ${would}repaired, ${r.inserted} ${would}inserted, ${r.skipped} skipped, ${r.invalid} invalid`,
   ];
   for (const i of r.invoices) {
@@ -95,7 +98,7 @@ const refLine = (e: EventRef) => `  ${e.id}  ${e.type}${e.objectId ? `  ${e.obje
 
 export function backfillText(r: BackfillResult): string {
   const lines = [
-    `${r.dryRun ? 'dry run: ' : ''}events created ${window(r.since, r.until)}: ${r.listed} listed in ${r.pages} page(s)`,
+    `${r.dryRun ? 'dry run: ' : ''}events${ofAccount(r.account)} created ${window(r.since, r.until)}: ${r.listed} listed in ${r.pages} page(s)`,
     `  ${r.dryRun ? 'would enqueue' : 'enqueued'}  ${r.enqueued}`,
     `  already stored  ${r.alreadyKnown}`,
     `  skipped (carried by no kind this processor keeps)  ${r.skipped}`,
@@ -114,7 +117,7 @@ export function importText(r: ImportResult): string {
     .map(([status, n]) => `${status} ${count(n)}`)
     .join(', ');
   const lines = [
-    `${r.dryRun ? 'dry run: ' : ''}invoices created ${window(r.since, r.until)}: ${count(r.listed)} listed in ${r.pages} page(s)`,
+    `${r.dryRun ? 'dry run: ' : ''}invoices${ofAccount(r.account)} created ${window(r.since, r.until)}: ${count(r.listed)} listed in ${r.pages} page(s)`,
     `  ${would}inserted   ${count(r.inserted)}${byStatus ? `   (${byStatus})` : ''}`,
     `  ${would}updated    ${count(r.updated)}`,
     `  unchanged  ${count(r.unchanged)}`,
@@ -131,4 +134,18 @@ export function importText(r: ImportResult): string {
   // News found on the way (a payment made while the import ran) goes out as usual.
   if (!r.dryRun && r.noticesQueued > 0) lines.push(`${count(r.noticesQueued)} notice(s) queued: what changed since the import began, or since a known row's last event`);
   return lines.join('\n');
+}
+
+/** `reconcile --alerts`: each of Stripe's health alerts and what its repair did. */
+export function alertsText(alerts: readonly AlertReport[], dryRun: boolean): string {
+  if (alerts.length === 0) return "Stripe's health alerts: none waiting for repair";
+  const head = dryRun
+    ? `dry run: ${alerts.length} health alert(s) would be repaired`
+    : `Stripe's health alerts: ${alerts.filter((a) => a.action !== 'failed').length} repaired, ${alerts.filter((a) => a.action === 'failed').length} failed (still pending)`;
+  const lines = alerts.map((a) => {
+    if (a.action === 'pending') return `  ${a.id}  pending`;
+    if (a.action === 'reconciled') return `  ${a.id}  invoice ${a.invoice} reconciled${a.reason ? ` (invalid: ${a.reason})` : ''}`;
+    return `  ${a.id}  ${a.action.replace('_', ' ')}: ${a.reason ?? ''}`;
+  });
+  return [head, ...lines].join('\n');
 }

@@ -4,9 +4,10 @@ import { EventQueue } from '../queue/event-queue';
 import { backfill, beforeEventRetention, EVENT_RETENTION_DAYS } from '../recovery/backfill';
 import { importInvoices } from '../recovery/import';
 import { reconcile } from '../recovery/reconcile';
-import { rangeOptions } from './options';
+import { repairPendingAlerts, type AlertReport } from '../recovery/health-repair';
+import { accountOption, rangeOptions } from './options';
 import { withProgress, type Progress } from './progress';
-import { backfillText, importText, reconcileJson, reconcileText } from './stripe-sync-output';
+import { alertsText, backfillText, importText, reconcileJson, reconcileText } from './stripe-sync-output';
 import { print, UsageError } from './usage';
 import { withServices, type Needs, type Services } from './with-database';
 
@@ -15,6 +16,10 @@ interface SyncFlags {
   until?: string;
   dryRun?: boolean;
   json?: boolean;
+  /** reconcile only: repair the objects of Stripe's health alerts not repaired yet. */
+  alerts?: boolean;
+  /** A connected account (acct_…) whose objects or events to read, as that account. */
+  account?: string;
 }
 
 /**
@@ -46,7 +51,7 @@ async function keyScrubbed<T>(fn: () => Promise<T>): Promise<T> {
 interface SyncContext {
   s: Services;
   common: { stripe: Stripe; ds: Services['ds']; logger: Services['logger']; progress: Progress; backoff: typeof BACKOFF; apiBase?: string };
-  window: { since: Date; until?: Date; dryRun: boolean };
+  window: { since: Date; until?: Date; dryRun: boolean; account?: string };
 }
 
 /**
@@ -56,6 +61,7 @@ interface SyncContext {
  */
 async function runSync<T>(flags: SyncFlags, what: string, labels: [dryRun: string, run: string], needs: Needs, run: (c: SyncContext) => Promise<T>): Promise<T> {
   const { since, until } = range(flags);
+  const account = accountOption(flags.account);
   const dryRun = flags.dryRun ?? false;
   return keyScrubbed(() =>
     withServices({ ...needs, stripe: what }, (s) =>
@@ -63,7 +69,7 @@ async function runSync<T>(flags: SyncFlags, what: string, labels: [dryRun: strin
         run({
           s,
           common: { stripe: s.stripe, ds: s.ds, logger: s.logger, progress, backoff: BACKOFF, ...apiBase(s) },
-          window: { since, ...(until ? { until } : {}), dryRun },
+          window: { since, ...(until ? { until } : {}), dryRun, ...(account ? { account } : {}) },
         }),
       ),
     ),
@@ -72,6 +78,7 @@ async function runSync<T>(flags: SyncFlags, what: string, labels: [dryRun: strin
 
 export async function runBackfill(flags: SyncFlags): Promise<void> {
   const since = range(flags).since;
+  accountOption(flags.account);
   if (beforeEventRetention(since, new Date())) {
     const days = Math.floor((Date.now() - since.getTime()) / 86_400_000);
     process.stderr.write(
@@ -86,10 +93,31 @@ export async function runBackfill(flags: SyncFlags): Promise<void> {
 }
 
 export async function runReconcile(flags: SyncFlags): Promise<void> {
+  accountOption(flags.account);
+  if (flags.alerts && flags.since === undefined) {
+    if (flags.until !== undefined) throw new UsageError('--until needs --since');
+    // Each alert is repaired as the account it names; --account picks a range's invoices.
+    if (flags.account !== undefined) throw new UsageError("--account needs --since: each health alert is repaired as the connected account it names");
+    const alerts = await runAlertRepair(flags);
+    print({ alerts }, flags.json ?? false, () => alertsText(alerts, flags.dryRun ?? false));
+    return;
+  }
+  const alerts = flags.alerts ? await runAlertRepair(flags) : undefined;
   const result = await runSync(flags, 'reconcile', ['comparing invoices', 'reconciling invoices'], {}, ({ s, common, window }) =>
     reconcile({ ...common, effects: noticeEffects(noticePolicy(s.config)) }, window),
   );
-  print(reconcileJson(result), flags.json ?? false, () => reconcileText(result));
+  print({ ...reconcileJson(result), ...(alerts ? { alerts } : {}) }, flags.json ?? false, () =>
+    [...(alerts ? [alertsText(alerts, result.dryRun)] : []), reconcileText(result)].join('\n'),
+  );
+}
+
+/** The health alerts' repair, with the services and manners of the other Stripe commands. */
+function runAlertRepair(flags: SyncFlags): Promise<AlertReport[]> {
+  return keyScrubbed(() =>
+    withServices({ stripe: 'reconcile' }, (s) =>
+      repairPendingAlerts({ stripe: s.stripe, ds: s.ds, logger: s.logger, backoff: BACKOFF, ...apiBase(s), effects: noticeEffects(noticePolicy(s.config)) }, { dryRun: flags.dryRun ?? false }),
+    ),
+  );
 }
 
 export async function runImport(flags: SyncFlags): Promise<void> {

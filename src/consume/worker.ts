@@ -12,6 +12,8 @@ import { processBatch } from '../pipeline/process-batch';
 import { errorText, objectIdField, type ProcessOptions } from '../pipeline/types';
 import { RedriveLimit } from './redrive-limit';
 import { REPLAY_ATTRIBUTE } from '../queue/replay-attribute';
+import { reportOutcomes } from '../metrics/event-outcomes';
+import { noMetrics, type Metrics } from '../metrics/metrics';
 
 export interface WorkerOptions extends ProcessOptions {
   ds: DataSource;
@@ -25,6 +27,8 @@ export interface WorkerOptions extends ProcessOptions {
   visibilityTimeoutSeconds: number;
   /** SQS_MAX_RECEIVE_COUNT: assumed while the queue's own RedrivePolicy cannot be read. */
   maxReceiveCount: number;
+  /** Counts each message's outcome (billing_events_applied_total); default noMetrics. */
+  metrics?: Metrics;
 }
 
 /** Consumes the queue with sqs-consumer; a message is deleted only after its own event committed. */
@@ -91,6 +95,7 @@ export class Worker {
     const started = process.hrtime.bigint();
     const items = messages.map((m) => ({ body: m.Body ?? '', force: m.MessageAttributes?.[REPLAY_ATTRIBUTE]?.StringValue === 'force' }));
     const outcomes = await processBatch(o.ds, items, this.processOptions);
+    reportOutcomes(o.metrics ?? noMetrics, outcomes, Date.now() / 1000);
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
     const acked: Message[] = [];
     await Promise.all(

@@ -91,6 +91,7 @@ const customerContactTable = objectTable<CustomerContactState>({
     ['deletedAt', 'deleted_at', 'seconds'],
     ['stripeSyncedAt', 'stripe_synced_at', 'seconds'],
     ['lastEventId', 'last_event_id', 'text'],
+    ['stripeAccountId', 'stripe_account_id', 'text'],
   ],
 });
 

@@ -24,6 +24,7 @@ const chargeTable = objectTable<ChargeRow>({
     ['livemode', 'livemode', 'boolean'],
     ['lastEventId', 'last_event_id', 'text'],
     ['lastEventCreatedAt', 'last_event_created_at', 'seconds'],
+    ['stripeAccountId', 'stripe_account_id', 'text'],
   ],
 });
 

@@ -25,6 +25,7 @@ const creditNoteTable = objectTable<CreditNoteState>({
     ['livemode', 'livemode', 'boolean'],
     ['lastEventId', 'last_event_id', 'text'],
     ['lastEventCreatedAt', 'last_event_created_at', 'seconds'],
+    ['stripeAccountId', 'stripe_account_id', 'text'],
   ],
 });
 

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { accountParams, accountWhere, type AccountScope } from './account-scope';
 import { statementFamily, valuesList, type SqlClient } from './sql-client';
 
 export type Claim = 'new' | 'retry' | 'done';
@@ -11,6 +12,8 @@ export interface EventRecord {
   created: number;
   livemode: boolean;
   apiVersion: string | null;
+  /** The connected account the event is of (Connect); null or absent for the platform's own. */
+  stripeAccountId?: string | null;
 }
 
 /**
@@ -20,13 +23,14 @@ export interface EventRecord {
  */
 export async function recordFailure(db: EntityManager, event: EventRecord, payload: unknown, error: string): Promise<void> {
   await db.query(
-    `INSERT INTO stripe_events (id, type, stripe_invoice_id, created, livemode, api_version, payload, attempts, last_error)
-     VALUES ($1, $2, $3, to_timestamp($4), $5, $6, $7::jsonb, 1, $8)
+    `INSERT INTO stripe_events (id, type, stripe_invoice_id, created, livemode, api_version, payload, attempts, last_error, stripe_account_id)
+     VALUES ($1, $2, $3, to_timestamp($4), $5, $6, $7::jsonb, 1, $8, $9)
      ON CONFLICT (id) DO UPDATE
        SET attempts = stripe_events.attempts + 1,
            -- An event already applied keeps its clean record (a forced replay that failed changed nothing).
-           last_error = CASE WHEN stripe_events.processed_at IS NULL THEN EXCLUDED.last_error ELSE stripe_events.last_error END`,
-    [event.id, event.type, event.stripeInvoiceId, event.created, event.livemode, event.apiVersion, JSON.stringify(payload), error.slice(0, 2000)],
+           last_error = CASE WHEN stripe_events.processed_at IS NULL THEN EXCLUDED.last_error ELSE stripe_events.last_error END,
+           stripe_account_id = coalesce(stripe_events.stripe_account_id, EXCLUDED.stripe_account_id)`,
+    [event.id, event.type, event.stripeInvoiceId, event.created, event.livemode, event.apiVersion, JSON.stringify(payload), error.slice(0, 2000), event.stripeAccountId ?? null],
   );
 }
 
@@ -48,25 +52,28 @@ export interface StoredEvent {
   attempts: number;
   last_error: string | null;
   dead_lettered_at: Date | null;
+  payload_pruned_at: Date | null;
+  stripe_account_id: string | null;
 }
 
-/** The newest stored events (without payloads), of one invoice or only the failing ones if asked. */
-export async function listEvents(db: EntityManager, f: { invoiceId?: string; failed?: boolean; limit: number }): Promise<StoredEvent[]> {
+/** The newest stored events (without payloads), of one invoice or only the failing ones if asked, of the accounts in scope. */
+export async function listEvents(db: EntityManager, f: { invoiceId?: string; failed?: boolean; limit: number; account?: AccountScope }): Promise<StoredEvent[]> {
   return db.query(
-    `SELECT id, type, stripe_invoice_id, created, received_at, processed_at, attempts, last_error, dead_lettered_at
+    `SELECT id, type, stripe_invoice_id, created, received_at, processed_at, attempts, last_error, dead_lettered_at, payload_pruned_at, stripe_account_id
        FROM stripe_events
       WHERE ($1::text IS NULL OR stripe_invoice_id = $1)
         AND ($2::boolean IS NOT TRUE OR (last_error IS NOT NULL AND processed_at IS NULL))
+        AND ${accountWhere('stripe_account_id', 4)}
       ORDER BY created DESC, received_at DESC, id DESC
       LIMIT $3`,
-    [f.invoiceId ?? null, f.failed === true, f.limit],
+    [f.invoiceId ?? null, f.failed === true, f.limit, ...accountParams(f.account)],
   );
 }
 
 const CLAIM_MANY = statementFamily(
   'claim_events',
-  (rows) => `INSERT INTO stripe_events (id, type, stripe_invoice_id, created, livemode, api_version, payload, attempts, processed_at)
-     VALUES ${valuesList(rows, 8, (n, c) => (c === 3 ? `to_timestamp($${n})` : c === 6 ? `$${n}::jsonb` : c === 7 ? `$${n}::int, now()` : `$${n}`))}
+  (rows) => `INSERT INTO stripe_events (id, type, stripe_invoice_id, created, livemode, api_version, payload, attempts, stripe_account_id, processed_at)
+     VALUES ${valuesList(rows, 9, (n, c) => (c === 3 ? `to_timestamp($${n})` : c === 6 ? `$${n}::jsonb` : c === 7 ? `$${n}::int` : c === 8 ? `$${n}::text, now()` : `$${n}`))}
      ON CONFLICT (id) DO NOTHING
      RETURNING id`,
 );
@@ -83,11 +90,12 @@ const COUNT_KNOWN = {
 
 // An event that failed before takes the payload it is now applied with: what failed may have been
 // the thin notice or the unreadable body, and the log keeps what was merged. Only such events send
-// their payload again; a duplicate of an applied event (the common case) does not.
+// their payload again; a duplicate of an applied event (the common case) does not. Its account too,
+// should the failure have been recorded without one.
 const RETAKE_PAYLOADS = {
   name: 'retake_event_payloads',
-  text: `UPDATE stripe_events AS e SET payload = r.payload::jsonb
-           FROM unnest($1::text[], $2::text[]) AS r(id, payload)
+  text: `UPDATE stripe_events AS e SET payload = r.payload::jsonb, stripe_account_id = coalesce(e.stripe_account_id, r.account)
+           FROM unnest($1::text[], $2::text[], $3::text[]) AS r(id, payload, account)
           WHERE e.id = r.id`,
 };
 
@@ -110,7 +118,7 @@ const MARK_MANY = {
  */
 export async function claimEventsProcessed(c: SqlClient, events: ReadonlyArray<{ record: EventRecord; payload: string; receives: number }>): Promise<Map<string, Claim>> {
   const sorted = [...events].sort((a, b) => (a.record.id < b.record.id ? -1 : 1));
-  const values = sorted.flatMap(({ record: r, payload, receives }) => [r.id, r.type, r.stripeInvoiceId, r.created, r.livemode, r.apiVersion, payload, receives]);
+  const values = sorted.flatMap(({ record: r, payload, receives }) => [r.id, r.type, r.stripeInvoiceId, r.created, r.livemode, r.apiVersion, payload, receives, r.stripeAccountId ?? null]);
   const inserted = await c.query<{ id: string }>({ ...CLAIM_MANY(sorted.length), values });
   const claims = new Map<string, Claim>(inserted.rows.map((r) => [r.id, 'new']));
   const known = sorted.filter((e) => !claims.has(e.record.id));
@@ -118,7 +126,9 @@ export async function claimEventsProcessed(c: SqlClient, events: ReadonlyArray<{
     const rows = await c.query<{ id: string; processed: boolean }>({ ...COUNT_KNOWN, values: [known.map((e) => e.record.id), known.map((e) => e.receives)] });
     for (const r of rows.rows) claims.set(r.id, r.processed ? 'done' : 'retry');
     const retried = known.filter((e) => claims.get(e.record.id) === 'retry');
-    if (retried.length > 0) await c.query({ ...RETAKE_PAYLOADS, values: [retried.map((e) => e.record.id), retried.map((e) => e.payload)] });
+    if (retried.length > 0) {
+      await c.query({ ...RETAKE_PAYLOADS, values: [retried.map((e) => e.record.id), retried.map((e) => e.payload), retried.map((e) => e.record.stripeAccountId ?? null)] });
+    }
   }
   return claims;
 }
@@ -128,21 +138,28 @@ export async function markAllProcessed(c: SqlClient, eventIds: readonly string[]
   if (eventIds.length > 0) await c.query({ ...MARK_MANY, values: [eventIds] });
 }
 
-/** How many events are stored, how many await processing, and how many of those failed last time. */
-export async function eventCounts(db: EntityManager): Promise<{ total: number; unprocessed: number; failed: number }> {
-  const rows: Array<{ total: number; unprocessed: number; failed: number }> = await db.query(
+/**
+ * How many events are stored, how many await processing, how many of those failed last time, and
+ * how many are kept without their payload (pruned for retention).
+ */
+export async function eventCounts(db: EntityManager, account?: AccountScope): Promise<{ total: number; unprocessed: number; failed: number; payloadsPruned: number }> {
+  const rows: Array<{ total: number; unprocessed: number; failed: number; payloadsPruned: number }> = await db.query(
     `SELECT count(*)::int AS total,
             count(*) FILTER (WHERE processed_at IS NULL)::int AS unprocessed,
-            count(*) FILTER (WHERE processed_at IS NULL AND last_error IS NOT NULL)::int AS failed
-       FROM stripe_events`,
+            count(*) FILTER (WHERE processed_at IS NULL AND last_error IS NOT NULL)::int AS failed,
+            count(*) FILTER (WHERE payload_pruned_at IS NOT NULL)::int AS "payloadsPruned"
+       FROM stripe_events
+      WHERE ${accountWhere('stripe_account_id', 1)}`,
+    accountParams(account),
   );
   return rows[0]!;
 }
 
-/** The unprocessed event that came in first, if any. */
-export async function oldestUnprocessedEvent(db: EntityManager): Promise<{ id: string; type: string; received_at: Date } | null> {
+/** The unprocessed event that came in first, if any (of the accounts in scope). */
+export async function oldestUnprocessedEvent(db: EntityManager, account?: AccountScope): Promise<{ id: string; type: string; received_at: Date } | null> {
   const rows: Array<{ id: string; type: string; received_at: Date }> = await db.query(
-    `SELECT id, type, received_at FROM stripe_events WHERE processed_at IS NULL ORDER BY received_at, id LIMIT 1`,
+    `SELECT id, type, received_at FROM stripe_events WHERE processed_at IS NULL AND ${accountWhere('stripe_account_id', 1)} ORDER BY received_at, id LIMIT 1`,
+    accountParams(account),
   );
   return rows[0] ?? null;
 }
@@ -164,6 +181,8 @@ export interface EventFilter {
   failed?: boolean;
   /** Also events already processed: the consumer merges them again. */
   force?: boolean;
+  /** Only the events of these accounts (`--account`). */
+  account?: AccountScope;
 }
 
 /** A stored event with the payload as it was received, to send again. */
@@ -175,18 +194,23 @@ export interface ReplayableEvent {
   processed_at: Date | null;
   last_error: string | null;
   payload: string;
+  stripe_account_id: string | null;
 }
 
-/** The filter as SQL over stripe_events, its parameters numbered from $1 to $6. */
-const MATCHING = `($1::text IS NULL OR stripe_invoice_id = $1)
+/** The filter as SQL over stripe_events, its parameters numbered from $1 to $8; pruned events included. */
+const FILTERED = `($1::text IS NULL OR stripe_invoice_id = $1)
           AND ($2::text IS NULL OR type = $2)
           AND ($3::timestamptz IS NULL OR created >= $3)
           AND ($4::timestamptz IS NULL OR created <= $4)
           AND CASE WHEN $5 THEN last_error IS NOT NULL AND processed_at IS NULL
                    WHEN $6 THEN true
-                   ELSE processed_at IS NULL END`;
+                   ELSE processed_at IS NULL END
+          AND ${accountWhere('stripe_account_id', 7)}`;
 
-const matchingParams = (f: EventFilter) => [f.invoiceId ?? null, f.type ?? null, f.since ?? null, f.until ?? null, f.failed === true, f.force === true];
+/** The events of the filter that can be sent again: a pruned event has no payload left to send. */
+const MATCHING = `${FILTERED} AND payload_pruned_at IS NULL`;
+
+const matchingParams = (f: EventFilter) => [f.invoiceId ?? null, f.type ?? null, f.since ?? null, f.until ?? null, f.failed === true, f.force === true, ...accountParams(f.account)];
 
 const MATCHING_PAGE = 500;
 
@@ -198,12 +222,12 @@ export async function* matchingEvents(db: EntityManager, f: EventFilter): AsyncG
   let after: { created: Date; id: string } | null = null;
   for (;;) {
     const rows: ReplayableEvent[] = await db.query(
-      `SELECT id, type, stripe_invoice_id, created, processed_at, last_error, payload::text AS payload
+      `SELECT id, type, stripe_invoice_id, created, processed_at, last_error, payload::text AS payload, stripe_account_id
          FROM stripe_events
         WHERE ${MATCHING}
-          AND ($7::timestamptz IS NULL OR (created, id) > ($7, $8::text))
+          AND ($9::timestamptz IS NULL OR (created, id) > ($9, $10::text))
         ORDER BY created, id
-        LIMIT $9`,
+        LIMIT $11`,
       [...matchingParams(f), after?.created ?? null, after?.id ?? null, MATCHING_PAGE],
     );
     if (rows.length === 0) return;
@@ -217,4 +241,107 @@ export async function* matchingEvents(db: EntityManager, f: EventFilter): AsyncG
 export async function countMatchingEvents(db: EntityManager, f: EventFilter): Promise<number> {
   const rows: Array<{ n: number }> = await db.query(`SELECT count(*)::int AS n FROM stripe_events WHERE ${MATCHING}`, matchingParams(f));
   return rows[0]!.n;
+}
+
+/**
+ * The events the filter names that matchingEvents leaves out because their payload was pruned
+ * (only a forced replay can name them: a pruned event is processed), with the oldest and newest
+ * prune, so a replay can say what it could not send and why.
+ */
+export async function prunedMatchingEvents(db: EntityManager, f: EventFilter): Promise<{ count: number; firstPrunedAt: Date | null; lastPrunedAt: Date | null }> {
+  const rows: Array<{ count: number; firstPrunedAt: Date | null; lastPrunedAt: Date | null }> = await db.query(
+    `SELECT count(*)::int AS count, min(payload_pruned_at) AS "firstPrunedAt", max(payload_pruned_at) AS "lastPrunedAt"
+       FROM stripe_events WHERE ${FILTERED} AND payload_pruned_at IS NOT NULL`,
+    matchingParams(f),
+  );
+  return rows[0]!;
+}
+
+/** Events, and their payloads' bytes as stored (after compression), that a prune removed or would remove. */
+export interface PayloadTally {
+  events: number;
+  bytes: number;
+}
+
+// What a prune may take: processed, clean, older than the cutoff, payload still there. The order
+// follows the partial index stripe_events_prunable_idx, which a pruned row leaves.
+const PRUNABLE = `processed_at < $1 AND payload_pruned_at IS NULL AND last_error IS NULL`;
+
+/** What pruneEventPayloads would remove for this cutoff, changing nothing. */
+export async function prunablePayloads(db: Pick<EntityManager, 'query'>, processedBefore: Date): Promise<PayloadTally> {
+  const rows: Array<{ events: string; bytes: string }> = await db.query(
+    `SELECT count(*) AS events, coalesce(sum(pg_column_size(payload)), 0) AS bytes FROM stripe_events WHERE ${PRUNABLE}`,
+    [processedBefore],
+  );
+  return { events: Number(rows[0]!.events), bytes: Number(rows[0]!.bytes) };
+}
+
+/**
+ * Removes the payloads of at most `limit` processed events older than the cutoff, oldest first,
+ * in one statement and so one short transaction: the ids and times stay, so a late duplicate is
+ * still a duplicate. Rows another transaction holds (a consumer counting a duplicate's receive)
+ * are skipped, not waited for; the next batch or run takes them. Unprocessed and failing events
+ * are never touched.
+ */
+export async function prunePayloadBatch(db: Pick<EntityManager, 'query'>, processedBefore: Date, limit: number): Promise<PayloadTally> {
+  const rows: Array<{ events: string; bytes: string }> = await db.query(
+    `WITH batch AS (
+       SELECT id, pg_column_size(payload) AS bytes FROM stripe_events
+        WHERE ${PRUNABLE}
+        ORDER BY processed_at
+        LIMIT $2
+        FOR UPDATE SKIP LOCKED
+     ), pruned AS (
+       UPDATE stripe_events AS e SET payload = NULL, payload_pruned_at = now()
+         FROM batch WHERE e.id = batch.id
+       RETURNING batch.bytes
+     )
+     SELECT count(*) AS events, coalesce(sum(bytes), 0) AS bytes FROM pruned`,
+    [processedBefore, limit],
+  );
+  return { events: Number(rows[0]!.events), bytes: Number(rows[0]!.bytes) };
+}
+
+/**
+ * A Stripe health alert's row, written on its first receive and not processed until its repair
+ * commits (the repair writes in transactions of its own); a later receive counts. 'done' once a
+ * repair was recorded.
+ */
+export async function claimHealthAlert(db: EntityManager, event: EventRecord, payload: string): Promise<Claim> {
+  const rows: Array<{ inserted: boolean; processed: boolean }> = await db.query(
+    `INSERT INTO stripe_events (id, type, stripe_invoice_id, created, livemode, api_version, payload, attempts, stripe_account_id)
+     VALUES ($1, $2, $3, to_timestamp($4), $5, $6, $7::jsonb, 1, $8)
+     ON CONFLICT (id) DO UPDATE SET attempts = stripe_events.attempts + 1
+     RETURNING (xmax = 0) AS inserted, processed_at IS NOT NULL AS processed`,
+    [event.id, event.type, event.stripeInvoiceId, event.created, event.livemode, event.apiVersion, payload, event.stripeAccountId ?? null],
+  );
+  const row = rows[0]!;
+  return row.inserted ? 'new' : row.processed ? 'done' : 'retry';
+}
+
+/** What became of a health alert: repaired (the invoice reached, what Stripe said, what was done), or why not yet. */
+export type AlertSettlement = { error: string } | { invoice: string | null; alert: unknown; repair: unknown };
+
+export async function settleHealthAlert(db: EntityManager, id: string, s: AlertSettlement): Promise<void> {
+  if ('error' in s) {
+    await db.query(`UPDATE stripe_events SET last_error = $2 WHERE id = $1 AND processed_at IS NULL`, [id, s.error.slice(0, 2000)]);
+    return;
+  }
+  // The alert's details and the repair go into the payload, so `events` shows what was repaired.
+  await db.query(
+    `UPDATE stripe_events
+        SET processed_at = now(), last_error = NULL, stripe_invoice_id = coalesce($2, stripe_invoice_id),
+            payload = payload || jsonb_build_object('alert', $3::jsonb, 'repair', $4::jsonb)
+      WHERE id = $1`,
+    [id, s.invoice, JSON.stringify(s.alert ?? null), JSON.stringify(s.repair)],
+  );
+}
+
+/** Health alerts not repaired yet, oldest first, with the connected account each names (thin events name it in `context`). */
+export async function pendingHealthAlerts(db: EntityManager, type: string): Promise<Array<{ id: string; account: string | null; received_at: Date }>> {
+  return db.query(
+    `SELECT id, coalesce(stripe_account_id, payload->>'context') AS account, received_at FROM stripe_events
+      WHERE type = $1 AND processed_at IS NULL ORDER BY received_at, id`,
+    [type],
+  );
 }

@@ -47,6 +47,8 @@ export const INVOICE_COLUMNS: readonly ColumnSpec[] = [
   ['net_collected_cents', 'cents'],
   ['net_collected', 'amount'],
   ['receipt_url', 'text'],
+  // Stripe Connect: the connected account the invoice belongs to; null for the platform's own.
+  ['stripe_account_id', 'text'],
 ];
 
 /** finance_payments, one row per invoice payment. */
@@ -76,6 +78,7 @@ export const PAYMENT_COLUMNS: readonly ColumnSpec[] = [
   ['paid_at', 'time'],
   ['canceled_at', 'time'],
   ['livemode', 'boolean'],
+  ['stripe_account_id', 'text'],
 ];
 
 /** finance_credit_notes, one row per credit note. */
@@ -102,6 +105,7 @@ export const CREDIT_NOTE_COLUMNS: readonly ColumnSpec[] = [
   ['created_at', 'time'],
   ['voided_at', 'time'],
   ['livemode', 'boolean'],
+  ['stripe_account_id', 'text'],
 ];
 
 export const AGING_COLUMNS: readonly ColumnSpec[] = [

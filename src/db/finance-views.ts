@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { InvoiceStatus } from '../billing/invoice-state';
+import { accountParams, accountWhere, type AccountScope } from './account-scope';
 import { AGING_COLUMNS, CREDIT_NOTE_COLUMNS, INVOICE_COLUMNS, PAYMENT_COLUMNS, type ColumnSpec, type DbRow } from './finance-columns';
 
 const selectList = (columns: readonly ColumnSpec[]): string => columns.map(([name]) => name).join(', ');
@@ -29,6 +30,8 @@ export interface InvoiceFilter {
   /** Created at Stripe before this moment. */
   until?: Date;
   limit: number;
+  /** A connected account's invoices, or the platform's own (null); every owner's when absent. */
+  account?: AccountScope;
 }
 
 /** A statement and its values, as the listings send them (exported so tests can EXPLAIN them). */
@@ -45,10 +48,11 @@ export function financeInvoicesQuery(filter: InvoiceFilter): FinanceQuery {
         AND ($2::boolean IS NOT TRUE OR display_status = 'overdue')
         AND ($3::text IS NULL OR customer_id = $3)
         AND ($4::timestamptz IS NULL OR created_at >= $4)
-        AND ($5::timestamptz IS NULL OR created_at < $5)`;
+        AND ($5::timestamptz IS NULL OR created_at < $5)
+        AND ${accountWhere('stripe_account_id', 7)}`;
   return {
     text: pageSql(source, 'invoice_id', INVOICE_COLUMNS, where, order, '$6'),
-    values: [filter.status ?? null, filter.overdue ?? false, filter.customerId ?? null, filter.since ?? null, filter.until ?? null, filter.limit],
+    values: [filter.status ?? null, filter.overdue ?? false, filter.customerId ?? null, filter.since ?? null, filter.until ?? null, filter.limit, ...accountParams(filter.account)],
   };
 }
 
@@ -107,16 +111,20 @@ export async function financeCreditNotes(db: EntityManager, filter: MoneyFilter)
  * receivables_aging as of the query's now(), live mode first, then by currency and bucket age.
  * Every currency with money owed has all five buckets, zeros included. Each row also carries its
  * currency's totals (currency_total, currency_invoice_count) for the table; the CSV and JSON
- * columns are AGING_COLUMNS, one row per bucket, which a spreadsheet sums itself.
+ * columns are AGING_COLUMNS, one row per bucket, which a spreadsheet sums itself. With an account
+ * scope, the same of one connected account's invoices, or the platform's own (null), from
+ * receivables_aging_by_account.
  */
-export async function receivablesAging(db: EntityManager): Promise<DbRow[]> {
+export async function receivablesAging(db: EntityManager, account?: AccountScope): Promise<DbRow[]> {
+  const source = account === undefined ? 'receivables_aging' : `receivables_aging_by_account WHERE ${accountWhere('stripe_account_id', 1)}`;
   return db.query(
     `SELECT ${selectList(AGING_COLUMNS)},
             finance_major_units((sum(open_amount_cents) OVER per_currency)::bigint, currency) AS currency_total,
             sum(invoice_count) OVER per_currency AS currency_invoice_count
-       FROM (SELECT now() AS as_of, * FROM receivables_aging) a
+       FROM (SELECT now() AS as_of, * FROM ${source}) a
      WINDOW per_currency AS (PARTITION BY livemode, currency)
       ORDER BY livemode DESC, currency, bucket_order`,
+    account === undefined ? [] : accountParams(account),
   );
 }
 
@@ -129,21 +137,25 @@ export interface InvoiceTotals {
   written_off: string;
 }
 
-/** Every invoice, drafts included, by Stripe status and currency, with what is owed and what was written off. */
-export async function invoiceTotals(db: EntityManager): Promise<InvoiceTotals[]> {
+/** Every invoice, drafts included, by Stripe status and currency, with what is owed and what was written off; of the accounts in scope. */
+export async function invoiceTotals(db: EntityManager, account?: AccountScope): Promise<InvoiceTotals[]> {
   return db.query(
     `SELECT status, currency, count(*)::int AS count,
             sum(amount_remaining_cents)::text AS remaining, sum(amount_written_off_cents)::text AS written_off
        FROM finance_invoice_rows
+      WHERE ${accountWhere('stripe_account_id', 1)}
       GROUP BY status, currency ORDER BY status, currency`,
+    accountParams(account),
   );
 }
 
-/** The overdue invoices by currency, with what is owed (a sum as text, as in InvoiceTotals). */
-export async function overdueTotals(db: EntityManager): Promise<Array<{ currency: string; count: number; remaining: string }>> {
+/** The overdue invoices by currency, with what is owed (a sum as text, as in InvoiceTotals); of the accounts in scope. */
+export async function overdueTotals(db: EntityManager, account?: AccountScope): Promise<Array<{ currency: string; count: number; remaining: string }>> {
   return db.query(
     `SELECT currency, count(*)::int AS count, sum(amount_remaining_cents)::text AS remaining
        FROM overdue_invoices
+      WHERE ${accountWhere('stripe_account_id', 1)}
       GROUP BY currency ORDER BY currency`,
+    accountParams(account),
   );
 }

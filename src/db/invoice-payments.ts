@@ -22,6 +22,7 @@ const invoicePaymentTable = objectTable<InvoicePaymentRow>({
     ['livemode', 'livemode', 'boolean'],
     ['lastEventId', 'last_event_id', 'text'],
     ['lastEventCreatedAt', 'last_event_created_at', 'seconds'],
+    ['stripeAccountId', 'stripe_account_id', 'text'],
   ],
 });
 

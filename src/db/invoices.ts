@@ -36,6 +36,7 @@ const invoiceTable = objectTable<InvoiceState>({
     ['deletedAt', 'deleted_at', 'seconds'],
     ['lastEventId', 'last_event_id', 'text'],
     ['lastEventCreatedAt', 'last_event_created_at', 'seconds'],
+    ['stripeAccountId', 'stripe_account_id', 'text'],
   ],
 });
 

@@ -292,3 +292,18 @@ export async function noticeCounts(db: EntityManager): Promise<{ pending: number
   );
   return rows[0]!;
 }
+
+/**
+ * How long the oldest notice that is due now has waited since it was queued, in seconds; 0 when
+ * none is due. A notice waiting for its retry time or for a receipt link is not due yet, so only a
+ * mailer that falls behind (or cannot send) makes this grow.
+ */
+export async function oldestDueNoticeSeconds(db: EntityManager, nowSeconds: number): Promise<number> {
+  const rows: Array<{ age: number | null }> = await db.query(
+    `SELECT extract(epoch from to_timestamp($1) - min(created_at))::float8 AS age
+       FROM email_notices
+      WHERE status = 'pending' AND next_attempt_at <= to_timestamp($1)`,
+    [nowSeconds],
+  );
+  return Math.max(0, rows[0]?.age ?? 0);
+}

@@ -18,6 +18,7 @@ const refundTable = objectTable<RefundRow>({
     ['livemode', 'livemode', 'boolean'],
     ['lastEventId', 'last_event_id', 'text'],
     ['lastEventCreatedAt', 'last_event_created_at', 'seconds'],
+    ['stripeAccountId', 'stripe_account_id', 'text'],
   ],
 });
 

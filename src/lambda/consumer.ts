@@ -9,12 +9,13 @@ import { processBatch } from '../pipeline/process-batch';
 import { errorText, objectIdField, type BatchOutcome, type ProcessOptions } from '../pipeline/types';
 import { isLastReceive } from '../queue/redrive-policy';
 import { createStripeClient } from '../stripe/api-client';
+import { reportOutcomes } from '../metrics/event-outcomes';
 import type { LambdaRuntime } from './runtime';
 
 function processOptions(rt: LambdaRuntime, config: Config): ProcessOptions {
   const { secretKey, apiBase } = config.stripe;
   return rt.reuse('pipeline-options', `${secretKey ?? ''} ${apiBase ?? ''}`, () =>
-    pipelineOptions(config, secretKey ? createStripeClient(config.stripe, 'fetching objects') : undefined),
+    pipelineOptions(config, secretKey ? createStripeClient(config.stripe, 'fetching objects') : undefined, rt.logger(config)),
   );
 }
 
@@ -36,10 +37,15 @@ export function consumerHandler(rt: LambdaRuntime) {
     const ds = await rt.dataSource();
     const started = process.hrtime.bigint();
     const items = event.Records.map((r) => ({ body: r.body, force: r.messageAttributes?.[REPLAY_ATTRIBUTE]?.stringValue === 'force' }));
-    // Started once; Powertools then asks each record for its own outcome.
+    const metrics = rt.metrics();
+    // Started once; Powertools then asks each record for its own outcome. Counted as the worker
+    // counts a receive, as soon as the batch's transactions are over.
     const outcomes: Promise<BatchOutcome[]> = processBatch(ds, items, {
       ...processOptions(rt, config),
       onBatchFallback: (err, size) => logger.warn({ err: errorText(err), batch: size }, 'batch transaction failed; processing its messages one by one'),
+    }).then((o) => {
+      reportOutcomes(metrics, o, Date.now() / 1000);
+      return o;
     });
     const position = new Map(event.Records.map((r, i) => [r.messageId, i]));
 
@@ -64,6 +70,6 @@ export function consumerHandler(rt: LambdaRuntime) {
       throw err;
     };
 
-    return processPartialResponse(event, handleRecord, processor, { context });
+    return rt.measured(() => processPartialResponse(event, handleRecord, processor, { context }));
   };
 }

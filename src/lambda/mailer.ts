@@ -5,6 +5,7 @@ import { parseMailFrom } from '../mail/address';
 import { Mailer } from '../mail/mailer';
 import { loadNoticeTemplates } from '../mail/render-notice';
 import { smtpTransport } from '../mail/transport';
+import { oldestDueNoticeSeconds } from '../db/notice-outbox';
 import type { LambdaRuntime } from './runtime';
 
 /** Stops starting new sends this long before the function's timeout, so a send in flight can finish and commit. */
@@ -45,6 +46,7 @@ function mailerOf(rt: LambdaRuntime, config: Config, ds: DataSource): Mailer {
         concurrency: m.concurrency,
         pollIntervalMs: m.pollIntervalMs,
         receiptWaitSeconds: m.receiptWaitSeconds,
+        metrics: rt.metrics(),
       });
     },
     (mailer) => mailer.stop(),
@@ -54,7 +56,8 @@ function mailerOf(rt: LambdaRuntime, config: Config, ds: DataSource): Mailer {
 /**
  * EventBridge schedule (every minute) → sends the due notices of the outbox, MAILER_CONCURRENCY at
  * a time, each claimed with SKIP LOCKED (overlapping runs never send one notice twice), until the
- * outbox is idle or the function's time is nearly up.
+ * outbox is idle or the function's time is nearly up. Each run ends by sampling how long the
+ * oldest notice still due has waited (billing_outbox_oldest_pending_seconds).
  */
 export function mailerHandler(rt: LambdaRuntime) {
   return async (_event: ScheduledEvent, context: Pick<Context, 'awsRequestId' | 'getRemainingTimeInMillis'>): Promise<MailerRun> => {
@@ -62,22 +65,25 @@ export function mailerHandler(rt: LambdaRuntime) {
     const ds = await rt.dataSource();
     const mailer = mailerOf(rt, config, ds);
     const deadline = Date.now() + context.getRemainingTimeInMillis() - MAILER_SAFETY_MS;
-    const run: MailerRun = { sent: 0, handled: 0, timedOut: false };
-    await Promise.all(
-      Array.from({ length: config.mail.concurrency }, async () => {
-        for (;;) {
-          if (Date.now() >= deadline) {
-            run.timedOut = true;
-            return;
+    return rt.measured(async (metrics) => {
+      const run: MailerRun = { sent: 0, handled: 0, timedOut: false };
+      await Promise.all(
+        Array.from({ length: config.mail.concurrency }, async () => {
+          for (;;) {
+            if (Date.now() >= deadline) {
+              run.timedOut = true;
+              return;
+            }
+            const step = await mailer.step();
+            if (step === 'idle') return;
+            run.handled++;
+            if (step === 'sent') run.sent++;
           }
-          const step = await mailer.step();
-          if (step === 'idle') return;
-          run.handled++;
-          if (step === 'sent') run.sent++;
-        }
-      }),
-    );
-    rt.logger(config).info({ requestId: context.awsRequestId, ...run }, 'mailer run');
-    return run;
+        }),
+      );
+      metrics.outboxOldestPending(await oldestDueNoticeSeconds(ds.manager, Date.now() / 1000));
+      rt.logger(config).info({ requestId: context.awsRequestId, ...run }, 'mailer run');
+      return run;
+    });
   };
 }

@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { createDataSource } from '../db/data-source';
 import { createLogger } from '../log';
+import { LambdaMetrics } from '../metrics/lambda-metrics';
 import { powertoolsStores, resolveSecretEnv, type SecretStores } from './secret-env';
 
 /** What a function cannot work without; checked on every invocation, named in the error. */
@@ -82,6 +83,7 @@ export class LambdaRuntime {
   private current: { config: Config; loadedAt: number } | undefined;
   private loading: Promise<Config> | undefined;
   private log: Logger | undefined;
+  private emf: LambdaMetrics | undefined;
   private database: { url: string; ready: Promise<DataSource> } | undefined;
   private readonly reused = new Map<string, Reused>();
 
@@ -129,6 +131,25 @@ export class LambdaRuntime {
   logger(config: Config): Logger {
     this.log ??= createLogger(config.logLevel, this.o.logDestination ?? pino.destination({ dest: 1, sync: true }));
     return this.log;
+  }
+
+  /** The container's metrics (CloudWatch EMF); POWERTOOLS_METRICS_NAMESPACE and POWERTOOLS_SERVICE_NAME rename them. */
+  metrics(): LambdaMetrics {
+    this.emf ??= new LambdaMetrics({ namespace: this.env['POWERTOOLS_METRICS_NAMESPACE']?.trim(), service: this.env['POWERTOOLS_SERVICE_NAME']?.trim() });
+    return this.emf;
+  }
+
+  /**
+   * Runs one invocation with the container's metrics and writes them at its end, whether it
+   * returned or threw (a failed batch's outcomes count too).
+   */
+  async measured<T>(invocation: (metrics: LambdaMetrics) => Promise<T>): Promise<T> {
+    const metrics = this.metrics();
+    try {
+      return await invocation(metrics);
+    } finally {
+      metrics.flush();
+    }
   }
 
   /** The container's DataSource, connected on first use; a new DATABASE_URL (a rotated password) replaces it. */

@@ -2,6 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { Config } from '../config';
 import { EventQueue } from '../queue/event-queue';
 import { handleWebhook } from '../ingest/webhook-handler';
+import { secondsSince } from '../metrics/metrics';
 import { createSqsClient } from '../queue/sqs-client';
 import { createStripeClient } from '../stripe/api-client';
 import type { LambdaRuntime } from './runtime';
@@ -52,24 +53,30 @@ function stripeOf(rt: LambdaRuntime, config: Config) {
  */
 export function webhookHandler(rt: LambdaRuntime) {
   return async (event: APIGatewayProxyEventV2, context?: Pick<Context, 'awsRequestId'>): Promise<APIGatewayProxyStructuredResultV2> => {
+    const receivedAt = process.hrtime.bigint();
     const config = await rt.config(['queue', 'webhookSecrets']);
     const logger = rt.logger(config).child({ requestId: context?.awsRequestId });
-    const raw = rawBody(event);
-    if (raw.length > config.maxBodyBytes) {
-      logger.warn({ outcome: 'rejected', reason: 'body too large', bytes: raw.length }, 'webhook rejected');
-      return json(413, { error: `Body larger than ${config.maxBodyBytes} bytes` });
-    }
-    const answer = await handleWebhook(
-      {
-        queue: queueOf(rt, config),
-        secrets: () => config.webhookSecrets,
-        toleranceSeconds: config.toleranceSeconds,
-        logger,
-        stripe: stripeOf(rt, config),
-      },
-      raw,
-      header(event.headers, 'stripe-signature'),
-    );
-    return json(answer.status, answer.body);
+    return rt.measured(async (metrics) => {
+      const raw = rawBody(event);
+      if (raw.length > config.maxBodyBytes) {
+        logger.warn({ outcome: 'rejected', reason: 'body too large', bytes: raw.length }, 'webhook rejected');
+        metrics.webhook('too_large', secondsSince(receivedAt));
+        return json(413, { error: `Body larger than ${config.maxBodyBytes} bytes` });
+      }
+      const answer = await handleWebhook(
+        {
+          queue: queueOf(rt, config),
+          secrets: () => config.webhookSecrets,
+          toleranceSeconds: config.toleranceSeconds,
+          logger,
+          stripe: stripeOf(rt, config),
+          metrics,
+        },
+        raw,
+        header(event.headers, 'stripe-signature'),
+        receivedAt,
+      );
+      return json(answer.status, answer.body);
+    });
   };
 }

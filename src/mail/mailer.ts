@@ -19,6 +19,7 @@ import { chooseRecipient, decideDelivery, reminderNumber, retryDelaySeconds } fr
 import { paymentFactsOf } from './payment-facts';
 import { renderNotice } from './render-notice';
 import { classifySendError, type MailTransport } from './transport';
+import { noMetrics, type Metrics, type NoticeOutcome } from '../metrics/metrics';
 
 export interface MailerOptions {
   ds: DataSource;
@@ -33,6 +34,8 @@ export interface MailerOptions {
   /** RECEIPT_WAIT_SECONDS: how long after it was queued a receipt (invoice_paid) waits for its charge's receipt link. */
   receiptWaitSeconds: number;
   nowSeconds?: () => number;
+  /** Counts each notice's settled outcome (billing_notices_total); default noMetrics. */
+  metrics?: Metrics;
 }
 
 interface SentMessage extends SendAttempt {
@@ -43,6 +46,12 @@ interface SentMessage extends SendAttempt {
 const MAX_FAILED_PASS_BACKOFF_MS = 10_000;
 
 type Step = 'sent' | 'skipped' | 'retry' | 'failed' | 'deferred' | 'idle';
+
+/**
+ * What each step counts as. A deferred notice (a receipt waiting for its charge's link) is neither
+ * sent nor refused yet, so it is not counted until it is.
+ */
+const COUNTED: Partial<Record<Step, NoticeOutcome>> = { sent: 'sent', skipped: 'skipped', failed: 'failed', retry: 'retried' };
 
 /**
  * Sends the outbox. A notice is claimed with FOR UPDATE SKIP LOCKED and its row stays locked
@@ -69,15 +78,19 @@ export class Mailer {
   /** Delivers or settles one due notice. */
   async step(): Promise<Step> {
     const now = this.now();
-    let claimed: string | undefined;
+    let claimed: ClaimedNotice | undefined;
     const step = await this.o.ds.transaction(async (db): Promise<Step> => {
       const notice = await claimDueNotice(db, now);
       if (!notice) return 'idle';
-      claimed = notice.id;
+      claimed = notice;
       return this.deliver(db, notice, now);
     });
-    // Committed: whatever was sent is on record now.
-    if (claimed !== undefined) this.unrecorded.delete(claimed);
+    // Committed: whatever was sent is on record now, and counted once.
+    if (claimed !== undefined) {
+      this.unrecorded.delete(claimed.id);
+      const counted = COUNTED[step];
+      if (counted) (this.o.metrics ?? noMetrics).notice(claimed.kind, counted);
+    }
     return step;
   }
 

@@ -45,7 +45,15 @@ const LIVE: ChangeMode = { mode: 'live' };
 
 /** What the event log records of an entry's event. */
 export function eventRecord(kind: AnyObjectKind, s: EventMeta): EventRecord {
-  return { id: s.eventId, type: s.eventType, stripeInvoiceId: kind.invoiceOf(s), created: s.eventCreated, livemode: s.livemode, apiVersion: s.apiVersion };
+  return {
+    id: s.eventId,
+    type: s.eventType,
+    stripeInvoiceId: kind.invoiceOf(s),
+    created: s.eventCreated,
+    livemode: s.livemode,
+    apiVersion: s.apiVersion,
+    stripeAccountId: s.account,
+  };
 }
 
 /**

@@ -4,6 +4,7 @@ import type { AnyObjectKind, EventMeta } from '../stripe-objects/object-kind';
 import { kindOfEvent, kindOfThinEvent } from '../stripe-objects/registry';
 import { parseMessageBody } from './message-body';
 import { fetchedObjectEvent } from '../billing/fetched-event';
+import { isHealthAlert } from '../stripe-objects/health-alert';
 import type { BatchItem, FetchObject } from './types';
 
 /** A message read once, ready for the transaction: its kind, its snapshot, and what the event log stores. */
@@ -13,6 +14,8 @@ export interface PreparedMessage {
   /** The event as stored in the log: the message body itself unless it had to be unwrapped or fetched. */
   payload: string;
   force: boolean;
+  /** When Stripe created the event (unix seconds): a fetched object's snapshot is dated at the fetch instead. */
+  created: number;
 }
 
 /** A message that cannot be applied, with what could be read of its event (for the event log). */
@@ -22,7 +25,14 @@ export interface UnusableMessage {
   event: unknown;
 }
 
-export type Preparation = { ok: true; message: PreparedMessage } | { ok: false; failure: UnusableMessage };
+/** A Stripe health alert: no object of its own; applied by applyHealthAlert. */
+export interface AlertMessage {
+  who: EventIdentity & { id: string; type: string };
+  payload: string;
+  force: boolean;
+}
+
+export type Preparation = { ok: true; message: PreparedMessage } | { ok: true; alert: AlertMessage } | { ok: false; failure: UnusableMessage };
 
 const withArticle = (noun: string) => `${/^[aeiou]/.test(noun) ? 'an' : 'a'} ${noun}`;
 
@@ -58,23 +68,27 @@ export async function prepareMessage(item: BatchItem, fetchObject: FetchObject |
     event = parsed.event;
     identity = identifyEvent(event);
     const force = item.force;
+    if (identity.thin && isHealthAlert(identity.type) && identity.id !== null) {
+      return { ok: true, alert: { who: { ...identity, id: identity.id, type: identity.type! }, payload: parsed.payload, force } };
+    }
     if (identity.thin) {
       const kind = kindOfThinEvent(identity.type);
       if (!kind || identity.object !== kind.object || identity.objectId === null) {
         throw new MalformedEventError(`thin event ${identity.type ?? '(no type)'} does not refer to ${kind ? withArticle(kind.object) : 'an object this processor keeps'}`);
       }
       const expanded = await fetchedEvent(kind, identity, event as Record<string, unknown>, fetchObject, now, 'thin event received');
-      return { ok: true, message: { kind, snapshot: kind.read(expanded), payload: JSON.stringify(expanded), force } };
+      return { ok: true, message: { kind, snapshot: kind.read(expanded), payload: JSON.stringify(expanded), force, created: identity.created ?? now } };
     }
     const kind = kindOfEvent(identity.type);
     if (!kind) throw new MalformedEventError(`not an event this processor handles: ${identity.type ?? 'type missing'}`);
     try {
-      return { ok: true, message: { kind, snapshot: kind.read(event), payload: parsed.payload, force } };
+      const snapshot = kind.read(event);
+      return { ok: true, message: { kind, snapshot, payload: parsed.payload, force, created: snapshot.eventCreated } };
     } catch (err) {
       // Stripe's own current state of the object is the cure for a snapshot we cannot read.
       if (!(err instanceof MalformedEventError) || !fetchObject || identity.id === null || identity.objectId === null || (identity.object ?? kind.object) !== kind.object) throw err;
       const fetched = await fetchedEvent(kind, identity, event as Record<string, unknown>, fetchObject, now, `its snapshot could not be read (${err.message})`);
-      return { ok: true, message: { kind, snapshot: kind.read(fetched), payload: JSON.stringify(fetched), force } };
+      return { ok: true, message: { kind, snapshot: kind.read(fetched), payload: JSON.stringify(fetched), force, created: identity.created ?? now } };
     }
   } catch (error) {
     return { ok: false, failure: { error, identity, event } };

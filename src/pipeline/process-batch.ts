@@ -5,6 +5,7 @@ import { isConnectionError } from '../db/connection-errors';
 import { recordFailure } from '../db/event-log';
 import { kindOfEvent, kindOfThinEvent } from '../stripe-objects/registry';
 import { applyIsolating, eventRecord, type EntryResult } from './apply-batch';
+import { applyHealthAlert } from './health-alerts';
 import { prepareMessage, type PreparedMessage, type UnusableMessage } from './prepare';
 import { errorText, type BatchItem, type BatchOutcome, type FetchObject, type ProcessOptions, type ProcessResult } from './types';
 
@@ -20,13 +21,15 @@ function fetchOncePerObject(fetch: FetchObject): FetchObject {
   };
 }
 
+const kindOfIdentity = (who: UnusableMessage['identity']) => (who.thin ? kindOfThinEvent(who.type) : kindOfEvent(who.type));
+
 /** A verified event that cannot be used still belongs in the event log, with the reason. */
 async function recordUnusable(ds: DataSource, { error, identity: who, event }: UnusableMessage): Promise<void> {
   if (who.id === null || who.type === null) return;
   const reason = error instanceof MalformedEventError ? error.message : errorText(error);
-  const kind = who.thin ? kindOfThinEvent(who.type) : kindOfEvent(who.type);
+  const kind = kindOfIdentity(who);
   const invoice = kind && who.objectId !== null && who.object === kind.object ? kind.invoiceOfObjectId(who.objectId) : null;
-  const record = { id: who.id, type: who.type, stripeInvoiceId: invoice, created: who.created ?? 0, livemode: who.livemode, apiVersion: who.apiVersion };
+  const record = { id: who.id, type: who.type, stripeInvoiceId: invoice, created: who.created ?? 0, livemode: who.livemode, apiVersion: who.apiVersion, stripeAccountId: who.account };
   await recordFailure(ds.manager, record, event, reason).catch(() => undefined);
 }
 
@@ -36,6 +39,7 @@ const resultOf = (m: PreparedMessage, r: EntryResult): ProcessResult => ({
   type: m.snapshot.eventType,
   object: m.kind.object,
   objectId: m.kind.key(m.snapshot),
+  created: m.created,
 });
 
 /**
@@ -55,9 +59,11 @@ export async function processBatch(ds: DataSource, items: readonly BatchItem[], 
   const preparations = await Promise.all(items.map((item) => prepareMessage(item, fetchObject, now)));
   await Promise.all(
     preparations.map(async (p, index) => {
+      if (p.ok && 'alert' in p) return (outcomes[index] = await applyHealthAlert(ds, p.alert.who, p.alert.payload, p.alert.force, options));
       if (p.ok) return prepared.push({ index, m: p.message });
       await recordUnusable(ds, p.failure);
-      outcomes[index] = { ok: false, error: p.failure.error };
+      const object = kindOfIdentity(p.failure.identity)?.object;
+      outcomes[index] = { ok: false, error: p.failure.error, ...(object ? { object } : {}) };
     }),
   );
   prepared.sort((a, b) => a.index - b.index);
@@ -76,7 +82,7 @@ export async function processBatch(ds: DataSource, items: readonly BatchItem[], 
       if (!isConnectionError(a.error)) {
         await recordFailure(ds.manager, eventRecord(m.kind, m.snapshot), JSON.parse(m.payload), errorText(a.error)).catch(() => undefined);
       }
-      return (outcomes[index] = { ok: false, error: a.error });
+      return (outcomes[index] = { ok: false, error: a.error, object: m.kind.object });
     }),
   );
   return outcomes;

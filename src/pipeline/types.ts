@@ -1,3 +1,5 @@
+import type { DataSource } from 'typeorm';
+import type { HealthRepairResult } from '../recovery/health-repair';
 import type { EffectRunners, FetchObject } from '../stripe-objects/object-kind';
 
 export type { FetchObject };
@@ -12,6 +14,8 @@ export interface ProcessResult {
   /** Stripe's `object` value of what the event carried, e.g. `invoice`. */
   object: string;
   objectId: string;
+  /** When Stripe created the event (unix seconds), also for a thin event whose object was fetched later. */
+  created: number;
 }
 
 /** A queue message to apply. */
@@ -21,8 +25,11 @@ export interface BatchItem {
   force: boolean;
 }
 
-/** Each message's own outcome: ok only once that message's event has committed. */
-export type BatchOutcome = { ok: true; result: ProcessResult } | { ok: false; error: unknown };
+/**
+ * Each message's own outcome: ok only once that message's event has committed. A failure names
+ * the registry's `object` of its event when its type told it.
+ */
+export type BatchOutcome = { ok: true; result: ProcessResult } | { ok: false; error: unknown; object?: string };
 
 export interface ProcessOptions {
   nowSeconds?: () => number;
@@ -35,7 +42,12 @@ export interface ProcessOptions {
   onBatchFallback?: (error: unknown, messages: number) => void;
   /** Set with STRIPE_SECRET_KEY: thin events, and snapshots that cannot be read, are fetched. */
   fetchObject?: FetchObject;
+  /** Set with STRIPE_SECRET_KEY: the object of a Stripe health alert is read again (see applyHealthAlert). */
+  repairAlert?: RepairAlert;
 }
+
+/** Repairs a stored health alert and records the outcome on its event (repairAndRecord, with the deployment's client and effects). */
+export type RepairAlert = (ds: DataSource, eventId: string, account: string | null) => Promise<HealthRepairResult>;
 
 /** The log field that names a result's object: `invoiceId` for an invoice. */
 export function objectIdField(object: string): string {

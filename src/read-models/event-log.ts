@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import type { AccountScope } from '../db/account-scope';
 import { listEvents } from '../db/event-log';
 
 export interface EventLogEntry {
@@ -12,10 +13,14 @@ export interface EventLogEntry {
   lastError: string | null;
   /** When its message last went to the dead-letter queue; kept after a later success, as history. */
   deadLetteredAt: string | null;
+  /** When its payload was removed for retention (`billing events prune`); it can no longer be replayed. */
+  payloadPrunedAt: string | null;
+  /** The connected account the event is of (Stripe Connect); null for the platform's own. */
+  account: string | null;
 }
 
 /** The newest stored events, for "what happened to this invoice" and "what is failing". */
-export async function recentEvents(ds: DataSource, f: { invoiceId?: string; failed?: boolean; limit: number }): Promise<EventLogEntry[]> {
+export async function recentEvents(ds: DataSource, f: { invoiceId?: string; failed?: boolean; limit: number; account?: AccountScope }): Promise<EventLogEntry[]> {
   const rows = await listEvents(ds.manager, f);
   return rows.map((r) => ({
     id: r.id,
@@ -27,15 +32,21 @@ export async function recentEvents(ds: DataSource, f: { invoiceId?: string; fail
     attempts: r.attempts,
     lastError: r.last_error,
     deadLetteredAt: r.dead_lettered_at?.toISOString() ?? null,
+    payloadPrunedAt: r.payload_pruned_at?.toISOString() ?? null,
+    account: r.stripe_account_id,
   }));
 }
 
 /**
  * Where an event stands, in words: "processed", "unprocessed (5 attempts), dead-lettered <when>".
- * A dead-lettering followed by a success reads as processed, with the dead-lettering as history.
+ * A dead-lettering followed by a success reads as processed, with the dead-lettering as history;
+ * a pruned payload is said, since such an event cannot be replayed.
  */
-export function eventState(e: Pick<EventLogEntry, 'processedAt' | 'attempts' | 'deadLetteredAt'>): string {
-  if (e.processedAt !== null) return e.deadLetteredAt === null ? 'processed' : `processed (was dead-lettered ${e.deadLetteredAt})`;
+export function eventState(e: Pick<EventLogEntry, 'processedAt' | 'attempts' | 'deadLetteredAt'> & Partial<Pick<EventLogEntry, 'payloadPrunedAt'>>): string {
+  if (e.processedAt !== null) {
+    const processed = e.deadLetteredAt === null ? 'processed' : `processed (was dead-lettered ${e.deadLetteredAt})`;
+    return e.payloadPrunedAt ? `${processed}, payload pruned ${e.payloadPrunedAt}` : processed;
+  }
   const attempts = `unprocessed (${e.attempts} ${e.attempts === 1 ? 'attempt' : 'attempts'})`;
   return e.deadLetteredAt === null ? attempts : `${attempts}, dead-lettered ${e.deadLetteredAt}`;
 }

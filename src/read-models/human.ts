@@ -10,11 +10,16 @@ const currencyLabel = (row: DbRow): string => `${text(row['currency']).toUpperCa
 /** An amount, blank unless its minor units are above zero: the exception stands out, as days late does. */
 const ifAny = (row: DbRow, name: string): string => (Number(row[`${name}_cents`]) > 0 ? groupThousands(text(row[name])) : '');
 
-/** The columns a person scans; CSV and JSON carry every column. */
+/**
+ * The columns a person scans; CSV and JSON carry every column. The connected account (Stripe
+ * Connect) is shown when a row listed has one: a platform without Connect never sees the column.
+ */
 export function invoiceTable(rows: readonly DbRow[]): string {
   if (rows.length === 0) return 'no invoices match';
+  const accounts = rows.some((r) => r['stripe_account_id'] != null);
   return renderTable(
     [
+      ...(accounts ? [{ header: 'ACCOUNT' }] : []),
       { header: 'INVOICE' },
       { header: 'CUSTOMER', max: 32 },
       { header: 'STATUS' },
@@ -28,6 +33,7 @@ export function invoiceTable(rows: readonly DbRow[]): string {
       { header: 'CURRENCY' },
     ],
     rows.map((r) => [
+      ...(accounts ? [text(r['stripe_account_id'] ?? 'platform')] : []),
       // Drafts have no number yet.
       text(r['number'] ?? r['invoice_id']),
       text(r['customer_name'] ?? r['customer_email'] ?? r['customer_id']),

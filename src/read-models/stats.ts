@@ -1,7 +1,9 @@
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DataSource } from 'typeorm';
 import { isKnownStatus } from '../billing/invoice-state';
-import { eventCounts, oldestUnprocessedEvent } from '../db/event-log';
+import { inAccountScope, type AccountScope } from '../db/account-scope';
+import { eventCounts, oldestUnprocessedEvent, pendingHealthAlerts } from '../db/event-log';
+import { HEALTH_ALERT_TYPE } from '../stripe-objects/health-alert';
 import { invoiceTotals, overdueTotals } from '../db/finance-views';
 import { noticeCounts } from '../db/notice-outbox';
 import { minorUnitsFromText } from './amounts';
@@ -25,6 +27,11 @@ interface WrittenOff {
 }
 
 export interface DatabaseStats {
+  /**
+   * `--account`: the connected account (`acct_…`) or the platform's own (`platform`) that invoices,
+   * overdue, events and health alerts are of; absent, every owner's. Notices are counted for all.
+   */
+  account?: string;
   /** By Stripe status and currency. Remaining is what is owed, so 0 on void and uncollectible invoices. */
   invoices: Array<{ status: string; currency: string; count: number } & Owed & WrittenOff>;
   /** As `billing invoices --overdue` counts them: open, past due, money owed, by the clock. */
@@ -34,8 +41,20 @@ export interface DatabaseStats {
    * as Stripe sent it, never overdue, no notices about them.
    */
   unknownStatuses: Array<{ status: string; count: number }>;
-  events: { total: number; unprocessed: number; failed: number; oldestUnprocessed: { id: string; type: string; receivedAt: string } | null };
+  events: {
+    total: number;
+    unprocessed: number;
+    failed: number;
+    /** Processed events kept without their payload (`billing events prune`): known, no longer replayable. */
+    payloadsPruned: number;
+    oldestUnprocessed: { id: string; type: string; receivedAt: string } | null;
+  };
   notices: { pending: number; failed: number; skipped: number; oldestPending: string | null };
+  /**
+   * Stripe's alerts that it failed to generate events for an object, not repaired yet: they wait
+   * for STRIPE_SECRET_KEY and `billing reconcile --alerts` (or for a repair that keeps failing).
+   */
+  healthAlerts: { needReconcile: number; ids: string[] };
 }
 
 function owed(sum: string, currency: string): Owed {
@@ -59,19 +78,22 @@ function unknownStatuses(rows: ReadonlyArray<{ status: string; count: number }>)
  * invoice; an uncollectible one's balance written off), and are numbers, as in
  * `billing invoices --format json`.
  */
-export async function databaseStats(ds: DataSource): Promise<DatabaseStats> {
+export async function databaseStats(ds: DataSource, account?: AccountScope): Promise<DatabaseStats> {
   const db = ds.manager;
-  const invoices = await invoiceTotals(db);
-  const overdue = await overdueTotals(db);
-  const events = await eventCounts(db);
-  const oldest = await oldestUnprocessedEvent(db);
+  const invoices = await invoiceTotals(db, account);
+  const overdue = await overdueTotals(db, account);
+  const events = await eventCounts(db, account);
+  const oldest = await oldestUnprocessedEvent(db, account);
   const notices = await noticeCounts(db);
+  const alerts = (await pendingHealthAlerts(db, HEALTH_ALERT_TYPE)).filter((a) => inAccountScope(account, a.account));
   return {
+    ...(account === undefined ? {} : { account: account ?? 'platform' }),
     invoices: invoices.map((r) => ({ status: r.status, currency: r.currency, count: r.count, ...owed(r.remaining, r.currency), ...writtenOff(r.written_off, r.currency) })),
     overdue: overdue.map((r) => ({ currency: r.currency, count: r.count, ...owed(r.remaining, r.currency) })),
     unknownStatuses: unknownStatuses(invoices),
     events: { ...events, oldestUnprocessed: oldest ? { id: oldest.id, type: oldest.type, receivedAt: oldest.received_at.toISOString() } : null },
     notices: { pending: notices.pending, failed: notices.failed, skipped: notices.skipped, oldestPending: notices.oldest_pending?.toISOString() ?? null },
+    healthAlerts: { needReconcile: alerts.length, ids: alerts.map((a) => a.id) },
   };
 }
 

@@ -7,7 +7,7 @@ import { kindOfEvent, OBJECT_KINDS } from '../stripe-objects/registry';
 import type { EventQueue } from '../queue/event-queue';
 import type { BackoffOptions } from '../stripe/with-backoff';
 import { disjointPatterns } from './event-patterns';
-import { createdBetween, listPages, type WarnLogger } from './stripe-pages';
+import { asAccount, createdBetween, listPages, type WarnLogger } from './stripe-pages';
 
 /** Stripe lists events of the last 30 days only. */
 export const EVENT_RETENTION_DAYS = 30;
@@ -22,6 +22,12 @@ export interface BackfillOptions {
   until?: Date;
   /** List and compare only: nothing is sent. */
   dryRun?: boolean;
+  /**
+   * A connected account's events (Connect), listed as that account (Stripe-Account); each is
+   * enqueued naming the account, as a Connect endpoint would have delivered it. Absent: the
+   * platform's own.
+   */
+  account?: string;
 }
 
 export interface BackfillDeps {
@@ -47,6 +53,8 @@ export interface BackfillResult {
   since: string;
   until: string | null;
   dryRun: boolean;
+  /** The connected account backfilled; null for the platform's own. */
+  account: string | null;
   pages: number;
   /** Every event the API returned. */
   listed: number;
@@ -106,6 +114,7 @@ export async function backfill(deps: BackfillDeps, o: BackfillOptions): Promise<
     since: o.since.toISOString(),
     until: o.until?.toISOString() ?? null,
     dryRun,
+    account: o.account ?? null,
     pages: 0,
     listed: 0,
     enqueued: 0,
@@ -117,7 +126,7 @@ export async function backfill(deps: BackfillDeps, o: BackfillOptions): Promise<
   // Each kind's events as Stripe lists them (`invoice.*`); the registry then says which it handles.
   // The patterns are disjoint, so an event comes once and nothing listed need be remembered.
   for (const type of eventPatterns()) {
-    const pages = listPages((p) => deps.stripe.events.list({ ...p, type, created }), {
+    const pages = listPages((p) => deps.stripe.events.list({ ...p, type, created }, asAccount(o.account)), {
       path: '/v1/events',
       logger: deps.logger,
       ...(deps.backoff ? { backoff: deps.backoff } : {}),
@@ -146,12 +155,21 @@ async function backfillPage(deps: BackfillDeps, events: Record<string, unknown>[
       result.alreadyKnown++;
       result.ids.alreadyKnown.push({ ...ref, ...(who.objectId ? { objectId: who.objectId } : {}) });
     } else {
-      if (!result.dryRun) await send(deps.queue!, event, result);
+      if (!result.dryRun) await send(deps.queue!, ofAccount(event, result.account), result);
       result.enqueued++;
       result.ids.enqueued.push({ ...ref, ...(who.objectId ? { objectId: who.objectId } : {}) });
     }
     deps.progress?.tick(1, ref.id);
   }
+}
+
+/**
+ * The event as a Connect endpoint delivers it: naming its connected account. Stripe's Events API
+ * read as an account may leave `account` out; without it the consumer would take the event for the
+ * platform's own.
+ */
+function ofAccount(event: Record<string, unknown>, account: string | null): Record<string, unknown> {
+  return account === null || typeof event['account'] === 'string' ? event : { ...event, account };
 }
 
 async function send(queue: Pick<EventQueue, 'send'>, event: Record<string, unknown>, sofar: BackfillResult): Promise<void> {

@@ -11,7 +11,7 @@ import type { BackoffOptions } from '../stripe/with-backoff';
 import { fetchInvoiceMoney, finalizedInvoiceIds } from './invoice-money';
 import { applyListed, readFetched, type ListedEntry } from './listed-objects';
 import { emptyTally, tallyRelated, type RelatedCounts } from './related-tally';
-import { createdBetween, listPages, StripeApiError, type WarnLogger } from './stripe-pages';
+import { asAccount, apiManners, createdBetween, listPages, StripeApiError, type WarnLogger } from './stripe-pages';
 
 export interface ImportOptions {
   /** Invoices created in [since, until], each with all its payments, charges and credit notes, whenever those were created. */
@@ -19,6 +19,8 @@ export interface ImportOptions {
   until?: Date;
   /** Compare and count only: nothing is written. */
   dryRun?: boolean;
+  /** A connected account's invoices (Connect), read as that account (Stripe-Account); absent: the platform's own. */
+  account?: string;
 }
 
 export interface ImportDeps {
@@ -42,6 +44,8 @@ export interface ImportResult {
   since: string;
   until: string | null;
   dryRun: boolean;
+  /** The connected account imported; null for the platform's own. */
+  account: string | null;
   pages: number;
   listed: number;
   /** New rows (in a dry run: would be), by status. */
@@ -83,11 +87,11 @@ interface Listed {
   invalid: Array<{ invoice: string; reason: string }>;
 }
 
-function readPage(invoices: Record<string, unknown>[], fetchedAt: number): Listed {
+function readPage(invoices: Record<string, unknown>[], fetchedAt: number, account: string | null): Listed {
   const out: Listed = { snapshots: [], invalid: [] };
   for (const invoice of invoices) {
     try {
-      out.snapshots.push(snapshotFromListedInvoice(invoice, fetchedAt, 'import'));
+      out.snapshots.push(snapshotFromListedInvoice(invoice, fetchedAt, 'import', account));
     } catch (err) {
       if (!(err instanceof MalformedEventError)) throw err;
       out.invalid.push({ invoice: String(invoice['id'] ?? '(no id)'), reason: err.message });
@@ -115,6 +119,7 @@ export async function importInvoices(deps: ImportDeps, o: ImportOptions): Promis
     since: o.since.toISOString(),
     until: o.until?.toISOString() ?? null,
     dryRun: o.dryRun ?? false,
+    account: o.account ?? null,
     pages: 0,
     listed: 0,
     inserted: 0,
@@ -129,13 +134,9 @@ export async function importInvoices(deps: ImportDeps, o: ImportOptions): Promis
     objects: [],
   };
   const related = emptyTally();
-  const api = {
-    logger: deps.logger,
-    nowSeconds: clock,
-    ...(deps.backoff ? { backoff: deps.backoff } : {}),
-    ...(deps.apiBase ? { apiBase: deps.apiBase } : {}),
-  };
-  const pages = listPages((p) => deps.stripe.invoices.list({ ...p, created: createdBetween(o.since, o.until) }), { path: '/v1/invoices', ...api });
+  const api = apiManners(deps, clock);
+  const account = result.account;
+  const pages = listPages((p) => deps.stripe.invoices.list({ ...p, created: createdBetween(o.since, o.until) }, asAccount(account)), { path: '/v1/invoices', ...api });
   const finish = () => {
     result.related = Object.fromEntries(Object.entries(related.counts).map(([k, c]) => [k, asImported(c)]));
     result.objects = related.changes
@@ -146,9 +147,9 @@ export async function importInvoices(deps: ImportDeps, o: ImportOptions): Promis
   try {
     for await (const page of pages) {
       deps.progress?.total(result.listed + page.data.length);
-      const { snapshots, invalid } = readPage(page.data as unknown as Record<string, unknown>[], page.fetchedAt);
-      const money = await fetchInvoiceMoney({ stripe: deps.stripe, ...api }, finalizedInvoiceIds(snapshots));
-      const fetched = readFetched(money.objects, 'import');
+      const { snapshots, invalid } = readPage(page.data as unknown as Record<string, unknown>[], page.fetchedAt, account);
+      const money = await fetchInvoiceMoney({ stripe: deps.stripe, ...api, account }, finalizedInvoiceIds(snapshots));
+      const fetched = readFetched(money.objects, 'import', account);
       const entries: ListedEntry[] = [...snapshots.map((snapshot) => ({ kind: invoiceKind, snapshot })), ...fetched.entries];
       const { outcomes, effects } = await applyListed(deps.ds, entries, {
         now: clock(),

@@ -1,7 +1,7 @@
 import type Stripe from 'stripe';
 import type { InvoiceSnapshot } from '../billing/snapshot';
 import type { BackoffOptions } from '../stripe/with-backoff';
-import { listAll, retrieveOne, type WarnLogger } from './stripe-pages';
+import { asAccount, listAll, retrieveOne, type WarnLogger } from './stripe-pages';
 
 /** An object as Stripe's API returned it, with the moment it was asked for. */
 export interface FetchedObject {
@@ -30,6 +30,8 @@ export interface MoneyFetchDeps {
   backoff?: BackoffOptions;
   apiBase?: string;
   nowSeconds?: () => number;
+  /** The connected account to read as (every request sends Stripe-Account); absent or null: the platform. */
+  account?: string | null;
 }
 
 /**
@@ -101,11 +103,12 @@ export async function fetchInvoiceMoney(deps: MoneyFetchDeps, invoiceIds: readon
     ...(deps.backoff ? { backoff: deps.backoff } : {}),
     ...(deps.apiBase ? { apiBase: deps.apiBase } : {}),
   });
+  const options = asAccount(deps.account);
   const asFetched = (object: string) => (o: { data: { id: string }; fetchedAt: number }): FetchedObject => ({ object, body: o.data as unknown as Record<string, unknown>, fetchedAt: o.fetchedAt });
 
   const perInvoice = await inTurns(invoiceIds, async (invoice) => {
-    const payments = await listAll((p) => deps.stripe.invoicePayments.list({ ...p, invoice }), pageOptions('/v1/invoice_payments'));
-    const creditNotes = await listAll((p) => deps.stripe.creditNotes.list({ ...p, invoice }), pageOptions('/v1/credit_notes'));
+    const payments = await listAll((p) => deps.stripe.invoicePayments.list({ ...p, invoice }, options), pageOptions('/v1/invoice_payments'));
+    const creditNotes = await listAll((p) => deps.stripe.creditNotes.list({ ...p, invoice }, options), pageOptions('/v1/credit_notes'));
     return [...payments.map(asFetched('invoice_payment')), ...creditNotes.map(asFetched('credit_note'))];
   });
   const objects = perInvoice.flat();
@@ -123,18 +126,18 @@ export async function fetchInvoiceMoney(deps: MoneyFetchDeps, invoiceIds: readon
     const embedded = record(charge.body['refunds']);
     if (embedded?.['has_more'] !== true) return charge;
     const id = String(charge.body['id']);
-    const refunds = await listAll((p) => deps.stripe.refunds.list({ ...p, charge: id }), pageOptions('/v1/refunds'));
+    const refunds = await listAll((p) => deps.stripe.refunds.list({ ...p, charge: id }, options), pageOptions('/v1/refunds'));
     // Dated as the charge: the refunds are at least as new as that, so they never pass for newer than they are.
     return { ...charge, body: { ...charge.body, refunds: { ...embedded, data: refunds.map((r) => r.data), has_more: false } } };
   };
   const charges = await inTurns([...sources.values()], async (source): Promise<FetchedObject[]> => {
     if ('paymentIntent' in source) {
-      const listed = await listAll((p) => deps.stripe.charges.list({ ...p, payment_intent: source.paymentIntent, expand: ['data.refunds'] }), pageOptions('/v1/charges'));
+      const listed = await listAll((p) => deps.stripe.charges.list({ ...p, payment_intent: source.paymentIntent, expand: ['data.refunds'] }, options), pageOptions('/v1/charges'));
       const out: FetchedObject[] = [];
       for (const c of listed) out.push(await withAllRefunds(asFetched('charge')(c)));
       return out;
     }
-    const one = await retrieveOne(() => deps.stripe.charges.retrieve(source.charge, { expand: ['refunds'] }), pageOptions(`/v1/charges/${source.charge}`));
+    const one = await retrieveOne(() => deps.stripe.charges.retrieve(source.charge, { expand: ['refunds'] }, options), pageOptions(`/v1/charges/${source.charge}`));
     if (one.data === null) {
       missing.push({ object: 'charge', id: source.charge, reason: `an invoice payment names charge ${source.charge}, which Stripe does not have` });
       return [];

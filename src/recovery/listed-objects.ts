@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { reconcileEventId, type ApiSource } from '../billing/repair';
 import { isConnectionError } from '../db/connection-errors';
-import { MalformedEventError } from '../errors';
+import { AccountMismatchError, MalformedEventError } from '../errors';
 import { applyIsolating, type BatchEntry } from '../pipeline/apply-batch';
 import { planObjects } from '../pipeline/apply-objects';
 import { carriedChanges, withCarried } from '../pipeline/carried-objects';
@@ -27,15 +27,15 @@ export interface ObjectProblem {
 /**
  * Reads objects fetched from Stripe's API with their kinds' readers, each wrapped as the event an
  * API read stands for: Stripe's state as of the fetch, dated then, named for the run (`api_import_…`,
- * see reconcileEventId) and never a stored event. An object no reader takes comes back with the
- * reader's reason.
+ * see reconcileEventId) and never a stored event, of the connected account the objects were read
+ * as (null: the platform). An object no reader takes comes back with the reader's reason.
  */
-export function readFetched(objects: readonly FetchedObject[], source: ApiSource): { entries: ListedEntry[]; invalid: ObjectProblem[] } {
+export function readFetched(objects: readonly FetchedObject[], source: ApiSource, account: string | null = null): { entries: ListedEntry[]; invalid: ObjectProblem[] } {
   const entries: ListedEntry[] = [];
   const invalid: ObjectProblem[] = [];
   for (const o of objects) {
     const kind = kindNamed(o.object);
-    const event = fetchedObjectEvent(o.body, { id: reconcileEventId(o.fetchedAt, source), type: source, fetchedAt: o.fetchedAt, livemode: o.body['livemode'] === true, account: null });
+    const event = fetchedObjectEvent(o.body, { id: reconcileEventId(o.fetchedAt, source), type: source, fetchedAt: o.fetchedAt, livemode: o.body['livemode'] === true, account });
     try {
       entries.push({ kind, snapshot: kind.read(event) });
     } catch (err) {
@@ -86,6 +86,8 @@ export async function applyListed(ds: DataSource, entries: readonly ListedEntry[
     outcomes: outcomes.map((r): ListedOutcome => {
       if (r.ok) return { ok: true, change: r.result.change!, carried: r.result.carried ?? [] };
       if (isConnectionError(r.error)) throw r.error;
+      // Another owner's row is not the database's refusal: the message says whose it is.
+      if (r.error instanceof AccountMismatchError) return { ok: false, reason: r.error.message };
       return { ok: false, reason: `the database refused it: ${errorText(r.error)}` };
     }),
     effects,
@@ -96,14 +98,18 @@ export async function applyListed(ds: DataSource, entries: readonly ListedEntry[
 async function planListed(ds: DataSource, entries: readonly ListedEntry[], o: ListedApply): Promise<ListedOutcome[]> {
   const items = withCarried(entries.map((e, index) => ({ index, kind: e.kind, snapshot: e.snapshot })), entries.length);
   const changes = new Map<number, Change<unknown, unknown>>();
+  const refused = new Map<number, Error>();
   for (const kind of OBJECT_KINDS) {
     const mine = items.filter((i) => i.kind === kind);
     if (mine.length === 0) continue;
-    for (const ch of await planObjects(ds.manager, { kind, items: mine, now: o.now, step: o.stepOf(kind) })) changes.set(ch.index, ch);
+    const plan = await planObjects(ds.manager, { kind, items: mine, now: o.now, step: o.stepOf(kind) });
+    for (const ch of plan.changes) changes.set(ch.index, ch);
+    for (const r of plan.refused) refused.set(r.index, r.error);
   }
-  return entries.map((_, i) => ({
-    ok: true,
-    change: changes.get(i)!,
-    carried: carriedChanges(items, changes, i),
-  }));
+  return entries.map((_, i): ListedOutcome => {
+    // An entry is applied with what it carries, so either one refused fails the entry, as in applyListed.
+    const refusal = [i, ...items.filter((item) => item.carrier === i).map((item) => item.index)].map((n) => refused.get(n)).find((e) => e !== undefined);
+    if (refusal) return { ok: false, reason: refusal.message };
+    return { ok: true, change: changes.get(i)!, carried: carriedChanges(items, changes, i) };
+  });
 }

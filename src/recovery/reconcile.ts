@@ -12,7 +12,7 @@ import { wallClock } from '../clock';
 import { fetchInvoiceMoney, finalizedInvoiceIds } from './invoice-money';
 import { applyListed, readFetched, type ListedEntry } from './listed-objects';
 import { emptyTally, rowDifferences, tallyRelated, type RelatedCounts, type RelatedTally } from './related-tally';
-import { createdBetween, listPages, type WarnLogger } from './stripe-pages';
+import { asAccount, apiManners, createdBetween, listPages, retrieveOne, type WarnLogger } from './stripe-pages';
 
 export interface ReconcileOptions {
   /**
@@ -23,6 +23,8 @@ export interface ReconcileOptions {
   until?: Date;
   /** Compare and report only: nothing is written. */
   dryRun?: boolean;
+  /** A connected account's invoices (Connect), read as that account (Stripe-Account); absent: the platform's own. */
+  account?: string;
 }
 
 export interface ReconcileDeps {
@@ -53,10 +55,15 @@ export interface InvoiceReport {
   reason?: string;
 }
 
+/** A named invoice's report: as a range's, or unchanged. */
+export type NamedInvoiceReport = InvoiceReport | { invoice: string; action: 'unchanged'; differences: [] };
+
 export interface ReconcileResult {
   since: string;
   until: string | null;
   dryRun: boolean;
+  /** The connected account reconciled; null for the platform's own. */
+  account: string | null;
   listed: number;
   unchanged: number;
   /** Written, or in a dry run: would be. */
@@ -120,6 +127,7 @@ export async function reconcile(deps: ReconcileDeps, o: ReconcileOptions): Promi
     since: o.since.toISOString(),
     until: o.until?.toISOString() ?? null,
     dryRun: o.dryRun ?? false,
+    account: o.account ?? null,
     listed: 0,
     unchanged: 0,
     repaired: 0,
@@ -131,19 +139,15 @@ export async function reconcile(deps: ReconcileDeps, o: ReconcileOptions): Promi
     objects: [],
   };
   const related = emptyTally();
-  const api = {
-    logger: deps.logger,
-    nowSeconds: clock,
-    ...(deps.backoff ? { backoff: deps.backoff } : {}),
-    ...(deps.apiBase ? { apiBase: deps.apiBase } : {}),
-  };
+  const api = apiManners(deps, clock);
   const created = createdBetween(o.since, o.until);
-  const pages = listPages((p) => deps.stripe.invoices.list({ ...p, created }), { path: '/v1/invoices', ...api });
+  const pages = listPages((p) => deps.stripe.invoices.list({ ...p, created }, asAccount(o.account)), { path: '/v1/invoices', ...api });
 
   for await (const page of pages) {
     result.listed += page.data.length;
     deps.progress?.total(result.listed);
-    for (const report of await reconcilePage(deps, api, page.data as unknown as Record<string, unknown>[], page.fetchedAt, result.dryRun, clock, startedAt, related)) {
+    const listed = page.data as unknown as Record<string, unknown>[];
+    for (const report of await reconcilePage(deps, { ...api, account: result.account }, listed, page.fetchedAt, result.dryRun, clock, startedAt, related)) {
       if (report === null) result.unchanged++;
       else {
         result[report.action]++;
@@ -155,6 +159,29 @@ export async function reconcile(deps: ReconcileDeps, o: ReconcileOptions): Promi
   result.related = Object.fromEntries(Object.entries(related.counts).map(([k, c]) => [k, asReconciled(c)]));
   result.objects = objectReports(related);
   return result;
+}
+
+/**
+ * Named invoices, each with the money behind it, compared and written as a range's are: what a
+ * Stripe health alert repairs, since the events Stripe failed to generate never reach the Events
+ * API. An invoice Stripe does not have is reported invalid. `account`: the connected account the
+ * invoices are read as (null: the platform's own).
+ */
+export async function reconcileInvoices(deps: ReconcileDeps, ids: readonly string[], account: string | null = null): Promise<NamedInvoiceReport[]> {
+  const clock = deps.nowSeconds ?? wallClock;
+  const startedAt = clock();
+  const api = apiManners(deps, clock);
+  const reports: NamedInvoiceReport[] = [];
+  for (const id of ids) {
+    const { data, fetchedAt } = await retrieveOne(() => deps.stripe.invoices.retrieve(id, {}, asAccount(account)), { path: `/v1/invoices/${id}`, ...api });
+    if (data === null) {
+      reports.push({ invoice: id, action: 'invalid', differences: [], reason: 'Stripe has no such invoice' });
+      continue;
+    }
+    const [report] = await reconcilePage(deps, { ...api, account }, [data as unknown as Record<string, unknown>], fetchedAt, false, clock, startedAt, emptyTally());
+    reports.push(report ?? { invoice: id, action: 'unchanged', differences: [] });
+  }
+  return reports;
 }
 
 /** Stripe's state wins: a row is overwritten (or inserted) when planRepair says so, else left as it is. */
@@ -169,11 +196,11 @@ const repairStep: Step<InvoiceSnapshot, InvoiceState> = (row, snapshot, { now })
  * consumer applying an event of the same object waits; the notices a real transition implies
  * commit with the row. An object the database refuses is applied alone and reported invalid, so
  * it holds back none of the page. Each listed invoice gets its report, in the order listed; the
- * related objects are added to `related`.
+ * related objects are added to `related`. Everything is read, and stamped, as `api.account`.
  */
 async function reconcilePage(
   deps: ReconcileDeps,
-  api: { logger: WarnLogger; nowSeconds: () => number; backoff?: BackoffOptions; apiBase?: string },
+  api: { logger: WarnLogger; nowSeconds: () => number; backoff?: BackoffOptions; apiBase?: string; account: string | null },
   invoices: Record<string, unknown>[],
   fetchedAt: number,
   dryRun: boolean,
@@ -185,7 +212,7 @@ async function reconcilePage(
   const snapshots: Array<{ at: number; snapshot: InvoiceSnapshot }> = [];
   for (const invoice of invoices) {
     try {
-      snapshots.push({ at: reports.length, snapshot: snapshotFromListedInvoice(invoice, fetchedAt) });
+      snapshots.push({ at: reports.length, snapshot: snapshotFromListedInvoice(invoice, fetchedAt, 'reconcile', api.account) });
       reports.push(null);
     } catch (err) {
       if (!(err instanceof MalformedEventError)) throw err;
@@ -193,7 +220,7 @@ async function reconcilePage(
     }
   }
   const money = await fetchInvoiceMoney({ stripe: deps.stripe, ...api }, finalizedInvoiceIds(snapshots.map((s) => s.snapshot)));
-  const fetched = readFetched(money.objects, 'reconcile');
+  const fetched = readFetched(money.objects, 'reconcile', api.account);
   const entries: ListedEntry[] = [...snapshots.map(({ snapshot }) => ({ kind: invoiceKind, snapshot })), ...fetched.entries];
   const now = clock();
   const { outcomes } = await applyListed(deps.ds, entries, {

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { matchingEvents, type EventFilter, type ReplayableEvent } from '../db/event-log';
+import { matchingEvents, prunedMatchingEvents, type EventFilter, type ReplayableEvent } from '../db/event-log';
 import { REPLAY_ATTRIBUTE } from '../queue/replay-attribute';
 import type { EventQueue } from '../queue/event-queue';
 
@@ -10,6 +10,8 @@ export interface ReplayCandidate {
   created: string;
   processedAt: string | null;
   lastError: string | null;
+  /** The connected account the event is of (Stripe Connect); null for the platform's own. */
+  account: string | null;
 }
 
 export interface ReplayResult {
@@ -18,6 +20,8 @@ export interface ReplayResult {
   dryRun: boolean;
   events: ReplayCandidate[];
   errors: Array<{ id: string; error: string }>;
+  /** Matching events left out because their payload was pruned (a forced replay would have sent them). */
+  prunedSkipped: number;
 }
 
 const candidate = (r: ReplayableEvent): ReplayCandidate => ({
@@ -27,6 +31,7 @@ const candidate = (r: ReplayableEvent): ReplayCandidate => ({
   created: r.created.toISOString(),
   processedAt: r.processed_at?.toISOString() ?? null,
   lastError: r.last_error,
+  account: r.stripe_account_id,
 });
 
 /** Sends in flight at once: enough to fill SendMessageBatch calls, few enough to stay polite. */
@@ -45,7 +50,8 @@ export async function replayEvents(
   o: { dryRun?: boolean; onProgress?: (done: number) => void } = {},
 ): Promise<ReplayResult> {
   if (!o.dryRun && !queue) throw new TypeError('replayEvents: a queue is needed unless dryRun');
-  const result: ReplayResult = { enqueued: 0, failed: 0, dryRun: o.dryRun === true, events: [], errors: [] };
+  const result: ReplayResult = { enqueued: 0, failed: 0, dryRun: o.dryRun === true, events: [], errors: [], prunedSkipped: 0 };
+  if (f.force) result.prunedSkipped = (await prunedMatchingEvents(ds.manager, f)).count;
   const attributes: Record<string, string> = f.force ? { [REPLAY_ATTRIBUTE]: 'force' } : {};
   for await (const page of matchingEvents(ds.manager, f)) {
     if (o.dryRun) {

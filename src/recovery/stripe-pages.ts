@@ -36,6 +36,14 @@ export interface PageOptions {
   apiBase?: string;
 }
 
+/** A command's manners with the API (its logger, clock, backoff and base URL), for every page and read it makes. */
+export function apiManners(deps: { logger: WarnLogger; backoff?: BackoffOptions; apiBase?: string }, clock: () => number): Omit<PageOptions, 'path'> & { nowSeconds: () => number } {
+  return { logger: deps.logger, nowSeconds: clock, ...(deps.backoff ? { backoff: deps.backoff } : {}), ...(deps.apiBase ? { apiBase: deps.apiBase } : {}) };
+}
+
+/** The request options that read as a connected account (the Stripe-Account header), or none for the platform's own. */
+export const asAccount = (account: string | null | undefined): Stripe.RequestOptions | undefined => (account ? { stripeAccount: account } : undefined);
+
 /** Stripe's `created` filter for [since, until]. */
 export function createdBetween(since: Date, until?: Date): Stripe.RangeQueryParam {
   return { gte: unixSeconds(since), ...(until ? { lte: unixSeconds(until) } : {}) };

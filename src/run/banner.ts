@@ -3,6 +3,10 @@ import type { Database, Queue, Secrets } from './resources';
 
 export interface BannerInput {
   url?: string;
+  /** GET /metrics of this process. */
+  metricsUrl?: string;
+  /** Whether METRICS_TOKEN guards it; the token itself is never printed. */
+  metricsToken?: boolean;
   secrets?: Secrets;
   database?: Database;
   queue?: Queue;
@@ -44,6 +48,9 @@ export function banner(b: BannerInput): string {
     lines.push(`  dead letters    ${b.queue.dlqUrl}`);
   }
   if (b.mailTarget) lines.push(`  mail            ${b.mailTarget}`);
+  if (b.metricsUrl) {
+    lines.push(`  metrics         ${b.metricsUrl}   (${b.metricsToken ? 'Authorization: Bearer $METRICS_TOKEN' : 'open; set METRICS_TOKEN to require a bearer token'})`);
+  }
   if (b.url) {
     const u = new URL(b.url);
     lines.push('', '  Forward events from Stripe with the Stripe CLI:');

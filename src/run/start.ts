@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../config';
 import { noticePolicy } from '../effects/notice-effects';
@@ -14,15 +15,23 @@ import { createApp, WEBHOOK_PATH } from '../ingest/app';
 import { createReceivingSqsClient } from '../queue/sqs-client';
 import { createLogger } from '../log';
 import { banner } from './banner';
-import { listen } from './http-server';
+import { listen, type Listening } from './http-server';
+import { metricsEndpoint } from '../metrics/metrics-endpoint';
+import { PrometheusMetrics } from '../metrics/prometheus';
+import { createStatusApp } from './status-routes';
 import { Closers, openDatabase, openQueue, resolveSecrets, StartupError, type Database, type Queue } from './resources';
 import { startSweeper } from './sweeper';
+import { sweepOptionsOf } from '../sweep/invoice-sweep';
 import { ping } from '../db/ping';
 
 export interface Running {
   config: Config;
   logger: Logger;
+  /** The webhook's URL, when this process takes webhooks. */
   url?: string;
+  /** GET /metrics of this process; every long-running process serves it (and /healthz, /readyz). */
+  metricsUrl: string;
+  metrics: PrometheusMetrics;
   database?: Database;
   queue?: Queue;
   stop(): Promise<void>;
@@ -43,6 +52,16 @@ function mailFrom(config: Config) {
     return parseMailFrom(config.mail.from);
   } catch (err) {
     throw new StartupError(`MAIL_FROM: ${(err as Error).message}`);
+  }
+}
+
+/** The HTTP port, or a one-line reason why not that names the variables to change. */
+async function listenOn(app: Parameters<typeof listen>[0], config: Config): Promise<Listening> {
+  try {
+    return await listen(app, config.host, config.port);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new StartupError(`cannot listen on ${config.host}:${config.port} (${code}): set HOST and PORT (PORT=0 picks a free port)`);
   }
 }
 
@@ -76,6 +95,13 @@ export async function start(roles: Role[], env: NodeJS.ProcessEnv = process.env,
     const stripe = config.stripe.secretKey ? createStripeClient(config.stripe, 'fetching objects') : undefined;
     let url: string | undefined;
     const secrets = roles.includes('webhook') ? await resolveSecrets(config) : undefined;
+    const metrics = new PrometheusMetrics({
+      roles: { webhook: roles.includes('webhook'), worker: roles.includes('worker'), mailer: roles.includes('mailer') },
+      // Every process that can see them reports these two, so they outlive any one process.
+      ...(queue ? { queue: { sqs: queue.sqs, urls: { events: queue.url, dlq: queue.dlqUrl } } } : {}),
+      ...(database ? { outbox: database.ds } : {}),
+      logger: log,
+    });
 
     if (database && roles.includes('mailer')) {
       const from = mailFrom(config);
@@ -91,6 +117,7 @@ export async function start(roles: Role[], env: NodeJS.ProcessEnv = process.env,
         concurrency: config.mail.concurrency,
         pollIntervalMs: config.mail.pollIntervalMs,
         receiptWaitSeconds: config.mail.receiptWaitSeconds,
+        metrics,
       });
       mailer.start();
       closers.push('mailer', () => mailer.stop());
@@ -112,40 +139,57 @@ export async function start(roles: Role[], env: NodeJS.ProcessEnv = process.env,
         waitTimeSeconds: queue.embedded ? 1 : config.waitTimeSeconds,
         visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,
         maxReceiveCount: config.maxReceiveCount,
-        ...pipelineOptions(config, stripe),
+        metrics,
+        ...pipelineOptions(config, stripe, log),
       });
       worker.start();
       closers.push('worker', () => worker.stop());
-      closers.push('sweeper', startSweeper(database.ds, config.sweepIntervalSeconds, noticePolicy(config), log));
+      closers.push('sweeper', startSweeper(database.ds, config.sweepIntervalSeconds, noticePolicy(config), log, metrics, sweepOptionsOf(config)));
     }
 
-    if (secrets && queue) {
-      const eventQueue = new EventQueue(queue.sqs, queue.url, { lingerMs: WEBHOOK_LINGER_MS });
-      const app = createApp({
-        queue: eventQueue,
-        secrets: () => secrets.values,
-        toleranceSeconds: config.toleranceSeconds,
-        maxBodyBytes: config.maxBodyBytes,
-        stripe,
-        logger: log,
-        readiness: async () => {
-          await eventQueue.ping().catch(() => {
+    const status = {
+      metricsEndpoint: metricsEndpoint({
+        page: metrics,
+        token: config.metricsToken,
+        onError: (err) => log.error({ err: (err as Error).message }, 'cannot render /metrics'),
+      }),
+      readiness: async () => {
+        if (queue) {
+          await queue.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ['QueueArn'] })).catch(() => {
             throw new Error('queue unreachable');
           });
-          if (database) {
-            await ping(database.ds).catch(() => {
-              throw new Error('database unreachable');
-            });
-          }
-        },
-      });
-      const http = await listen(app, config.host, config.port);
-      closers.push('http', () => http.close());
-      url = `http://${config.host}:${http.port}${WEBHOOK_PATH}`;
-    }
+        }
+        if (database) {
+          await ping(database.ds).catch(() => {
+            throw new Error('database unreachable');
+          });
+        }
+      },
+    };
+    // Every long-running process listens: the webhook's, or status routes only for a worker or mailer.
+    const app =
+      secrets && queue
+        ? createApp({
+            ...status,
+            queue: new EventQueue(queue.sqs, queue.url, { lingerMs: WEBHOOK_LINGER_MS }),
+            secrets: () => secrets.values,
+            toleranceSeconds: config.toleranceSeconds,
+            maxBodyBytes: config.maxBodyBytes,
+            stripe,
+            logger: log,
+            metrics,
+          })
+        : createStatusApp(status);
+    const http = await listenOn(app, config);
+    closers.push('http', () => http.close());
+    const origin = `http://${config.host}:${http.port}`;
+    if (secrets && queue) url = `${origin}${WEBHOOK_PATH}`;
+    const metricsUrl = `${origin}/metrics`;
 
-    if (!options.quiet) process.stdout.write(banner({ url, secrets, database, queue, mailTarget, roles }));
-    return { config, logger: log, url, database, queue, stop: () => closers.closeAll(log) };
+    if (!options.quiet) {
+      process.stdout.write(banner({ url, metricsUrl, metricsToken: config.metricsToken !== undefined, secrets, database, queue, mailTarget, roles }));
+    }
+    return { config, logger: log, url, metricsUrl, metrics, database, queue, stop: () => closers.closeAll(log) };
   } catch (err) {
     await closers.closeAll(log);
     throw err;

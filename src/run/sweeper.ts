@@ -2,15 +2,30 @@ import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { NoticePolicy } from '../billing/notice-plan';
 import { wallClock } from '../clock';
-import { sweepInvoices } from '../sweep/invoice-sweep';
+import { noMetrics, type Metrics } from '../metrics/metrics';
+import { sweepInvoices, type SweepOptions } from '../sweep/invoice-sweep';
 
-/** Re-evaluates overdue flags and dunning reminders on a timer; a sweep that fails is logged and tried at the next tick. */
-export function startSweeper(ds: DataSource, intervalSeconds: number, policy: NoticePolicy, logger: Logger): () => Promise<void> {
+/**
+ * Re-evaluates overdue flags and dunning reminders on a timer; a sweep that fails is logged and
+ * tried at the next tick. Each sweep that completes is counted (billing_sweep_runs_total), so a
+ * sweep that keeps failing shows as one that stopped running.
+ */
+export function startSweeper(
+  ds: DataSource,
+  intervalSeconds: number,
+  policy: NoticePolicy,
+  logger: Logger,
+  metrics: Metrics = noMetrics,
+  sweep: SweepOptions = {},
+): () => Promise<void> {
   let running: Promise<void> = Promise.resolve();
   const tick = () => {
-    running = sweepInvoices(ds, wallClock(), policy)
+    running = sweepInvoices(ds, wallClock(), policy, sweep)
       .then((r) => {
-        if (r.reviewed > 0) logger.info({ flagged: r.flagged, reviewed: r.reviewed }, 'invoice sweep');
+        metrics.sweepRun();
+        if (r.reviewed > 0 || r.eventPayloadsPruned) {
+          logger.info({ flagged: r.flagged, reviewed: r.reviewed, ...(r.eventPayloadsPruned ? { eventPayloadsPruned: r.eventPayloadsPruned } : {}) }, 'invoice sweep');
+        }
       })
       .catch((err: Error) => logger.error({ err: err.message }, 'overdue sweep failed'));
   };

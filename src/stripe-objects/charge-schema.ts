@@ -3,6 +3,7 @@ import { readEnvelope, readObject, type EventMeta } from '../billing/event-envel
 import { MalformedEventError } from '../errors';
 import { cents, currency, optionalReference, optionalText, statusName, stripeId, unixSeconds } from './payment-fields';
 import { refundFromObject, type RefundSnapshot } from './refund-schema';
+import type { Owned } from './object-kind';
 import type { LastEvent } from './row-join';
 
 /** A Charge as its row holds it. */
@@ -27,7 +28,7 @@ export interface ChargeFields {
   livemode: boolean;
 }
 
-export type ChargeRow = ChargeFields & LastEvent;
+export type ChargeRow = ChargeFields & LastEvent & Owned;
 
 export interface ChargeSnapshot extends EventMeta {
   charge: ChargeFields;

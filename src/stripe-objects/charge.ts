@@ -15,7 +15,7 @@ const STATUS_RANK = new Map([
 ]);
 
 export const chargeJoin: RowJoin<ChargeSnapshot, ChargeRow> = {
-  rowOf: (s) => ({ ...s.charge, lastEventId: s.eventId, lastEventCreatedAt: s.eventCreated }),
+  rowOf: (s) => ({ ...s.charge, lastEventId: s.eventId, lastEventCreatedAt: s.eventCreated, stripeAccountId: s.account }),
   rank: (row) => STATUS_RANK.get(row.status) ?? 0,
   merge: (winner, other) => ({
     ...winner,

@@ -1,9 +1,9 @@
-import type { Step } from './object-kind';
+import type { Owned, Step } from './object-kind';
 import type { CreditNoteFields, CreditNoteSnapshot } from './credit-note-schema';
 import { fieldsBut, joinListedStep, joinSnapshot, joinStep, known, type LastEvent, type RowJoin, sameRow } from './row-join';
 
 /** The credit_notes row as the pure core sees it (times in unix seconds). */
-export interface CreditNoteState extends CreditNoteFields, LastEvent {
+export interface CreditNoteState extends CreditNoteFields, LastEvent, Owned {
   stripeCreditNoteId: string;
 }
 
@@ -41,7 +41,7 @@ const fixedOf = (f: Fixed): Fixed => Object.fromEntries(FIXED_ORDER.map((k) => [
  * fixed ones are the least seen (see Fixed), and voided_at is the earliest any void snapshot gave.
  */
 export const creditNoteJoin: RowJoin<CreditNoteSnapshot, CreditNoteState> = {
-  rowOf: (s) => ({ stripeCreditNoteId: s.stripeCreditNoteId, ...s.fields, lastEventId: s.eventId, lastEventCreatedAt: s.eventCreated }),
+  rowOf: (s) => ({ stripeCreditNoteId: s.stripeCreditNoteId, ...s.fields, lastEventId: s.eventId, lastEventCreatedAt: s.eventCreated, stripeAccountId: s.account }),
   rank: (row) => rankOf(row.status),
   merge: (winner, other) => ({
     ...winner,

@@ -18,6 +18,8 @@ export interface CustomerContactState {
   /** The `created` of the event whose customer state the row holds; null before any (a row `contacts set` made). */
   stripeSyncedAt: number | null;
   lastEventId: string | null;
+  /** The connected account of the customer (Connect); null for the platform's own, and on a row no snapshot has written yet. */
+  stripeAccountId: string | null;
 }
 
 /**
@@ -45,7 +47,10 @@ export function sameContact(a: CustomerContactState, b: CustomerContactState): b
   return (Object.keys(a) as (keyof CustomerContactState)[]).every((k) => a[k] === b[k]);
 }
 
-const blank = (id: string): CustomerContactState => ({ stripeCustomerId: id, primaryEmail: null, stripeEmail: null, name: null, deletedAt: null, stripeSyncedAt: null, lastEventId: null });
+const blank = (id: string): CustomerContactState => ({ stripeCustomerId: id, primaryEmail: null, stripeEmail: null, name: null, deletedAt: null, stripeSyncedAt: null, lastEventId: null, stripeAccountId: null });
+
+/** A row no snapshot has written yet: one `contacts set` made, which the customer's first snapshot, of whatever account, makes its own. */
+export const unclaimedContact = (row: CustomerContactState): boolean => row.lastEventId === null && row.stripeSyncedAt === null && row.deletedAt === null;
 
 /**
  * Folds one snapshot into the row. Over snapshots alone it is a join (any order and repetition
@@ -58,7 +63,11 @@ const blank = (id: string): CustomerContactState => ({ stripeCustomerId: id, pri
  */
 export function mergeCustomer(current: CustomerContactState | null, s: CustomerSnapshot): CustomerContactState {
   const row = current ?? blank(s.stripeCustomerId);
-  let next: CustomerContactState = { ...row, deletedAt: earliest(row.deletedAt, s.deleted ? s.eventCreated : null) };
+  let next: CustomerContactState = {
+    ...row,
+    stripeAccountId: unclaimedContact(row) ? s.account : row.stripeAccountId,
+    deletedAt: earliest(row.deletedAt, s.deleted ? s.eventCreated : null),
+  };
   const f = s.fields;
   if (f !== null) {
     const key: VersionKey = [s.eventCreated, f.email, f.name, s.eventId];

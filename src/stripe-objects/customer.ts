@@ -1,5 +1,5 @@
 import { customerContactRepository } from '../db/billing-contacts';
-import { reduceCustomer, reduceListedCustomer, type CustomerContactState } from './customer-reducer';
+import { reduceCustomer, reduceListedCustomer, unclaimedContact, type CustomerContactState } from './customer-reducer';
 import { readCustomerEvent, type CustomerSnapshot } from './customer-schema';
 import { retrieveOrNull } from './retrieve';
 import type { ObjectKind } from './object-kind';
@@ -33,6 +33,7 @@ export const customerKind: ObjectKind<CustomerSnapshot, CustomerContactState> = 
   reduce: reduceCustomer,
   reduceListed: reduceListedCustomer,
   repository: customerContactRepository,
+  unclaimed: unclaimedContact,
   effects: async () => ({ queued: 0, skipped: 0 }),
   goneObject: (type, id) => (type === 'customer.deleted' ? { id, object: 'customer', deleted: true } : null),
   // A deleted customer comes back as {id, object: 'customer', deleted: true}: the reader takes it as the deletion.

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { readEnvelope, readObject, type EventMeta } from '../billing/event-envelope';
 import { cents, currency, optionalReference, reference, statusName, stripeId, unixSeconds } from './payment-fields';
+import type { Owned } from './object-kind';
 import type { LastEvent } from './row-join';
 
 /** An InvoicePayment as its row holds it: the money applied to one invoice by one payment. */
@@ -24,7 +25,7 @@ export interface InvoicePaymentFields {
   livemode: boolean;
 }
 
-export type InvoicePaymentRow = InvoicePaymentFields & LastEvent;
+export type InvoicePaymentRow = InvoicePaymentFields & LastEvent & Owned;
 
 export interface InvoicePaymentSnapshot extends EventMeta {
   payment: InvoicePaymentFields;

@@ -16,7 +16,7 @@ const STATUS_RANK = new Map([
 ]);
 
 export const invoicePaymentJoin: RowJoin<InvoicePaymentSnapshot, InvoicePaymentRow> = {
-  rowOf: (s) => ({ ...s.payment, lastEventId: s.eventId, lastEventCreatedAt: s.eventCreated }),
+  rowOf: (s) => ({ ...s.payment, lastEventId: s.eventId, lastEventCreatedAt: s.eventCreated, stripeAccountId: s.account }),
   rank: (row) => STATUS_RANK.get(row.status) ?? 0,
   merge: (winner, other) => ({
     ...winner,

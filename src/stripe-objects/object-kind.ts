@@ -37,6 +37,17 @@ export interface EffectCounts {
   skipped: number;
 }
 
+/**
+ * What every kind's row keeps of who it belongs to. Stripe ids are unique across all of Stripe, so
+ * a row is keyed by its object's id alone and records the connected account its snapshots came
+ * from (an event's `account`, or the account an API read was made as); null for the platform's
+ * own objects. A row's account is set by the snapshot that makes it and never changes: the
+ * pipeline refuses a snapshot of any other owner (see applyObjects).
+ */
+export interface Owned {
+  stripeAccountId: string | null;
+}
+
 /** One snapshot folded into a row (or none); returns the row itself when nothing changes. */
 export type Step<S, R> = (current: R | null, snapshot: S, meta: { now: number }) => R;
 
@@ -44,7 +55,7 @@ export type Step<S, R> = (current: R | null, snapshot: S, meta: { now: number })
  * One kind of Stripe object the processor keeps. Everything the pipeline, ingest and the
  * recovery commands need to know about the kind is here; none of them names a kind.
  */
-export interface ObjectKind<S extends EventMeta, R> {
+export interface ObjectKind<S extends EventMeta, R extends Owned> {
   /** Stripe's `object` value, e.g. `invoice`. */
   readonly object: string;
   /** The snapshot event types that carry it, as a webhook endpoint subscribes to them. */
@@ -87,6 +98,12 @@ export interface ObjectKind<S extends EventMeta, R> {
   /** The same reducer for snapshots read again from the API (import): a re-read that says nothing new changes nothing. */
   reduceListed: Step<S, R>;
   repository: ObjectRepository<R>;
+  /**
+   * Whether no snapshot has written this row yet, so that the first one, of whatever account,
+   * makes it its own (a contact that `billing contacts set` made before the customer's first
+   * event). Without it, every row belongs to the account its first snapshot named.
+   */
+  unclaimed?(row: R): boolean;
   /** Runs in the transaction that wrote the changes: the effects those changes have (notices; ledger entries). */
   effects(db: EntityManager, changes: ReadonlyArray<Change<S, R> & ChangeMode>, nowSeconds: number, runners: EffectRunners): Promise<EffectCounts>;
   /**

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { readEnvelope, readObject, type EventMeta } from '../billing/event-envelope';
 import { cents, currency, optionalReference, optionalText, statusName, stripeId, unixSeconds } from './payment-fields';
+import type { Owned } from './object-kind';
 import type { LastEvent } from './row-join';
 
 /** A Refund as its row holds it. */
@@ -20,7 +21,7 @@ export interface RefundFields {
   livemode: boolean;
 }
 
-export type RefundRow = RefundFields & LastEvent;
+export type RefundRow = RefundFields & LastEvent & Owned;
 
 export interface RefundSnapshot extends EventMeta {
   refund: RefundFields;

@@ -19,7 +19,7 @@ const STATUS_RANK = new Map([
 ]);
 
 export const refundJoin: RowJoin<RefundSnapshot, RefundRow> = {
-  rowOf: (s) => ({ ...s.refund, lastEventId: s.eventId, lastEventCreatedAt: s.eventCreated }),
+  rowOf: (s) => ({ ...s.refund, lastEventId: s.eventId, lastEventCreatedAt: s.eventCreated, stripeAccountId: s.account }),
   rank: (row) => (row.status === null ? 0 : (STATUS_RANK.get(row.status) ?? 0)),
   merge: (winner, other) => ({
     ...winner,

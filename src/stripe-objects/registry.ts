@@ -26,6 +26,9 @@
  *    idempotent (unique keys), so replays, reconcile and import can never repeat one.
  * 4. The kind's table has one repository under src/db/, one migration and one entity; no other
  *    file holds SQL for it.
+ * 5. Its row keeps the connected account of the snapshot that made it (`stripeAccountId`, from
+ *    the snapshot's `account`; see Owned) in a `stripe_account_id` column; the pipeline refuses a
+ *    snapshot of any other owner before the reducer sees it.
  *
  * Adding a kind: write its entry (schema, reducer, effects) beside invoice.ts, its migration, its
  * entity and its repository, add it to OBJECT_KINDS, and give it the tests above. The README's

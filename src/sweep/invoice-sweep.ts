@@ -5,21 +5,49 @@ import { noticeEffects } from '../effects/notice-effects';
 import { lockFreeInvoices, setOverdueFlags } from '../db/invoices';
 import { sweepCandidates } from '../db/invoices';
 import { sqlClientOf } from '../db/sql-client';
+import { pruneEventPayloads, retentionCutoff } from './event-payload-retention';
 
 export interface SweepResult {
   flagged: number;
   reviewed: number;
+  /** Events whose payload this run removed; present only when a retention is set. */
+  eventPayloadsPruned?: number;
 }
+
+export interface SweepOptions {
+  /** EVENT_PAYLOAD_RETENTION_DAYS: processed events older than this lose their payload; unset: never. */
+  eventPayloadRetentionDays?: number;
+}
+
+/** What the deployment's configuration asks of every sweep, in a process or on Lambda. */
+export const sweepOptionsOf = (config: { eventPayloadRetentionDays?: number | undefined }): SweepOptions =>
+  config.eventPayloadRetentionDays === undefined ? {} : { eventPayloadRetentionDays: config.eventPayloadRetentionDays };
 
 const BATCH = 200;
 
 /**
- * Stripe sends nothing when a due date passes, so time alone must turn `overdue` on and bring
- * dunning reminders due. Candidates come from two partial indexes (open and past due but not yet
- * flagged; next dunning check reached), so the sweep stays cheap at any table size. Rows a
- * consumer holds are skipped: its merge does the same work.
+ * Payloads one run prunes at most: the first run after a retention is set may find years of
+ * events, and a sweep must end well within its schedule (and the Lambda's timeout); the next
+ * runs take the rest.
  */
-export async function sweepInvoices(ds: DataSource, nowSeconds: number, policy: NoticePolicy): Promise<SweepResult> {
+export const SWEEP_PRUNE_LIMIT = 10 * 1000;
+
+/**
+ * What time alone brings, run on a schedule. Stripe sends nothing when a due date passes, so time
+ * must turn `overdue` on and bring dunning reminders due. Candidates come from two partial indexes
+ * (open and past due but not yet flagged; next dunning check reached), so the sweep stays cheap at
+ * any table size. Rows a consumer holds are skipped: its merge does the same work. With a payload
+ * retention, the invoices come first, then the payloads past it are pruned
+ * (`billing events prune`, a share per run).
+ */
+export async function sweepInvoices(ds: DataSource, nowSeconds: number, policy: NoticePolicy, o: SweepOptions = {}): Promise<SweepResult> {
+  const result = await sweepDueInvoices(ds, nowSeconds, policy);
+  if (o.eventPayloadRetentionDays === undefined) return result;
+  const pruned = await pruneEventPayloads(ds, { processedBefore: retentionCutoff(nowSeconds, o.eventPayloadRetentionDays), limit: SWEEP_PRUNE_LIMIT });
+  return { ...result, eventPayloadsPruned: pruned.pruned };
+}
+
+async function sweepDueInvoices(ds: DataSource, nowSeconds: number, policy: NoticePolicy): Promise<SweepResult> {
   const result: SweepResult = { flagged: 0, reviewed: 0 };
   const effects = noticeEffects(policy);
   let afterId = '0';

@@ -35,7 +35,7 @@ async function drainOnce(sqs: BenchSqs, db: BenchDatabase, w: DrainWorkload, env
   const worker = await startChild({
     kind: 'node',
     args: ['dist/src/cli.js', 'worker'],
-    env: { ...env, SQS_QUEUE_URL: queueUrl, DATABASE_URL: db.url, SQS_WAIT_TIME_SECONDS: '1' },
+    env: { ...env, SQS_QUEUE_URL: queueUrl, DATABASE_URL: db.url, SQS_WAIT_TIME_SECONDS: '1', PORT: '0' },
     ready: /stripe-billing worker/,
     label: `worker-${db.preloaded}`,
   });

@@ -23,8 +23,8 @@ if (unknown.length > 0) throw new Error(`unknown bench section(s): ${unknown.joi
 const wanted = (section: string) => !only || only.includes(section);
 
 const INGEST: IngestSizes = quick
-  ? { rounds: 1, throughputSeconds: 4, connections: 32, rate: 500, rateSeconds: 8, bareRateSeconds: 4 }
-  : { rounds: 3, throughputSeconds: 8, connections: 32, rate: 500, rateSeconds: 30, bareRateSeconds: 10 };
+  ? { rounds: 1, throughputSeconds: 4, connections: 32, rate: 500, rateSeconds: 8, bareRateSeconds: 4, scrapeRounds: 4 }
+  : { rounds: 3, throughputSeconds: 8, connections: 32, rate: 500, rateSeconds: 30, bareRateSeconds: 10, scrapeRounds: 4 };
 const DRAIN: DrainSizes = quick
   ? { rounds: 1, pollers: 4, invoices: 400, smallPreload: 10_000, largePreload: 100_000 }
   : { rounds: 3, pollers: 4, invoices: 2_000, smallPreload: 10_000, largePreload: 1_000_000 };

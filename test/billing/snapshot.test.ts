@@ -24,6 +24,7 @@ describe('snapshotFromEvent with Stripe fixtures', () => {
       eventCreated: 1_234_567_900,
       livemode: false,
       apiVersion: '2026-10-28.endive',
+      account: null,
       stripeInvoiceId: 'in_1Pgc6tB7WZ01zgkWu9fdqL6I',
       stub: false,
       deleted: false,

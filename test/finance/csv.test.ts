@@ -101,6 +101,7 @@ describe('invoices as CSV', () => {
       'net_collected_cents',
       'net_collected',
       'receipt_url',
+      'stripe_account_id',
     ]);
     expect([col(voided, 'amount_remaining'), col(voided, 'amount_written_off'), col(voided, 'voided_at')]).toEqual(['0.00', '0.00', '2026-03-02T10:00:00.000Z']);
     expect([col(writtenOff, 'amount_remaining_cents'), col(writtenOff, 'amount_written_off_cents'), col(writtenOff, 'amount_written_off')]).toEqual(['0', '4000', '40.00']);

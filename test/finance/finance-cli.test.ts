@@ -115,8 +115,8 @@ describe('billing invoices', () => {
     ]);
     const csv = billing(['invoices', '--customer', 'cus_kaisha', '--status', 'paid', '--format', 'csv'], db.url);
     const [header, record] = parse(csv.out, { bom: true, record_delimiter: '\r\n' }) as string[][];
-    expect(header!.slice(-7)).toEqual(['amount_refunded_cents', 'amount_refunded', 'amount_credited_cents', 'amount_credited', 'net_collected_cents', 'net_collected', 'receipt_url']);
-    expect(record!.slice(-7)).toEqual(['200', '2.00', '200', '2.00', '300', '3.00', 'https://pay.stripe.com/receipts/ch_kk']);
+    expect(header!.slice(-8)).toEqual(['amount_refunded_cents', 'amount_refunded', 'amount_credited_cents', 'amount_credited', 'net_collected_cents', 'net_collected', 'receipt_url', 'stripe_account_id']);
+    expect(record!.slice(-8)).toEqual(['200', '2.00', '200', '2.00', '300', '3.00', 'https://pay.stripe.com/receipts/ch_kk', '']);
   });
 
   it('gives void and uncollectible invoices in JSON with nothing owed, the written-off amount, when, the recipient and the metadata', () => {
@@ -282,6 +282,7 @@ describe('billing payments', () => {
       paid_at: null,
       canceled_at: null,
       livemode: true,
+      stripe_account_id: null,
     });
     const csv = billing(['payments', '--format', 'csv'], db.url);
     expect(csv.code).toBe(0);

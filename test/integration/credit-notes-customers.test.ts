@@ -74,6 +74,7 @@ describe('credit notes', () => {
         livemode: false,
         lastEventId: events[1]!['id'],
         lastEventCreatedAt: T + 3600,
+        stripeAccountId: null,
       });
       // The event log files both under the invoice; the invoice itself need not be known.
       for (const e of events) expect(await eventRow(e['id'])).toMatchObject({ stripe_invoice_id: invoice, processed: true, last_error: null });
@@ -270,7 +271,7 @@ describe('thin events, fetched from Stripe', () => {
   it('fetches a voided credit note, as the connected account that owns it', async () => {
     const invoice = uid('in');
     const cn = voided(creditNote({ invoice, created: NOW - 100 }), NOW - 50);
-    api.creditNotes.put(cn);
+    api.creditNotes.putAs('acct_1Thin', cn);
     const e: Json = { ...thinObjectEvent('v1.credit_note.voided', 'credit_note', cn['id'] as string), context: 'acct_1Thin' };
     expect(await run(e)).toMatchObject({ outcome: 'merged', type: 'credit_note.voided', object: 'credit_note', objectId: cn['id'] });
     expect(await findCreditNote(db.ds.manager, cn['id'] as string)).toMatchObject({ status: 'void', voidedAt: NOW - 50, stripeInvoiceId: invoice, lastEventCreatedAt: NOW });
@@ -297,7 +298,7 @@ describe('thin events, fetched from Stripe', () => {
   it('takes a thin customer.deleted of a customer Stripe no longer knows as the deletion', async () => {
     const id = uid('cus');
     expect(await run(thinObjectEvent('v1.customer.deleted', 'customer', id))).toMatchObject({ outcome: 'merged' });
-    expect(await findCustomerContact(db.ds.manager, id)).toEqual({ stripeCustomerId: id, primaryEmail: null, stripeEmail: null, name: null, deletedAt: NOW, stripeSyncedAt: null, lastEventId: null });
+    expect(await findCustomerContact(db.ds.manager, id)).toEqual({ stripeCustomerId: id, primaryEmail: null, stripeEmail: null, name: null, deletedAt: NOW, stripeSyncedAt: null, lastEventId: null, stripeAccountId: null });
   });
 
   it('fetches a live customer for a thin customer.updated', async () => {
@@ -335,6 +336,6 @@ describe('the migration', () => {
     ]);
 
     expect(await runMigrations(own.ds)).toEqual(undone);
-    expect(await columns()).toEqual(['deleted_at', 'invoice_email', 'last_event_id', 'name', 'primary_email', 'stripe_customer_id', 'stripe_email', 'stripe_synced_at', 'updated_at']);
+    expect(await columns()).toEqual(['deleted_at', 'invoice_email', 'last_event_id', 'name', 'primary_email', 'stripe_account_id', 'stripe_customer_id', 'stripe_email', 'stripe_synced_at', 'updated_at']);
   });
 });

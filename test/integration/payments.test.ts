@@ -54,6 +54,7 @@ function expectedChargeRow(e: Json, stripeInvoiceId: string | null): ChargeRow {
     livemode: ch['livemode'] as boolean,
     lastEventId: e['id'] as string,
     lastEventCreatedAt: e['created'] as number,
+    stripeAccountId: null,
   };
 }
 
@@ -78,6 +79,7 @@ function expectedPaymentRow(e: Json, stripeChargeId: string | null): InvoicePaym
     livemode: p['livemode'] as boolean,
     lastEventId: e['id'] as string,
     lastEventCreatedAt: e['created'] as number,
+    stripeAccountId: null,
   };
 }
 
@@ -333,7 +335,7 @@ describe('thin events and unreadable snapshots, fetched from Stripe', () => {
     const refund = refundObject(charge['id'] as string, { paymentIntent, amount: 250 });
     api.invoicePayments.put(payment);
     api.charges.put(charge);
-    api.refunds.put(refund);
+    api.refunds.putAs('acct_1ConnectedTest', refund);
     await run(thin('v1.charge.succeeded', 'charge', charge['id'] as string, '/v1/charges'));
     await run(thin('v1.invoice_payment.paid', 'invoice_payment', payment['id'] as string, '/v1/invoice_payments'));
     await run({ ...thin('v1.refund.created', 'refund', refund['id'] as string, '/v1/refunds'), context: 'acct_1ConnectedTest' });

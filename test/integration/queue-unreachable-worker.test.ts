@@ -52,6 +52,7 @@ it('backs off and logs once while the queue refuses connections, then resumes', 
       STRIPE_WEBHOOK_SECRET: TEST_SECRET,
       SQS_WAIT_TIME_SECONDS: '1',
       WORKER_POLLERS: '2',
+      PORT: '0',
     },
     { quiet: true, logger: pino({ level: 'info' }, sink) },
   );

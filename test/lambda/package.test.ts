@@ -62,6 +62,7 @@ function withoutAws(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 interface Template {
+  Conditions: Record<string, unknown>;
   Resources: Record<string, { Type: string; Condition?: string; Properties: Record<string, any> }>;
 }
 
@@ -132,7 +133,7 @@ describe('npm run package', () => {
     expect(mapping.Properties['MaximumBatchingWindowInSeconds']).toBeGreaterThan(0);
     // The consumer marks an event dead-lettered on its last receive: it must know the queue's limit.
     expect(consumer['Environment']['Variables']['SQS_MAX_RECEIVE_COUNT']).toBe(String(queue['RedrivePolicy']['maxReceiveCount']));
-    const [, alarm] = resourcesOf('AWS::CloudWatch::Alarm')[0]!;
+    const alarm = template.Resources['DeadLetterQueueAlarm']!;
     expect(alarm.Properties).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0 });
     expect(alarm.Properties['Dimensions'][0].Value).toEqual({ 'Fn::GetAtt': ['EventsDeadLetterQueue', 'QueueName'] });
     expect(template.Resources['StripeEventBridgeRule']!.Condition).toBe('HasStripeEventBridge');
@@ -171,6 +172,127 @@ describe('npm run package', () => {
     expect(actionsOf('MailerRole')).not.toContain('sqs:ReceiveMessage');
     const text = JSON.stringify(template);
     expect(text).not.toMatch(/whsec_|sk_live|sk_test|smtps?:\/\/|postgres(ql)?:\/\//);
+  });
+});
+
+describe('alarms and the dashboard', () => {
+  // Every alarm notifies the alarmTopicArn parameter's topic (empty in the ci stage) when set, both ways.
+  const TOPIC = { 'Fn::If': ['HasAlarmTopic', [''], { Ref: 'AWS::NoValue' }] };
+  const ALARMS: Record<string, { namespace: string; metric: string; dimension: [string, unknown]; statistic: string; period: number; threshold: number }> = {
+    DeadLetterQueueAlarm: { namespace: 'AWS/SQS', metric: 'ApproximateNumberOfMessagesVisible', dimension: ['QueueName', { 'Fn::GetAtt': ['EventsDeadLetterQueue', 'QueueName'] }], statistic: 'Maximum', period: 300, threshold: 0 },
+    EventsQueueAgeAlarm: { namespace: 'AWS/SQS', metric: 'ApproximateAgeOfOldestMessage', dimension: ['QueueName', { 'Fn::GetAtt': ['EventsQueue', 'QueueName'] }], statistic: 'Maximum', period: 60, threshold: 300 },
+    ConsumerErrorsAlarm: { namespace: 'AWS/Lambda', metric: 'Errors', dimension: ['FunctionName', { Ref: 'ConsumerLambdaFunction' }], statistic: 'Sum', period: 300, threshold: 0 },
+    ConsumerThrottlesAlarm: { namespace: 'AWS/Lambda', metric: 'Throttles', dimension: ['FunctionName', { Ref: 'ConsumerLambdaFunction' }], statistic: 'Sum', period: 300, threshold: 0 },
+    MailerErrorsAlarm: { namespace: 'AWS/Lambda', metric: 'Errors', dimension: ['FunctionName', { Ref: 'MailerLambdaFunction' }], statistic: 'Sum', period: 300, threshold: 0 },
+    MailerThrottlesAlarm: { namespace: 'AWS/Lambda', metric: 'Throttles', dimension: ['FunctionName', { Ref: 'MailerLambdaFunction' }], statistic: 'Sum', period: 300, threshold: 0 },
+    // The webhook is fronted by the HTTP API (API Gateway v2), whose 5xx counts the function's own 5xx answers and its failures.
+    WebhookServerErrorsAlarm: { namespace: 'AWS/ApiGateway', metric: '5xx', dimension: ['ApiId', { Ref: 'HttpApi' }], statistic: 'Sum', period: 300, threshold: 0 },
+  };
+  // The embedded metrics the functions emit (the names /metrics serves), in one namespace.
+  const EMBEDDED = [
+    'billing_webhook_requests_total',
+    'billing_webhook_duration_seconds',
+    'billing_events_applied_total',
+    'billing_event_lag_seconds',
+    'billing_notices_total',
+    'billing_outbox_oldest_pending_seconds',
+    'billing_sweep_runs_total',
+  ];
+
+  it('alarms on the DLQ, the queue falling behind, consumer and mailer errors and throttles, and webhook 5xx; each notifies the topic', () => {
+    expect(resourcesOf('AWS::CloudWatch::Alarm').map(([name]) => name).sort()).toEqual(Object.keys(ALARMS).sort());
+    expect(template.Conditions['HasAlarmTopic']).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
+    for (const [name, want] of Object.entries(ALARMS)) {
+      const p = template.Resources[name]!.Properties;
+      expect({ name, ...p }).toMatchObject({
+        name,
+        Namespace: want.namespace,
+        MetricName: want.metric,
+        Dimensions: [{ Name: want.dimension[0], Value: want.dimension[1] }],
+        Statistic: want.statistic,
+        Period: want.period,
+        EvaluationPeriods: 1,
+        Threshold: want.threshold,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: TOPIC,
+        OKActions: TOPIC,
+      });
+      expect(p['AlarmName']).toMatch(/^stripe-billing-ci-[a-z0-9-]+$/);
+      expect(p['AlarmDescription']).toEqual(expect.any(String));
+    }
+    // Each dimension names a resource of this stack.
+    for (const want of Object.values(ALARMS)) {
+      const ref = want.dimension[1] as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
+      expect(template.Resources[ref.Ref ?? ref['Fn::GetAtt']![0]]).toBeDefined();
+    }
+  });
+
+  /** The body as CloudFormation delivers it: each ${…} of the Fn::Sub replaced, here by a stand-in. */
+  function dashboardBody(): { body: any; substituted: string[] } {
+    const dashboards = resourcesOf('AWS::CloudWatch::Dashboard');
+    expect(dashboards).toHaveLength(1);
+    const sub = dashboards[0]![1].Properties['DashboardBody']['Fn::Sub'];
+    expect(typeof sub).toBe('string');
+    const substituted: string[] = [];
+    const text = (sub as string).replace(/\$\{([^}]+)\}/g, (_, name: string) => {
+      substituted.push(name);
+      return name.startsWith('AWS::') ? `pseudo-${name.slice(5)}` : `resolved-${name.replace('.', '-')}`;
+    });
+    return { body: JSON.parse(text), substituted };
+  }
+
+  it('one dashboard whose body, substituted, is JSON naming every alarm, the AWS metrics alarmed on and every embedded metric', () => {
+    const { body, substituted } = dashboardBody();
+    // Only the stack's own resources and pseudo parameters are substituted: nothing is left for Serverless to resolve.
+    for (const name of substituted) {
+      if (name.startsWith('AWS::')) expect(['AWS::Region', 'AWS::AccountId', 'AWS::Partition']).toContain(name);
+      else expect({ name, defined: template.Resources[name.split('.')[0]!] !== undefined }).toEqual({ name, defined: true });
+    }
+    const widgets: any[] = body.widgets;
+    const alarmsShown = widgets.filter((w) => w.type === 'alarm').flatMap((w) => w.properties.alarms);
+    expect(alarmsShown.sort()).toEqual(Object.keys(ALARMS).map((a) => `resolved-${a}-Arn`).sort());
+
+    const graphs = widgets.filter((w) => w.type === 'metric');
+    for (const w of graphs) {
+      expect(w.properties.region).toBe('pseudo-Region');
+      expect(w.properties.title).toEqual(expect.any(String));
+    }
+    const rows: any[][] = graphs.flatMap((w) => w.properties.metrics);
+    const plain = rows.filter((r) => typeof r[0] === 'string').map((r) => r.filter((x) => typeof x === 'string').join(' '));
+    for (const line of [
+      'AWS/SQS ApproximateNumberOfMessagesVisible QueueName resolved-EventsDeadLetterQueue-QueueName',
+      'AWS/SQS ApproximateAgeOfOldestMessage QueueName resolved-EventsQueue-QueueName',
+      'AWS/Lambda Errors FunctionName resolved-ConsumerLambdaFunction',
+      'AWS/Lambda Throttles FunctionName resolved-ConsumerLambdaFunction',
+      'AWS/Lambda Errors FunctionName resolved-MailerLambdaFunction',
+      'AWS/Lambda Throttles FunctionName resolved-MailerLambdaFunction',
+      'AWS/ApiGateway 5xx ApiId resolved-HttpApi',
+    ]) {
+      expect(plain).toContain(line);
+    }
+    // Embedded metrics by SEARCH, in the namespace the functions are told to emit into.
+    const namespace = fnResource('consumer').Properties['Environment']['Variables']['POWERTOOLS_METRICS_NAMESPACE'];
+    expect(namespace).toBe('StripeBilling');
+    for (const fn of FUNCTIONS) expect(fnResource(fn).Properties['Environment']['Variables']['POWERTOOLS_METRICS_NAMESPACE']).toBe(namespace);
+    const searches = rows.filter((r) => typeof r[0] === 'object').map((r) => r[0].expression as string);
+    const searched = searches.map((e) => {
+      const m = /^SEARCH\('Namespace="([^"]+)" MetricName="([^"]+)"', '(Sum|Maximum|p50|p99)', 300\)$/.exec(e);
+      expect({ expression: e, valid: m !== null }).toEqual({ expression: e, valid: true });
+      expect(m![1]).toBe(namespace);
+      return m![2];
+    });
+    expect([...new Set(searched)].sort()).toEqual([...EMBEDDED].sort());
+    // Every expression has an id a dashboard accepts (a lowercase letter first), unique in its widget.
+    for (const w of graphs) {
+      const ids = w.properties.metrics.filter((r: any[]) => typeof r[0] === 'object').map((r: any[]) => r[0].id as string);
+      for (const id of ids) expect(id).toMatch(/^[a-z][A-Za-z0-9_]*$/);
+      expect(new Set(ids).size).toBe(ids.length);
+    }
+  });
+
+  it('tells the sweep the payload retention (empty: payloads are kept)', () => {
+    expect(fnResource('sweep').Properties['Environment']['Variables']['EVENT_PAYLOAD_RETENTION_DAYS']).toBe('');
   });
 });
 

@@ -71,6 +71,34 @@ describe('the sweep function (schedule)', () => {
   });
 });
 
+describe('the sweep function with EVENT_PAYLOAD_RETENTION_DAYS, as serverless.yml passes it', () => {
+  it('prunes the payloads of processed events older than the retention, and no others', async () => {
+    const retained = new LambdaRuntime({
+      env: { AWS_REGION: 'us-east-1', DATABASE_URL: db.url, NOTICE_KINDS: 'all', EVENT_PAYLOAD_RETENTION_DAYS: '30' },
+      stores: noAwsStores,
+      logDestination: captureLogs().destination,
+    });
+    try {
+      const now = Math.floor(Date.now() / 1000);
+      const [old, recent] = [uid('in'), uid('in')];
+      for (const [id, at] of [[old, now - 40 * DAY], [recent, now - DAY]] as const) {
+        for (const e of paidLifecycle(id, at, { amount: 100 }).slice(0, 1)) await applyEvent(db.ds, JSON.stringify(e));
+      }
+      await db.ds.query(`UPDATE stripe_events SET processed_at = now() - interval '40 days' WHERE stripe_invoice_id = $1`, [old]);
+
+      const result = await sweepHandler(retained)(scheduledEvent('stripe-billing-test-sweep'), lambdaContext('sweep'));
+      expect(result.eventPayloadsPruned).toBeGreaterThanOrEqual(1);
+      const rows: Array<{ id: string; pruned: boolean }> = await db.ds.query(
+        `SELECT stripe_invoice_id AS id, payload IS NULL AS pruned FROM stripe_events WHERE stripe_invoice_id = ANY($1::text[])`,
+        [[old, recent]],
+      );
+      expect(rows.sort((a, b) => (a.id === old ? -1 : b.id === old ? 1 : 0))).toEqual([{ id: old, pruned: true }, { id: recent, pruned: false }]);
+    } finally {
+      await retained.close();
+    }
+  });
+});
+
 describe('the mailer function (schedule)', () => {
   it('sends the notices the consumer queued, each once', async () => {
     const email = `customer-${uid('c')}@example.com`;

@@ -75,6 +75,8 @@ it('two `billing mailer` processes polling through a greylisting spell still sen
     MAIL_RETRY_MAX_BACKOFF_SECONDS: '1',
     MAILER_CONCURRENCY: '3',
     DATABASE_POOL_SIZE: '5',
+    // Each mailer serves /metrics on a port of its own.
+    PORT: '0',
   };
   const logger = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
   const mailers: Running[] = [];

@@ -46,6 +46,7 @@ beforeAll(async () => {
       SQS_VISIBILITY_TIMEOUT_SECONDS: '2',
       SQS_MAX_RECEIVE_COUNT: '9',
       WORKER_POLLERS: '1',
+      PORT: '0',
     },
     { quiet: true, logger: pino({ level: 'info' }, sink) },
   );

@@ -44,6 +44,7 @@ it('keeps a 20 s long poll open: a message arriving in its 12th second is delive
         AWS_ENDPOINT_URL_SQS: sqs.endpoint,
         AWS_REGION: 'us-east-1',
         STRIPE_WEBHOOK_SECRET: TEST_SECRET,
+        PORT: '0',
       },
       { quiet: true, logger: pino({ level: 'info' }, sink) },
     );

@@ -11,7 +11,8 @@ import { createStripeClient } from '../../src/stripe/api-client';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { ALL_NOTICES } from '../support/notice-policy';
 import { startStripeApi, type StripeApi } from '../support/stripe-api/server';
-import { event, invoice, uid } from '../support/stripe-events';
+import { event, uid } from '../support/stripe-events';
+import { openInvoiceAt, paidInvoiceAt, transitions } from '../support/listed-invoices';
 import { billing, deadUrl, requireBuild, warnings } from './cli-helper';
 
 const KEY = 'sk_test_reconcile0123456789abcdef';
@@ -33,34 +34,8 @@ afterAll(async () => {
 });
 beforeEach(() => api.reset());
 
-const transitions = (t: Partial<Record<'finalized_at' | 'paid_at' | 'voided_at' | 'marked_uncollectible_at', number>>) => ({
-  finalized_at: null,
-  paid_at: null,
-  voided_at: null,
-  marked_uncollectible_at: null,
-  ...t,
-});
-
-function openInvoice(id: string, overrides: Record<string, unknown> = {}) {
-  return invoice({
-    id,
-    created: CREATED,
-    status: 'open',
-    number: `INV-${id.slice(-6)}`,
-    amount_due: 2500,
-    amount_paid: 0,
-    amount_remaining: 2500,
-    total: 2500,
-    currency: 'eur',
-    due_date: null,
-    metadata: {},
-    status_transitions: transitions({ finalized_at: CREATED + 10 }),
-    ...overrides,
-  });
-}
-
-const paidInvoice = (id: string) =>
-  openInvoice(id, { status: 'paid', amount_paid: 2500, amount_remaining: 0, status_transitions: transitions({ finalized_at: CREATED + 10, paid_at: CREATED + 60 }) });
+const openInvoice = (id: string, overrides: Record<string, unknown> = {}) => openInvoiceAt(id, CREATED, overrides);
+const paidInvoice = (id: string) => paidInvoiceAt(id, CREATED);
 
 /** Our row as the consumer wrote it from a webhook event carrying this invoice. */
 async function rowFromEvent(inv: Record<string, unknown>, type = 'invoice.finalized', created = CREATED + 10) {

@@ -143,7 +143,7 @@ describe('long-running processes on one DATA_DIR', () => {
   it('a standalone billing mailer holds it too: one-off commands use its database, a second mailer is refused', async () => {
     const parent = privateFolder();
     const dataDir = path.join(parent, 'data');
-    const mailer = spawn(process.execPath, [CLI, 'mailer'], { env: { PATH: process.env['PATH'] ?? '', HOME: os.tmpdir(), DATA_DIR: dataDir } });
+    const mailer = spawn(process.execPath, [CLI, 'mailer'], { env: { PATH: process.env['PATH'] ?? '', HOME: os.tmpdir(), DATA_DIR: dataDir, PORT: '0' } });
     let out = '';
     mailer.stdout.on('data', (d) => (out += d));
     mailer.stderr.on('data', (d) => (out += d));

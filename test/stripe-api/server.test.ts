@@ -345,7 +345,7 @@ describe('the money behind an invoice: invoice payments, charges, refunds, credi
 
   it('records the connected account each request is made as (Stripe-Account)', async () => {
     const charge = chargeObject();
-    api.charges.put(charge);
+    api.charges.putAs('acct_1Connected', charge);
     await stripe.charges.retrieve(charge['id'] as string, {}, { stripeAccount: 'acct_1Connected' });
     await stripe.invoicePayments.list({ invoice: 'in_1' }, { stripeAccount: 'acct_1Connected' });
     await stripe.creditNotes.list({ invoice: 'in_1' });

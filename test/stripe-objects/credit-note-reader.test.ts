@@ -33,6 +33,7 @@ describe('reading a credit note', () => {
       eventCreated: at,
       livemode: false,
       apiVersion: '2026-10-28.endive',
+      account: null,
       stripeCreditNoteId: 'cn_1Pgc75B7WZ01zgkWJMPt5riP',
       fields: {
         stripeInvoiceId: 'in_1Pgc75B7WZ01zgkWYv4iMwt7',

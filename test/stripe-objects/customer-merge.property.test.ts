@@ -49,7 +49,7 @@ function trace(steps: readonly Step[]): CustomerContactState[] {
   for (const s of steps) {
     if ('operator' in s) {
       // What upsertContact does: the primary email only, nothing of the Stripe columns.
-      row = deepFreeze({ ...(row ?? { stripeCustomerId: id, stripeEmail: null, name: null, deletedAt: null, stripeSyncedAt: null, lastEventId: null }), primaryEmail: OPERATOR });
+      row = deepFreeze({ ...(row ?? { stripeCustomerId: id, stripeEmail: null, name: null, deletedAt: null, stripeSyncedAt: null, lastEventId: null, stripeAccountId: null }), primaryEmail: OPERATOR });
     } else {
       row = deepFreeze(mergeCustomer(row, s.delivery.snapshot));
     }
@@ -231,7 +231,7 @@ describe('mergeCustomer over generated histories of one customer', () => {
 describe('mergeCustomer, by example', () => {
   const id = 'cus_Example';
   const snap = (type: string, created: number, object: Json, eventId = `evt_${type}_${created}`) => readCustomerEvent(customerEvent(type, object, { id: eventId, created }));
-  const operatorRow = (): CustomerContactState => ({ stripeCustomerId: id, primaryEmail: OPERATOR, stripeEmail: null, name: null, deletedAt: null, stripeSyncedAt: null, lastEventId: null });
+  const operatorRow = (): CustomerContactState => ({ stripeCustomerId: id, primaryEmail: OPERATOR, stripeEmail: null, name: null, deletedAt: null, stripeSyncedAt: null, lastEventId: null, stripeAccountId: null });
 
   it('takes any customer snapshot over a row that has no Stripe data', () => {
     const row = mergeCustomer(operatorRow(), snap('customer.updated', 100, customer({ id, email: 'ada@Example.com' })));

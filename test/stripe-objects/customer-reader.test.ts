@@ -70,6 +70,7 @@ describe('reading a customer', () => {
       eventCreated: at,
       livemode: false,
       apiVersion: '2026-10-28.endive',
+      account: null,
       stripeCustomerId: 'cus_QXg1o8vcGmoR32',
       deleted: false,
       fields: { email: null, name: null },

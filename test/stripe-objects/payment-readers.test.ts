@@ -6,7 +6,7 @@ import resources from '../support/stripe-api/resources.json';
 import { API, chargeObject, invoicePaymentObject, paymentEvent, refundObject } from '../support/payment-events';
 
 const T = 1_700_000_000;
-const meta = (e: Record<string, unknown>) => ({ eventId: e['id'], eventType: e['type'], eventCreated: e['created'], livemode: e['livemode'], apiVersion: e['api_version'] });
+const meta = (e: Record<string, unknown>) => ({ eventId: e['id'], eventType: e['type'], eventCreated: e['created'], livemode: e['livemode'], apiVersion: e['api_version'], account: e['account'] ?? null });
 
 describe('reading an invoice payment', () => {
   it("reads Stripe's fixture once its placeholders are values Stripe sends: unpaid, no payment intent yet", () => {

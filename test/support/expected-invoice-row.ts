@@ -16,6 +16,8 @@ export interface ExpectedRowOptions {
   nowSeconds: number;
   /** When the draft was deleted (the invoice.deleted event's `created`); null when it was not. */
   deletedAt?: number | null;
+  /** The connected account of the events (their `account`); null, the default, for the platform's own. */
+  account?: string | null;
 }
 
 const textOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
@@ -71,6 +73,7 @@ export function expectedInvoiceRow(invoice: Json, o: ExpectedRowOptions): Invoic
     deletedAt,
     lastEventId: o.lastEventId,
     lastEventCreatedAt: o.lastEventCreatedAt,
+    stripeAccountId: o.account ?? null,
   };
 }
 
@@ -104,5 +107,6 @@ export function expectedFinalRow(events: readonly StripeEvent[], nowSeconds: num
     lastEventCreatedAt: createdOf(last),
     nowSeconds,
     deletedAt: deletions.length === 0 ? null : Math.min(...deletions),
+    account: typeof last['account'] === 'string' ? last['account'] : null,
   });
 }

@@ -36,6 +36,7 @@ export function openInvoiceState(dueDate: number, overrides: Partial<InvoiceStat
     deletedAt: null,
     lastEventId: 'evt_1Test',
     lastEventCreatedAt: dueDate - 30 * DAY,
+    stripeAccountId: null,
     ...overrides,
   };
 }

@@ -37,6 +37,9 @@ export function event(type: string, object: Record<string, unknown>, opts: { id?
   };
 }
 
+/** The event as a Connect endpoint delivers it: `account` names the connected account it is of. */
+export const ofAccount = (e: Record<string, unknown>, account: string): Record<string, unknown> => ({ ...e, account });
+
 export function sign(payload: string, secret: string, timestamp?: number): string {
   return Stripe.webhooks.generateTestHeaderString({ payload, secret, ...(timestamp === undefined ? {} : { timestamp }) });
 }

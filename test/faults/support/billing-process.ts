@@ -53,8 +53,10 @@ export async function startBilling(command: BillingCommand, env: Record<string, 
   if (!fs.existsSync(CLI)) throw new Error('dist/ is missing: npm run test:faults builds first');
   const logFile = path.join(logDir(), `${String(++serial).padStart(3, '0')}-${name}.log`);
   const log = fs.createWriteStream(logFile);
+  // A worker's or mailer's status port (/metrics, /healthz) is not the webhook's: each takes a free one.
+  const ownPort = command === 'worker' || command === 'mailer' ? { PORT: '0' } : {};
   const proc = spawn(process.execPath, [CLI, command], {
-    env: { PATH: process.env['PATH'] ?? '', HOME: os.tmpdir(), ...env },
+    env: { PATH: process.env['PATH'] ?? '', HOME: os.tmpdir(), ...env, ...ownPort },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let text = '';

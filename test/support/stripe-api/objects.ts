@@ -102,3 +102,23 @@ export function creditNoteObject(invoice: string, overrides: Json = {}): Json {
 export function customerObject(overrides: Json = {}): Json {
   return { ...base('customer'), id: id('cus'), email: 'ada@example.com', name: 'Ada Lovelace', created: now(), discount: null, ...overrides };
 }
+
+/**
+ * An enabled webhook endpoint (`we_…`) as Stripe lists it (no `secret`: Stripe returns that only
+ * when the endpoint is created), at the account's default API version unless `api_version` says.
+ */
+export function webhookEndpointObject(overrides: Json = {}): Json {
+  return {
+    ...base('webhook_endpoint'),
+    id: id('we'),
+    api_version: null,
+    created: now(),
+    description: null,
+    enabled_events: ['invoice.paid'],
+    livemode: false,
+    metadata: {},
+    status: 'enabled',
+    url: 'https://billing.example.com/webhooks/stripe',
+    ...overrides,
+  };
+}

@@ -1,7 +1,8 @@
 /**
  * A small stand-in for the Stripe API (stripe-mock cannot be installed here), serving the
- * read endpoints the processor uses: list/retrieve events, invoices, invoice payments, charges,
- * refunds and credit notes, and retrieve customers. It speaks Stripe's wire
+ * endpoints the processor uses: list/retrieve events, invoices, invoice payments, charges,
+ * refunds and credit notes, retrieve customers, and create/list/retrieve webhook endpoints
+ * (`billing endpoint`). It speaks Stripe's wire
  * format (form-encoded brackets in, Stripe-shaped JSON and errors out, Request-Id on every
  * response) so the product talks to it through the real `stripe` SDK exactly as to
  * api.stripe.com. Unlike stripe-mock it serves what the test stored, not canned fixtures, so a
@@ -11,9 +12,10 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ParamError, parseFormParams, type ParamObject } from './params';
-import { CustomerStore, EventStore, InvoiceStore, ResourceStore, type ObjectStore, type Stored } from './stores';
+import { webhookCatalog } from './sdk-catalog';
+import { CustomerStore, EventStore, InvoiceStore, ResourceStore, V2EventStore, WebhookEndpointStore, type ObjectStore, type Stored } from './stores';
 
-export { CustomerStore, EventStore, InvoiceStore, ResourceStore } from './stores';
+export { CustomerStore, EventStore, InvoiceStore, ResourceStore, V2EventStore, WebhookEndpointStore } from './stores';
 export { parseFormParams, ParamError } from './params';
 export type { ParamObject, ParamValue } from './params';
 
@@ -34,6 +36,12 @@ export interface RecordedRequest {
   requestId: string;
   /** The connected account the request was made as (`Stripe-Account`), when one was named. */
   account?: string;
+  /** The v2 API's way of naming the account (`Stripe-Context`), when sent. */
+  context?: string;
+  /** The `Idempotency-Key` header, when sent. */
+  idempotencyKey?: string;
+  /** True when the answer was the one saved for an earlier request with the same Idempotency-Key. */
+  replayed?: boolean;
 }
 
 export interface StripeApi {
@@ -48,13 +56,26 @@ export interface StripeApi {
   creditNotes: ResourceStore;
   /** Retrieve only; `customers.delete(id)` leaves the stub Stripe answers for a deleted customer. */
   customers: CustomerStore;
+  /** Created by `POST /v1/webhook_endpoints` (or put by a test), listed and retrieved. */
+  webhookEndpoints: WebhookEndpointStore;
+  /** The v2 events (`v2.core.event`) a thin notification names, for `GET /v2/core/events/{id}`. */
+  v2Events: V2EventStore;
   /**
-   * The next `times` requests (any path, or only those whose path starts with `o.path`, before
-   * authentication, as a failing load balancer or rate limiter would) answer `status` with
+   * From now on this well-formed key is refused with 401 `Invalid API Key provided`, as Stripe
+   * refuses a key that was rolled or deleted. `reset()` forgets it.
+   */
+  revokeKey(key: string): void;
+  /**
+   * The next `times` requests (any path, or only those whose path starts with `o.path`, and of
+   * `o.method` when given; before authentication, as a failing load balancer or rate limiter
+   * would) answer `status` with
    * Stripe's error body. Calls queue up in order; a request takes the first that applies to it.
    */
-  failNext(status: FailureStatus, times: number, o?: { path?: string }): void;
-  /** Every request received, oldest first; `requests.length = 0` empties it. */
+  failNext(status: FailureStatus, times: number, o?: { path?: string; method?: 'GET' | 'POST' }): void;
+  /**
+   * Every request received, oldest first; `requests.length = 0` empties it. A POST answered from
+   * the idempotency cache (same `Idempotency-Key`) is recorded with `replayed: true`.
+   */
   requests: RecordedRequest[];
   /** Empties every store, the failure queue and `requests`, for a server shared across tests. */
   reset(): void;
@@ -64,7 +85,7 @@ export interface StripeApi {
 
 /** The body of a Stripe error (the part inside `{"error": …}`). */
 interface StripeErrorBody {
-  type: 'invalid_request_error' | 'api_error';
+  type: 'invalid_request_error' | 'api_error' | 'idempotency_error';
   message: string;
   code?: string;
   param?: string;
@@ -126,7 +147,8 @@ export function maskApiKey(key: string): string {
   return `${prefix}****${rest.length >= 12 ? rest.slice(-4) : ''}`;
 }
 
-function authenticate(header: string | undefined): ApiError | undefined {
+/** The key a request authenticates with, or the 401 Stripe answers. */
+function authenticate(header: string | undefined, revoked: ReadonlySet<string>): { key: string } | ApiError {
   const unauthorized = (message: string) =>
     new ApiError(401, { type: 'invalid_request_error', message }, { 'WWW-Authenticate': 'Bearer realm="Stripe"' });
   if (!header || header.trim() === '') return unauthorized(NO_KEY_MESSAGE);
@@ -136,9 +158,20 @@ function authenticate(header: string | undefined): ApiError | undefined {
   // curl -u sk_test_…: sends Basic base64("key:"); Stripe takes the user name as the key.
   if ((m[1] ?? '').toLowerCase() === 'basic') key = Buffer.from(key, 'base64').toString('utf8').split(':')[0] ?? '';
   if (key === '') return unauthorized(NO_KEY_MESSAGE);
-  if (!VALID_KEY.test(key)) return unauthorized(`Invalid API Key provided: ${maskApiKey(key)}`);
-  return undefined;
+  if (!VALID_KEY.test(key) || revoked.has(key)) return unauthorized(`Invalid API Key provided: ${maskApiKey(key)}`);
+  return { key };
 }
+
+/** What a handler may know of the request beyond its parameters. */
+interface RequestContext {
+  /** Live-mode keys (`sk_live_`, `rk_live_`) create live-mode objects. */
+  livemode: boolean;
+  /** The connected account the request is made as (`Stripe-Account`): it sees that account's objects only. */
+  account?: string;
+}
+
+/** Whether a request made as `ctx.account` (none: the platform) may see a stored object: only its owner's. */
+const visibleTo = (ctx: RequestContext) => (s: Stored) => s.account === ctx.account;
 
 // --- parameter validation -------------------------------------------------------------------
 
@@ -252,11 +285,11 @@ function listParams(params: ParamObject): ListParams {
  * objects just newer than the cursor, still newest first, and `has_more` says whether even
  * newer ones exist: what the SDK's reverse auto-pagination expects.
  */
-function paginate(store: ObjectStore, kind: string, url: string, lp: ListParams, keep: (o: Record<string, unknown>) => boolean, present: Present = asStored) {
-  const all = store.sorted();
+function paginate(ctx: RequestContext, store: ObjectStore, kind: string, url: string, lp: ListParams, keep: (o: Record<string, unknown>) => boolean, present: Present = asStored) {
+  const all = store.sorted().filter(visibleTo(ctx));
   const cursorIndex = (id: string, param: string) => {
     const entry = store.entry(id);
-    if (!entry) throw missing(kind, id, param);
+    if (!entry || !visibleTo(ctx)(entry)) throw missing(kind, id, param);
     return all.indexOf(entry);
   };
   const matching = (entries: Stored[]) => entries.filter((s) => keep(s.object));
@@ -304,7 +337,7 @@ function typePattern(type: string): (t: unknown) => boolean {
   return (t) => typeof t === 'string' && re.test(t);
 }
 
-function listEvents(events: EventStore, params: ParamObject) {
+function listEvents(events: EventStore, params: ParamObject, ctx: RequestContext) {
   rejectUnknown(params, [...LIST_PARAMS, 'type', 'types', 'created', 'delivery_success']);
   const lp = listParams(params);
   const type = optString(params, 'type');
@@ -315,7 +348,7 @@ function listEvents(events: EventStore, params: ParamObject) {
   // Delivery success is read from the stored event: nothing pending means every webhook got it.
   const deliverySuccess = optBoolean(params, 'delivery_success');
   const typeMatches = type === undefined ? () => true : typePattern(type);
-  return paginate(events, 'event', '/v1/events', lp, (e) => {
+  return paginate(ctx, events, 'event', '/v1/events', lp, (e) => {
     if (!typeMatches(e.type)) return false;
     if (types !== undefined && !types.includes(e.type as string)) return false;
     if (!inRange(e.created, created)) return false;
@@ -338,7 +371,7 @@ function optEnum(params: ParamObject, name: string, values: string[]): string | 
   return v;
 }
 
-function listInvoices(invoices: InvoiceStore, params: ParamObject) {
+function listInvoices(invoices: InvoiceStore, params: ParamObject, ctx: RequestContext) {
   rejectUnknown(params, [...LIST_PARAMS, 'created', 'customer', 'customer_account', 'status', 'subscription', 'collection_method', 'due_date']);
   const lp = listParams(params);
   const created = optRange(params, 'created');
@@ -348,7 +381,7 @@ function listInvoices(invoices: InvoiceStore, params: ParamObject) {
   const subscription = optString(params, 'subscription');
   const status = optEnum(params, 'status', INVOICE_STATUSES);
   const collectionMethod = optEnum(params, 'collection_method', COLLECTION_METHODS);
-  return paginate(invoices, 'invoice', '/v1/invoices', lp, (i) => {
+  return paginate(ctx, invoices, 'invoice', '/v1/invoices', lp, (i) => {
     if (!inRange(i.created, created) || !inRange(i.due_date, dueDate)) return false;
     if (customer !== undefined && idOf(i.customer) !== customer) return false;
     if (customerAccount !== undefined && i.customer_account !== customerAccount) return false;
@@ -380,7 +413,7 @@ function optPaymentFilter(params: ParamObject): { type: string; payment_intent?:
 const INVOICE_PAYMENT_STATUSES = ['canceled', 'open', 'paid'];
 
 /** Stripe lists an invoice's payments, not an account's: one of `invoice` or `payment` is required. */
-function listInvoicePayments(store: ResourceStore, params: ParamObject) {
+function listInvoicePayments(store: ResourceStore, params: ParamObject, ctx: RequestContext) {
   rejectUnknown(params, [...LIST_PARAMS, 'created', 'invoice', 'payment', 'status']);
   const lp = listParams(params);
   const created = optRange(params, 'created');
@@ -388,7 +421,7 @@ function listInvoicePayments(store: ResourceStore, params: ParamObject) {
   const payment = optPaymentFilter(params);
   const status = optEnum(params, 'status', INVOICE_PAYMENT_STATUSES);
   if (invoice === undefined && payment === undefined) throw invalid('You must provide one of these parameters: invoice, payment.', 'invoice');
-  return paginate(store, 'invoice_payment', '/v1/invoice_payments', lp, (p) => {
+  return paginate(ctx, store, 'invoice_payment', '/v1/invoice_payments', lp, (p) => {
     if (!inRange(p.created, created)) return false;
     if (invoice !== undefined && idOf(p.invoice) !== invoice) return false;
     if (status !== undefined && p.status !== status) return false;
@@ -403,7 +436,7 @@ function listInvoicePayments(store: ResourceStore, params: ParamObject) {
 }
 
 /** A list filtered by `created` and by fields that hold an id (or, expanded, the object). */
-function listById(store: ObjectStore, kind: string, path: string, idFilters: readonly string[], params: ParamObject, extra: readonly string[] = [], present: Present = asStored) {
+function listById(ctx: RequestContext, store: ObjectStore, kind: string, path: string, idFilters: readonly string[], params: ParamObject, extra: readonly string[] = [], present: Present = asStored) {
   rejectUnknown(params, [...LIST_PARAMS, 'created', ...idFilters, ...extra]);
   const lp = listParams(params);
   const created = optRange(params, 'created');
@@ -415,10 +448,10 @@ function listById(store: ObjectStore, kind: string, path: string, idFilters: rea
     const v = optString(params, name);
     return v === undefined ? [] : [[name, v] as const];
   });
-  return paginate(store, kind, path, lp, (o) => inRange(o.created, created) && wanted.every(([name, v]) => idOf(o[name]) === v) && others.every(([name, v]) => o[name] === v), present);
+  return paginate(ctx, store, kind, path, lp, (o) => inRange(o.created, created) && wanted.every(([name, v]) => idOf(o[name]) === v) && others.every(([name, v]) => o[name] === v), present);
 }
 
-function retrieve(store: ObjectStore, kind: string, rawId: string, params: ParamObject, present: Present = asStored) {
+function retrieve(ctx: RequestContext, store: ObjectStore, kind: string, rawId: string, params: ParamObject, present: Present = asStored) {
   rejectUnknown(params, ['expand']);
   optStringArray(params, 'expand');
   let id: string;
@@ -428,11 +461,106 @@ function retrieve(store: ObjectStore, kind: string, rawId: string, params: Param
     throw missing(kind, rawId, 'id');
   }
   const found = store.entry(id);
-  if (!found) throw missing(kind, id, 'id');
+  // Another account's object does not exist for this request, as on Stripe.
+  if (!found || !visibleTo(ctx)(found)) throw missing(kind, id, 'id');
   return present(found.object);
 }
 
-type Route = (params: ParamObject) => unknown;
+// --- webhook endpoints ----------------------------------------------------------------------
+
+const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const randomAlphanumeric = (n: number) => [...randomBytes(n)].map((b) => ALPHANUMERIC[b % ALPHANUMERIC.length]).join('');
+
+const NOT_PUBLIC =
+  'Invalid URL: URL must be publicly accessible. Consider using a tool like the Stripe CLI to test webhooks locally: https://github.com/stripe/stripe-cli';
+
+/** Loopback, private and link-local hosts: Stripe cannot deliver there, and says so. */
+function privateHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h.endsWith('.localhost') || h === '::1' || h === '::' || h.startsWith('fc') || h.startsWith('fd') || h.startsWith('fe80:')) return true;
+  const v4 = /^(\d+)\.(\d+)\.\d+\.\d+$/.exec(h);
+  if (!v4) return false;
+  const [a, b] = [Number(v4[1]), Number(v4[2])];
+  return a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
+}
+
+/** Stripe's checks of an endpoint URL: absolute http(s), HTTPS in live mode, reachable from the internet. */
+function checkWebhookUrl(raw: string, livemode: boolean): void {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw invalid('Invalid URL: An explicit scheme (such as https) must be provided.', 'url');
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw invalid('Invalid URL: URL must use the http or https scheme.', 'url');
+  if (livemode && u.protocol !== 'https:') throw invalid('Invalid URL: URLs in live mode must use HTTPS.', 'url');
+  if (privateHost(u.hostname)) throw invalid(NOT_PUBLIC, 'url');
+}
+
+/** `metadata[key]=value`: at most 50 keys of up to 40 characters, values of up to 500. */
+function optMetadata(params: ParamObject): Record<string, string> | undefined {
+  const v = params['metadata'];
+  if (v === undefined || v === '') return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw invalid('Invalid metadata: must be a hash of strings (metadata[key]=value)', 'metadata');
+  const entries = Object.entries(v);
+  if (entries.length > 50) throw invalid('Invalid metadata: metadata can have up to 50 keys', 'metadata');
+  for (const [k, value] of entries) {
+    if (typeof value !== 'string') throw invalid(`Invalid metadata[${k}]: must be a string`, `metadata[${k}]`);
+    if (k.length > 40) throw invalid(`Invalid metadata: keys can be up to 40 characters long (${k})`, 'metadata');
+    if (value.length > 500) throw invalid(`Invalid metadata[${k}]: values can be up to 500 characters long`, `metadata[${k}]`);
+  }
+  return Object.fromEntries(entries.filter(([, value]) => value !== '')) as Record<string, string>;
+}
+
+/**
+ * `POST /v1/webhook_endpoints`. The answer carries the signing secret; the stored object (what
+ * list and retrieve send) does not, as on Stripe. Enum parameters are checked against the SDK's
+ * own lists (sdk-catalog.ts), so an event type or API version Stripe does not know is a 400.
+ */
+function createWebhookEndpoint(store: WebhookEndpointStore, params: ParamObject, ctx: RequestContext) {
+  rejectUnknown(params, ['url', 'enabled_events', 'api_version', 'connect', 'description', 'metadata', 'expand']);
+  optStringArray(params, 'expand');
+  const url = optString(params, 'url');
+  if (url === undefined) throw invalid('Missing required param: url.', 'url');
+  const events = optStringArray(params, 'enabled_events');
+  if (events === undefined || events.length === 0) throw invalid('Missing required param: enabled_events.', 'enabled_events');
+  checkWebhookUrl(url, ctx.livemode);
+  const catalog = webhookCatalog();
+  events.forEach((type, i) => {
+    if (!catalog.eventTypes.has(type)) throw invalid(`Invalid enabled_events[${i}]: must be one of ${[...catalog.eventTypes].join(', ')}`, `enabled_events[${i}]`);
+  });
+  const apiVersion = optString(params, 'api_version');
+  if (apiVersion !== undefined && !catalog.apiVersions.has(apiVersion)) {
+    throw invalid(`Invalid api_version: must be one of ${[...catalog.apiVersions].join(', ')}`, 'api_version');
+  }
+  const connect = optBoolean(params, 'connect') ?? false;
+  const description = optString(params, 'description');
+  const metadata = optMetadata(params) ?? {};
+  const endpoint = {
+    id: `we_${randomAlphanumeric(24)}`,
+    object: 'webhook_endpoint',
+    api_version: apiVersion ?? null,
+    application: null,
+    created: Math.floor(Date.now() / 1000),
+    description: description ?? null,
+    enabled_events: [...new Set(events)],
+    livemode: ctx.livemode,
+    metadata,
+    status: 'enabled',
+    url,
+  };
+  const secret = `whsec_${randomAlphanumeric(32)}`;
+  store.putWithSecret(endpoint, secret, connect, ctx.account);
+  return { ...endpoint, secret };
+}
+
+/** Test-mode and live-mode endpoints are apart on Stripe: a key lists those of its own mode. */
+function listWebhookEndpoints(store: WebhookEndpointStore, params: ParamObject, ctx: RequestContext) {
+  rejectUnknown(params, LIST_PARAMS);
+  return paginate(ctx, store, 'webhook_endpoint', '/v1/webhook_endpoints', listParams(params), (e) => e.livemode === ctx.livemode);
+}
+
+type Route = (params: ParamObject, ctx: RequestContext) => unknown;
 
 interface Stores {
   events: EventStore;
@@ -442,35 +570,70 @@ interface Stores {
   refunds: ResourceStore;
   creditNotes: ResourceStore;
   customers: CustomerStore;
+  webhookEndpoints: WebhookEndpointStore;
+  v2Events: V2EventStore;
 }
 
 /** Each resource's store, its object name (for "No such …"), and its list endpoint if it has one. */
-function resources(s: Stores): Record<string, { store: ObjectStore; kind: string; list?: Route; present?: Present }> {
+function resources(s: Stores): Record<string, { store: ObjectStore; kind: string; list?: Route; create?: Route; present?: Present }> {
   return {
-    events: { store: s.events, kind: 'event', list: (p) => listEvents(s.events, p) },
-    invoices: { store: s.invoices, kind: 'invoice', list: (p) => listInvoices(s.invoices, p) },
-    invoice_payments: { store: s.invoicePayments, kind: 'invoice_payment', list: (p) => listInvoicePayments(s.invoicePayments, p) },
+    events: { store: s.events, kind: 'event', list: (p, ctx) => listEvents(s.events, p, ctx) },
+    invoices: { store: s.invoices, kind: 'invoice', list: (p, ctx) => listInvoices(s.invoices, p, ctx) },
+    invoice_payments: { store: s.invoicePayments, kind: 'invoice_payment', list: (p, ctx) => listInvoicePayments(s.invoicePayments, p, ctx) },
     charges: {
       store: s.charges,
       kind: 'charge',
-      list: (p) => listById(s.charges, 'charge', '/v1/charges', ['customer', 'payment_intent'], p, ['transfer_group'], embeddedListsCapped),
+      list: (p, ctx) => listById(ctx, s.charges, 'charge', '/v1/charges', ['customer', 'payment_intent'], p, ['transfer_group'], embeddedListsCapped),
       present: embeddedListsCapped,
     },
-    refunds: { store: s.refunds, kind: 'refund', list: (p) => listById(s.refunds, 'refund', '/v1/refunds', ['charge', 'payment_intent'], p) },
-    credit_notes: { store: s.creditNotes, kind: 'credit_note', list: (p) => listById(s.creditNotes, 'credit_note', '/v1/credit_notes', ['customer', 'invoice'], p, ['customer_account']) },
+    refunds: { store: s.refunds, kind: 'refund', list: (p, ctx) => listById(ctx, s.refunds, 'refund', '/v1/refunds', ['charge', 'payment_intent'], p) },
+    credit_notes: { store: s.creditNotes, kind: 'credit_note', list: (p, ctx) => listById(ctx, s.creditNotes, 'credit_note', '/v1/credit_notes', ['customer', 'invoice'], p, ['customer_account']) },
     customers: { store: s.customers, kind: 'customer' },
+    webhook_endpoints: {
+      store: s.webhookEndpoints,
+      kind: 'webhook_endpoint',
+      list: (p, ctx) => listWebhookEndpoints(s.webhookEndpoints, p, ctx),
+      create: (p, ctx) => createWebhookEndpoint(s.webhookEndpoints, p, ctx),
+    },
   };
 }
 
+/** The v2 Events API answers a missing event with a 404 of its own. */
+function retrieveV2Event(store: V2EventStore, id: string): unknown {
+  const event = store.get(decodeURIComponent(id));
+  if (!event) throw new ApiError(404, { type: 'invalid_request_error', code: 'resource_missing', message: `No such Event: '${decodeURIComponent(id)}'` });
+  return event;
+}
+
 function route(method: string, path: string, stores: Stores): Route | undefined {
-  if (method !== 'GET') return undefined;
+  if (method !== 'GET' && method !== 'POST') return undefined;
+  const v2 = /^\/v2\/core\/events\/([^/]+)$/.exec(path);
+  if (v2) return method === 'GET' ? () => retrieveV2Event(stores.v2Events, v2[1]!) : undefined;
   const m = /^\/v1\/([a-z_]+)(?:\/([^/]+))?$/.exec(path);
   const resource = m ? resources(stores)[m[1] as string] : undefined;
   if (!m || !resource) return undefined;
   const id = m[2];
+  if (method === 'POST') return id === undefined ? resource.create : undefined;
   if (id === undefined) return resource.list;
-  return (p) => retrieve(resource.store, resource.kind, id, p, resource.present);
+  return (p, ctx) => retrieve(ctx, resource.store, resource.kind, id, p, resource.present);
 }
+
+/**
+ * A POST's answer kept under its key and Idempotency-Key, as Stripe keeps it (24 hours there;
+ * until reset here): sending the same request again returns it without acting twice. Only
+ * answers the API itself gave are kept; a request cut off before it (failNext) left nothing.
+ */
+interface SavedAnswer {
+  request: string;
+  status: number;
+  body: unknown;
+}
+
+const idempotencyMismatch = (key: string) =>
+  new ApiError(400, {
+    type: 'idempotency_error',
+    message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.`,
+  });
 
 // --- HTTP -----------------------------------------------------------------------------------
 
@@ -513,9 +676,13 @@ export async function startStripeApi(opts: { port?: number } = {}): Promise<Stri
     refunds: new ResourceStore('refund'),
     creditNotes: new ResourceStore('credit_note'),
     customers: new CustomerStore(),
+    webhookEndpoints: new WebhookEndpointStore(),
+    v2Events: new V2EventStore(),
   };
   const requests: RecordedRequest[] = [];
-  const failures: Array<{ status: FailureStatus; remaining: number; path?: string }> = [];
+  const revokedKeys = new Set<string>();
+  const idempotent = new Map<string, SavedAnswer>();
+  const failures: Array<{ status: FailureStatus; remaining: number; path?: string; method?: string }> = [];
 
   function send(res: http.ServerResponse, record: RecordedRequest, req: http.IncomingMessage, status: number, body: unknown, extra: Record<string, string> = {}) {
     record.status = status;
@@ -531,18 +698,53 @@ export async function startStripeApi(opts: { port?: number } = {}): Promise<Stri
     res.writeHead(status, headers).end(JSON.stringify(body, null, 2));
   }
 
-  function sendError(res: http.ServerResponse, record: RecordedRequest, req: http.IncomingMessage, err: ApiError) {
+  function errorBody(record: RecordedRequest, err: ApiError) {
     const body: Record<string, unknown> = { ...err.body };
     if (err.body.code) body.doc_url = docUrl(err.body.code);
     body.request_log_url = `https://dashboard.stripe.com/test/logs/${record.requestId}`;
-    send(res, record, req, err.status, { error: body }, err.headers);
+    return { error: body };
+  }
+
+  function sendError(res: http.ServerResponse, record: RecordedRequest, req: http.IncomingMessage, err: ApiError) {
+    send(res, record, req, err.status, errorBody(record, err), err.headers);
+  }
+
+  /** The answer of the API proper: parameters, routing, the handler; a 4xx is an answer too. */
+  function answer(method: string, path: string, record: RecordedRequest, paramError: unknown, ctx: RequestContext): { status: number; body: unknown } {
+    try {
+      if (paramError instanceof ParamError) throw invalid(paramError.message, paramError.param);
+      if (paramError !== undefined) throw paramError;
+      const handler = route(method, path, stores);
+      if (!handler) {
+        throw invalid(
+          `Unrecognized request URL (${method}: ${path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.`,
+          undefined,
+          404,
+        );
+      }
+      return { status: 200, body: handler(method === 'POST' ? (record.body ?? {}) : record.query, ctx) };
+    } catch (e) {
+      if (e instanceof ApiError && e.status < 500) return { status: e.status, body: errorBody(record, e) };
+      throw e;
+    }
   }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse) {
     const method = req.method ?? 'GET';
     const url = new URL(req.url ?? '/', 'http://stripe-api.invalid');
     const account = req.headers['stripe-account'];
-    const record: RecordedRequest = { method, path: url.pathname, query: {}, rawQuery: url.search.replace(/^\?/, ''), requestId: newRequestId(), ...(typeof account === 'string' ? { account } : {}) };
+    const context = req.headers['stripe-context'];
+    const idempotencyKey = req.headers['idempotency-key'];
+    const record: RecordedRequest = {
+      method,
+      path: url.pathname,
+      query: {},
+      rawQuery: url.search.replace(/^\?/, ''),
+      requestId: newRequestId(),
+      ...(typeof account === 'string' ? { account } : {}),
+      ...(typeof context === 'string' ? { context } : {}),
+      ...(typeof idempotencyKey === 'string' ? { idempotencyKey } : {}),
+    };
     requests.push(record);
     try {
       // Read (and so drain) the body even when unused, so the keep-alive connection stays usable.
@@ -557,26 +759,31 @@ export async function startStripeApi(opts: { port?: number } = {}): Promise<Stri
         paramError = e;
       }
 
-      const at = failures.findIndex((f) => f.path === undefined || url.pathname.startsWith(f.path));
+      const at = failures.findIndex((f) => (f.path === undefined || url.pathname.startsWith(f.path)) && (f.method === undefined || f.method === method));
       const failure = failures[at];
       if (failure) {
         if (--failure.remaining <= 0) failures.splice(at, 1);
         throw injectedFailure(failure.status);
       }
-      const authError = authenticate(req.headers.authorization);
-      if (authError) throw authError;
-      if (paramError instanceof ParamError) throw invalid(paramError.message, paramError.param);
-      if (paramError !== undefined) throw paramError;
+      const auth = authenticate(req.headers.authorization, revokedKeys);
+      if (auth instanceof ApiError) throw auth;
+      const ctx: RequestContext = { livemode: /^(sk|rk)_live_/.test(auth.key), ...(record.account === undefined ? {} : { account: record.account }) };
 
-      const handler = route(method, url.pathname, stores);
-      if (!handler) {
-        throw invalid(
-          `Unrecognized request URL (${method}: ${url.pathname}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.`,
-          undefined,
-          404,
-        );
+      if (method !== 'POST' || record.idempotencyKey === undefined) {
+        const a = answer(method, url.pathname, record, paramError, ctx);
+        return send(res, record, req, a.status, a.body);
       }
-      send(res, record, req, 200, handler(record.query));
+      const slot = `${auth.key}\n${record.idempotencyKey}`;
+      const request = `${method} ${url.pathname}\n${rawBody}`;
+      const saved = idempotent.get(slot);
+      if (saved && saved.request !== request) throw idempotencyMismatch(record.idempotencyKey);
+      if (saved) {
+        record.replayed = true;
+        return send(res, record, req, saved.status, saved.body, { 'Idempotency-Key': record.idempotencyKey, 'Idempotent-Replayed': 'true' });
+      }
+      const a = answer(method, url.pathname, record, paramError, ctx);
+      idempotent.set(slot, { request, ...a });
+      send(res, record, req, a.status, a.body, { 'Idempotency-Key': record.idempotencyKey });
     } catch (e) {
       if (e instanceof ApiError) return sendError(res, record, req, e);
       // A bug in this server: say so in a Stripe-shaped 500 rather than hanging the client.
@@ -608,16 +815,22 @@ export async function startStripeApi(opts: { port?: number } = {}): Promise<Stri
     port,
     ...stores,
     requests,
-    failNext(status: FailureStatus, times: number, o: { path?: string } = {}) {
+    failNext(status: FailureStatus, times: number, o: { path?: string; method?: 'GET' | 'POST' } = {}) {
       if (status !== 429 && status !== 500 && status !== 503) throw new RangeError(`failNext: unsupported status ${String(status)}`);
       if (!Number.isInteger(times) || times < 0) throw new RangeError(`failNext: times must be a non-negative integer, got ${times}`);
-      if (o.path !== undefined && !o.path.startsWith('/v1/')) throw new RangeError(`failNext: path must start with /v1/, got ${o.path}`);
-      if (times > 0) failures.push({ status, remaining: times, ...(o.path === undefined ? {} : { path: o.path }) });
+      if (o.path !== undefined && !/^\/v[12]\//.test(o.path)) throw new RangeError(`failNext: path must start with /v1/ or /v2/, got ${o.path}`);
+      if (o.method !== undefined && o.method !== 'GET' && o.method !== 'POST') throw new RangeError(`failNext: method must be GET or POST, got ${String(o.method)}`);
+      if (times > 0) failures.push({ status, remaining: times, ...(o.path === undefined ? {} : { path: o.path }), ...(o.method === undefined ? {} : { method: o.method }) });
+    },
+    revokeKey(key: string) {
+      revokedKeys.add(key);
     },
     reset() {
       for (const store of Object.values(stores)) store.clear();
       failures.length = 0;
       requests.length = 0;
+      revokedKeys.clear();
+      idempotent.clear();
     },
     stop() {
       stopped ??= new Promise<void>((resolve, reject) => {
