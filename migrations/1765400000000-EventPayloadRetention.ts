@@ -15,6 +15,9 @@ export class EventPayloadRetention1765400000000 implements MigrationInterface {
   name = 'EventPayloadRetention1765400000000';
 
   async up(q: QueryRunner): Promise<void> {
+    // The table's strongest lock, for a moment: rather than queue every writer behind a long
+    // reader, give up after 10 s and let the next start try again.
+    await q.query(`SET LOCAL lock_timeout = '10s'`);
     await q.query(`ALTER TABLE stripe_events ADD COLUMN payload_pruned_at timestamptz, ALTER COLUMN payload DROP NOT NULL`);
     await q.query(
       `ALTER TABLE stripe_events ADD CONSTRAINT stripe_events_payload_pruned_check CHECK ((payload IS NULL) = (payload_pruned_at IS NOT NULL)) NOT VALID`,

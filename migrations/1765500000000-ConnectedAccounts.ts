@@ -16,7 +16,8 @@ import {
  * naming the account in `account`. Stripe ids are unique across all of Stripe, so every table
  * keeps its Stripe id as its key and records the account beside it: `stripe_account_id`, null for
  * the platform's own objects and events. Rows written before it take the account their last event
- * named, so a Connect endpoint that posted here already keeps its objects.
+ * named (ConnectedAccountsBackfill1765500002000), so a Connect endpoint that posted here already
+ * keeps its objects.
  *
  * The finance views that list rows (finance_invoice_rows, finance_invoices, overdue_invoices,
  * finance_payments, finance_credit_notes) gain the column at the end, with CREATE OR REPLACE VIEW,
@@ -204,18 +205,10 @@ export class ConnectedAccounts1765500000000 implements MigrationInterface {
   name = 'ConnectedAccounts1765500000000';
 
   async up(q: QueryRunner): Promise<void> {
+    // Adding a column takes each table's strongest lock for a moment; queued behind a long reader it
+    // would hold every writer back, so it gives up instead and the next start tries again.
+    await q.query(`SET LOCAL lock_timeout = '10s'`);
     for (const t of TABLES) await q.query(`ALTER TABLE ${t} ADD COLUMN stripe_account_id text`);
-    // A Connect endpoint may have posted here before: its events name their account in the payload
-    // (`account`; a thin event's fetched object carries it too, the notification has `context`), and
-    // a row belongs to the account of the event that last wrote it. Left null, the account's next
-    // event about such a row would be refused as another owner's.
-    await q.query(
-      `UPDATE stripe_events SET stripe_account_id = coalesce(nullif(payload->>'account', ''), nullif(payload->>'context', ''))
-        WHERE payload ?| array['account', 'context'] AND coalesce(nullif(payload->>'account', ''), nullif(payload->>'context', '')) IS NOT NULL`,
-    );
-    for (const t of TABLES.filter((t) => t !== 'stripe_events')) {
-      await q.query(`UPDATE ${t} AS r SET stripe_account_id = e.stripe_account_id FROM stripe_events e WHERE e.id = r.last_event_id AND e.stripe_account_id IS NOT NULL`);
-    }
     for (const sql of [INVOICE_ROWS, INVOICES, OVERDUE, PAYMENTS, CREDIT_NOTES, AGING_BY_ACCOUNT, ...COMMENTS]) await q.query(sql);
     await q.query(grantSql(READONLY_ROLE, ['receivables_aging_by_account']));
   }

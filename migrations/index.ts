@@ -11,6 +11,7 @@ import { EventPayloadRetention1765400000000 } from './1765400000000-EventPayload
 import { EventPayloadRetentionIndex1765400001000 } from './1765400001000-EventPayloadRetentionIndex';
 import { ConnectedAccounts1765500000000 } from './1765500000000-ConnectedAccounts';
 import { ConnectedAccountsIndexes1765500001000 } from './1765500001000-ConnectedAccountsIndexes';
+import { ConnectedAccountsBackfill1765500002000 } from './1765500002000-ConnectedAccountsBackfill';
 
 /** In the order they must run; TypeORM records each by name in the `migrations` table. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   EventPayloadRetentionIndex1765400001000,
   ConnectedAccounts1765500000000,
   ConnectedAccountsIndexes1765500001000,
+  ConnectedAccountsBackfill1765500002000,
 ];

@@ -64,6 +64,25 @@ const noticeKinds = z
     return kinds as NoticeKind[];
   });
 
+/**
+ * NOTICE_ACCOUNTS: whose invoices get emails: "all" (the default), "platform" (the platform's own
+ * only), or a comma-separated list of "platform" and connected accounts (acct_…).
+ */
+const noticeAccounts = z
+  .string()
+  .optional()
+  .transform((raw, ctx): 'all' | ReadonlySet<string> => {
+    const value = (raw ?? 'all').trim();
+    if (value === '' || value === 'all') return 'all';
+    const accounts = value.split(',').map((a) => a.trim()).filter(Boolean);
+    const bad = accounts.filter((a) => a !== 'platform' && !/^acct_[A-Za-z0-9]+$/.test(a));
+    if (bad.length > 0 || accounts.length === 0) {
+      ctx.addIssue({ code: 'custom', message: `expected all, or a comma-separated list of platform and acct_… ids; ${bad.length > 0 ? `not ${bad.join(', ')}` : 'got none'}` });
+      return z.NEVER;
+    }
+    return new Set(accounts);
+  });
+
 const schema = z
   .object({
     HOST: z.string().trim().min(1).default('127.0.0.1'),
@@ -108,6 +127,7 @@ const schema = z
     MAIL_POLL_INTERVAL_MS: intFrom(50, 1000, 60000),
     NOTICE_KINDS: noticeKinds,
     NOTICE_MAX_EVENT_AGE_HOURS: intFrom(1, 72, 24 * 366),
+    NOTICE_ACCOUNTS: noticeAccounts,
     RECEIPT_WAIT_SECONDS: intFrom(0, 120, 3600),
     STRIPE_SECRET_KEY: z
       .string()
@@ -204,6 +224,8 @@ export interface MailConfig {
    * this (Stripe's 72-hour retry window by default) is recorded as skipped (`stale`), not sent.
    */
   noticeMaxAgeSeconds: number;
+  /** NOTICE_ACCOUNTS: whose invoices get emails; a set of `platform` and `acct_…` ids, or all. */
+  noticeAccounts: 'all' | ReadonlySet<string>;
   /**
    * RECEIPT_WAIT_SECONDS: how long after it was queued a receipt (invoice_paid) waits for the
    * charge that paid the invoice, whose receipt link it then carries; 0 sends it at once.
@@ -248,6 +270,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pollIntervalMs: e.MAIL_POLL_INTERVAL_MS,
       enabledKinds: new Set(e.NOTICE_KINDS),
       noticeMaxAgeSeconds: e.NOTICE_MAX_EVENT_AGE_HOURS * 3600,
+      noticeAccounts: e.NOTICE_ACCOUNTS,
       receiptWaitSeconds: e.RECEIPT_WAIT_SECONDS,
     },
     stripe: { secretKey: e.STRIPE_SECRET_KEY, apiBase: e.STRIPE_API_BASE },

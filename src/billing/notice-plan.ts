@@ -8,6 +8,22 @@ export interface NoticePolicy {
   enabled: ReadonlySet<NoticeKind>;
   /** A notice about something older than this is recorded as skipped (`stale`). */
   maxAgeSeconds: number;
+  /**
+   * Whose invoices get emails (NOTICE_ACCOUNTS): every owner's, or those named (`platform` for the
+   * platform's own, `acct_…` for a connected account's). Unset: all.
+   */
+  accounts?: 'all' | ReadonlySet<string>;
+}
+
+/**
+ * The policy for one owner's invoice: as it is, or with no kind turned on for an owner whose
+ * customers hear from someone else (a Standard connected account sends its own emails). Then
+ * nothing is written for them, as for a kind turned off; an import's baseline still is.
+ */
+export function policyFor(policy: NoticePolicy, account: string | null): NoticePolicy {
+  const accounts = policy.accounts ?? 'all';
+  if (accounts === 'all' || accounts.has(account ?? 'platform')) return policy;
+  return { ...policy, enabled: new Set() };
 }
 
 interface ChangeOf {

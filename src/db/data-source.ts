@@ -38,16 +38,26 @@ export function createDataSource(options: DataSourceOptions): DataSource {
   return ds;
 }
 
-/** Applies pending migrations under an advisory lock so that several processes starting at once do not race. */
+/**
+ * Applies pending migrations under an advisory lock so that several processes starting at once do
+ * not race. They run on a connection of their own without the service's 30 s query timer: an
+ * index built concurrently or a backfill of a large table takes longer, and a timer that fires
+ * leaves the statement running on the server while the migration is recorded as failed (each
+ * migration bounds its own waits with lock_timeout where it takes strong locks).
+ */
 export async function runMigrations(dataSource: DataSource): Promise<string[]> {
-  const runner = dataSource.createQueryRunner();
-  await runner.connect();
+  const extra = (dataSource.options as { extra?: Record<string, unknown> }).extra ?? {};
+  const migrator = new DataSource({ ...dataSource.options, extra: { ...extra, max: 2, query_timeout: undefined } } as typeof dataSource.options);
+  await migrator.initialize();
+  const runner = migrator.createQueryRunner();
   try {
+    await runner.connect();
     await runner.query('SELECT pg_advisory_lock(hashtext($1))', ['stripe-billing:migrations']);
-    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    const applied = await migrator.runMigrations({ transaction: 'each' });
     return applied.map((m) => m.name);
   } finally {
     await runner.query('SELECT pg_advisory_unlock(hashtext($1))', ['stripe-billing:migrations']).catch(() => undefined);
     await runner.release();
+    await migrator.destroy();
   }
 }

@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import type { Config } from '../config';
 import type { NoticeRecord } from '../billing/notice-kinds';
-import { needsDunningReview, planNotices, type NoticeChange, type NoticePolicy } from '../billing/notice-plan';
+import { needsDunningReview, planNotices, policyFor, type NoticeChange, type NoticePolicy } from '../billing/notice-plan';
 import { noticeHistoryOf, recordNotices, setNextDunningOfMany, type InvoiceNotice } from '../db/notice-outbox';
 import { paymentNoticeEffects, type PaymentNoticeEffects } from './payment-notice-effects';
 
@@ -32,7 +32,7 @@ export function noticeEffects(policy: NoticePolicy): NoticeEffects {
       const id = change.next.stripeInvoiceId;
       const known: NoticeRecord[] = history.get(id) ?? [];
       history.set(id, known);
-      const plan = planNotices(change, known, nowSeconds, policy);
+      const plan = planNotices(change, known, nowSeconds, policyFor(policy, change.next.stripeAccountId));
       for (const n of plan.notices) {
         writes.push({ ...n, stripeInvoiceId: id });
         // The outbox keeps the first row of a (kind, sequence); so does what the next change reads.
@@ -49,8 +49,9 @@ export function noticeEffects(policy: NoticePolicy): NoticeEffects {
   return Object.assign(invoiceNotices, { payments: paymentNoticeEffects(policy) });
 }
 
-/** The notice policy a configuration sets (NOTICE_KINDS, NOTICE_MAX_EVENT_AGE_HOURS). */
+/** The notice policy a configuration sets (NOTICE_KINDS, NOTICE_MAX_EVENT_AGE_HOURS, NOTICE_ACCOUNTS). */
 export const noticePolicy = (config: Pick<Config, 'mail'>): NoticePolicy => ({
   enabled: config.mail.enabledKinds,
   maxAgeSeconds: config.mail.noticeMaxAgeSeconds,
+  accounts: config.mail.noticeAccounts,
 });

@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { planRefundNotices, toldOf, type RefundFact, type RefundOccasion, type ToldRefund } from '../billing/notice-refunds';
-import type { NoticePolicy } from '../billing/notice-plan';
+import { policyFor, type NoticePolicy } from '../billing/notice-plan';
 import { chargeRepository } from '../db/charges';
 import { recordNotices, refundNoticesOf, wakeReceiptNotices, type InvoiceNotice } from '../db/notice-outbox';
 import { refundsOfCharges } from '../db/refunds';
@@ -79,7 +79,7 @@ export function paymentNoticeEffects(policy: NoticePolicy): PaymentNoticeEffects
         told,
         review.occasion,
         nowSeconds,
-        policy,
+        policyFor(policy, charge.stripeAccountId),
       );
       for (const n of planned) {
         writes.push({ ...n, stripeInvoiceId: invoiceId });

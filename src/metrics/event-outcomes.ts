@@ -21,19 +21,21 @@ const objectLabel = (object: string | undefined) => (object !== undefined && kno
  * What one message's outcome counts as. A failure that can never succeed (isRetryable false: an
  * unreadable or unusable event) is `malformed`; any other is `failed`, and is received again. A
  * duplicate has no lag: its event was applied before, perhaps long ago, and its `created` says
- * nothing about how far behind the processor is. `created` has one-second resolution and Stripe's
+ * nothing about how far behind the processor is, nor does a forced replay's (`reapplied`) of an
+ * event applied before. `created` has one-second resolution and Stripe's
  * clock is not ours, so a lag below zero reads as zero.
  */
 export function measureOutcome(o: BatchOutcome, committedAtSeconds: number): EventMeasure {
   if (!o.ok) return { object: objectLabel(o.object), outcome: isRetryable(o.error) ? 'failed' : 'malformed' };
   const object = objectLabel(o.result.object);
+  const lag = o.result.reapplied ? {} : { lagSeconds: Math.max(0, committedAtSeconds - o.result.created) };
   switch (o.result.outcome) {
     case 'duplicate':
       return { object, outcome: 'duplicate' };
     case 'merged':
-      return { object, outcome: 'applied', lagSeconds: Math.max(0, committedAtSeconds - o.result.created) };
+      return { object, outcome: 'applied', ...lag };
     case 'unchanged':
-      return { object, outcome: 'unchanged', lagSeconds: Math.max(0, committedAtSeconds - o.result.created) };
+      return { object, outcome: 'unchanged', ...lag };
   }
 }
 

@@ -34,6 +34,8 @@ export interface EntryResult {
   change?: Change<unknown, unknown>;
   /** The changes of the objects the entry's snapshot carried (a charge's refunds), each with its kind's name. */
   carried?: Array<{ object: string; change: Change<unknown, unknown> }>;
+  /** An event applied before and forced again (`replay events --force`). */
+  reapplied?: true;
 }
 
 export interface BatchResult {
@@ -122,7 +124,8 @@ export async function applyBatch(ds: DataSource, entries: readonly BatchEntry[],
       const change = changes.get(i);
       if (!change) return { outcome: 'duplicate' };
       const carried = carriedChanges(applying, changes, i);
-      return { outcome: change.written ? 'merged' : 'unchanged', change, ...(carried.length > 0 ? { carried } : {}) };
+      const reapplied = claims.get(entries[i]!.snapshot.eventId) === 'done';
+      return { outcome: change.written ? 'merged' : 'unchanged', change, ...(carried.length > 0 ? { carried } : {}), ...(reapplied ? { reapplied } : {}) };
     });
     return { results, effects };
   });

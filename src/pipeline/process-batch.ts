@@ -40,6 +40,7 @@ const resultOf = (m: PreparedMessage, r: EntryResult): ProcessResult => ({
   object: m.kind.object,
   objectId: m.kind.key(m.snapshot),
   created: m.created,
+  ...(r.reapplied ? { reapplied: r.reapplied } : {}),
 });
 
 /**

@@ -16,6 +16,8 @@ export interface ProcessResult {
   objectId: string;
   /** When Stripe created the event (unix seconds), also for a thin event whose object was fetched later. */
   created: number;
+  /** Applied before and forced again (`replay events --force`): its `created` says nothing of how far behind the worker is. */
+  reapplied?: true;
 }
 
 /** A queue message to apply. */

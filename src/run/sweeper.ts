@@ -23,6 +23,7 @@ export function startSweeper(
     running = sweepInvoices(ds, wallClock(), policy, sweep)
       .then((r) => {
         metrics.sweepRun();
+        if (r.eventPayloadPruneError) logger.error({ err: r.eventPayloadPruneError }, 'event payload prune failed; the next sweep tries again');
         if (r.reviewed > 0 || r.eventPayloadsPruned) {
           logger.info({ flagged: r.flagged, reviewed: r.reviewed, ...(r.eventPayloadsPruned ? { eventPayloadsPruned: r.eventPayloadsPruned } : {}) }, 'invoice sweep');
         }

@@ -12,6 +12,8 @@ export interface SweepResult {
   reviewed: number;
   /** Events whose payload this run removed; present only when a retention is set. */
   eventPayloadsPruned?: number;
+  /** Why this run's prune failed, after the invoices were swept: the next run prunes again. */
+  eventPayloadPruneError?: string;
 }
 
 export interface SweepOptions {
@@ -43,8 +45,13 @@ export const SWEEP_PRUNE_LIMIT = 10 * 1000;
 export async function sweepInvoices(ds: DataSource, nowSeconds: number, policy: NoticePolicy, o: SweepOptions = {}): Promise<SweepResult> {
   const result = await sweepDueInvoices(ds, nowSeconds, policy);
   if (o.eventPayloadRetentionDays === undefined) return result;
-  const pruned = await pruneEventPayloads(ds, { processedBefore: retentionCutoff(nowSeconds, o.eventPayloadRetentionDays), limit: SWEEP_PRUNE_LIMIT });
-  return { ...result, eventPayloadsPruned: pruned.pruned };
+  try {
+    const pruned = await pruneEventPayloads(ds, { processedBefore: retentionCutoff(nowSeconds, o.eventPayloadRetentionDays), limit: SWEEP_PRUNE_LIMIT });
+    return { ...result, eventPayloadsPruned: pruned.pruned };
+  } catch (err) {
+    // The invoices were swept and their notices committed: a failed prune is its own failure.
+    return { ...result, eventPayloadPruneError: err instanceof Error ? err.message : String(err) };
+  }
 }
 
 async function sweepDueInvoices(ds: DataSource, nowSeconds: number, policy: NoticePolicy): Promise<SweepResult> {

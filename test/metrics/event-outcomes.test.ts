@@ -20,6 +20,11 @@ describe('what a message outcome counts as (measureOutcome)', () => {
     expect(measureOutcome(ok('duplicate', 'refund', 1_600_000_000), NOW)).toEqual({ object: 'refund', outcome: 'duplicate' });
   });
 
+  it('gives a forced replay of an event applied before no lag either: its created is as old as the replay is late', () => {
+    const forced: BatchOutcome = { ok: true, result: { outcome: 'merged', eventId: 'evt_1', type: 'invoice.updated', object: 'invoice', objectId: 'x_1', created: 1_600_000_000, reapplied: true } };
+    expect(measureOutcome(forced, NOW)).toEqual({ object: 'invoice', outcome: 'applied' });
+  });
+
   it('reads a created after the commit (another clock, one-second resolution) as no lag, never a negative one', () => {
     expect(measureOutcome(ok('merged', 'invoice', NOW + 1), NOW)).toMatchObject({ lagSeconds: 0 });
   });

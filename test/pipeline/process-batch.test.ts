@@ -113,7 +113,12 @@ describe('a batch in one transaction', () => {
     await db.ds.query(`UPDATE invoices SET amount_cents = 1 WHERE stripe_invoice_id = $1`, [id]);
     expect((await processBatch(db.ds, items([created!, finalized!]), options)).map(outcomeOf)).toEqual(['duplicate', 'duplicate']);
     expect((await findInvoice(db.ds.manager, id))?.amountCents).toBe(1);
-    expect((await processBatch(db.ds, items([created!, finalized!], true), options)).map(outcomeOf)).toEqual(['unchanged', 'unchanged']);
+    const forced = await processBatch(db.ds, items([created!, finalized!], true), options);
+    expect(forced.map(outcomeOf)).toEqual(['unchanged', 'unchanged']);
+    // Marked as applied before, so the metrics give it no lag.
+    expect(forced.map((o) => o.ok && o.result.reapplied)).toEqual([true, true]);
+    const fresh = await processBatch(db.ds, items(paidLifecycle(uid('in'), 1_700_000_000).slice(0, 1), true), options);
+    expect(fresh.map((o) => o.ok && o.result.reapplied)).toEqual([undefined]);
   });
 });
 

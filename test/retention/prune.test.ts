@@ -272,6 +272,22 @@ describe('the sweep with EVENT_PAYLOAD_RETENTION_DAYS', () => {
     expect(await sweepInvoices(db.ds, NOW, ALL_NOTICES, { eventPayloadRetentionDays: 5 })).toMatchObject({ eventPayloadsPruned: 6 });
   });
 
+  it('a prune that fails is said apart: the invoices were swept, the run still counts', async () => {
+    // The database refuses the prune's update, as a lock timeout or a lost connection would.
+    await db.ds.query(`CREATE FUNCTION refuse_prune() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.payload IS NULL THEN RAISE EXCEPTION 'prune refused by the test'; END IF; RETURN NEW; END $$`);
+    await db.ds.query(`CREATE TRIGGER refuse_prune BEFORE UPDATE ON stripe_events FOR EACH ROW EXECUTE FUNCTION refuse_prune()`);
+    try {
+      await mixedLog();
+      const swept = await sweepInvoices(db.ds, NOW, ALL_NOTICES, { eventPayloadRetentionDays: 5 });
+      expect(swept).toMatchObject({ flagged: expect.any(Number), reviewed: expect.any(Number), eventPayloadPruneError: expect.stringContaining('prune refused by the test') });
+      expect(swept).not.toHaveProperty('eventPayloadsPruned');
+    } finally {
+      await db.ds.query(`DROP TRIGGER refuse_prune ON stripe_events`);
+      await db.ds.query(`DROP FUNCTION refuse_prune()`);
+    }
+  });
+
   it('takes at most its share per run, so the first run after a retention is set ends in time', async () => {
     const n = SWEEP_PRUNE_LIMIT + 50;
     // A log of years, written straight into the table: the pipeline would take minutes for it.
