@@ -15,6 +15,8 @@ export interface NoticePolicy {
   accounts?: 'all' | ReadonlySet<string>;
 }
 
+const NO_KINDS: ReadonlySet<NoticeKind> = new Set();
+
 /**
  * The policy for one owner's invoice: as it is, or with no kind turned on for an owner whose
  * customers hear from someone else (a Standard connected account sends its own emails). Then
@@ -23,8 +25,9 @@ export interface NoticePolicy {
 export function policyFor(policy: NoticePolicy, account: string | null): NoticePolicy {
   const accounts = policy.accounts ?? 'all';
   if (accounts === 'all' || accounts.has(account ?? 'platform')) return policy;
-  return { ...policy, enabled: new Set() };
+  return { ...policy, enabled: NO_KINDS };
 }
+
 
 interface ChangeOf {
   previous: InvoiceState | null;

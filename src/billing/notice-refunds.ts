@@ -43,7 +43,7 @@ import { isWritten, recordedSkip, type NoticePolicy } from './notice-plan';
 /** The refund statuses that are news: the money is on its way back. */
 const NEWS_STATUSES: ReadonlySet<string> = new Set(['pending', 'succeeded']);
 
-export const isRefundNews = (status: string | null): boolean => status !== null && NEWS_STATUSES.has(status);
+const isRefundNews = (status: string | null): boolean => status !== null && NEWS_STATUSES.has(status);
 
 /** What a refund notice is about: one refund, or a rise of its charge's amount_refunded to a level. */
 export type RefundSubject = { refund: string } | { charge: string; level: number };

@@ -64,7 +64,7 @@ export interface CheckReport {
   notFound: NotFound | null;
 }
 
-export const isManaged = (e: EndpointSnapshot): boolean => e.metadata?.[MANAGED_BY_KEY] === MANAGED_BY;
+const isManaged = (e: EndpointSnapshot): boolean => e.metadata?.[MANAGED_BY_KEY] === MANAGED_BY;
 
 function connectOf(e: EndpointSnapshot): boolean | null {
   const v = isManaged(e) ? e.metadata?.[CONNECT_KEY] : undefined;

@@ -74,7 +74,7 @@ interface MoneyOptions {
 }
 
 /** As invoiceFilter: every argument is checked before the database is opened. */
-export function moneyFilter(opts: MoneyOptions, statuses: readonly string[]): MoneyFilter {
+function moneyFilter(opts: MoneyOptions, statuses: readonly string[]): MoneyFilter {
   const invoiceId = invoiceIdOption(opts.invoice);
   const customerId = customerIdOption(opts.customer);
   const status = opts.status === undefined ? undefined : choiceOption(opts.status, '--status', statuses, statuses[0]!);

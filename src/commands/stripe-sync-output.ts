@@ -36,7 +36,7 @@ export function differenceView(d: FieldDifference): DifferenceView {
  * A related object's field as its column is named (every money table names its columns so:
  * amountRefundedCents is amount_refunded_cents), times (`…At`, unix seconds) as ISO.
  */
-export function rowDifferenceView(d: { field: string; ours: unknown; stripe: unknown }): DifferenceView {
+function rowDifferenceView(d: { field: string; ours: unknown; stripe: unknown }): DifferenceView {
   const time = (v: unknown) => (d.field.endsWith('At') && typeof v === 'number' ? new Date(v * 1000).toISOString() : v);
   return { field: d.field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), ours: time(d.ours), stripe: time(d.stripe) };
 }

@@ -97,7 +97,7 @@ export async function financePayments(db: EntityManager, filter: MoneyFilter): P
   return db.query(q.text, q.values);
 }
 
-export function financeCreditNotesQuery(filter: MoneyFilter): FinanceQuery {
+function financeCreditNotesQuery(filter: MoneyFilter): FinanceQuery {
   return { text: pageSql('finance_credit_notes', 'credit_note_id', CREDIT_NOTE_COLUMNS, MONEY_WHERE, 'created_at DESC, credit_note_id DESC', '$6'), values: moneyParams(filter) };
 }
 

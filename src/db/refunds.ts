@@ -25,13 +25,8 @@ const refundTable = objectTable<RefundRow>({
 export const findRefund = (db: EntityManager, id: string): Promise<RefundRow | null> => refundTable.findOne(db, id);
 
 /** The refunds of a charge, oldest first. */
-export async function refundsOfCharge(db: EntityManager, stripeChargeId: string): Promise<RefundRow[]> {
-  const rows: Record<string, unknown>[] = await db.query(
-    `SELECT ${refundTable.selectList} FROM refunds WHERE stripe_charge_id = $1 ORDER BY created_at, stripe_refund_id`,
-    [stripeChargeId],
-  );
-  return rows.map(refundTable.fromRow);
-}
+export const refundsOfCharge = async (db: EntityManager, stripeChargeId: string): Promise<RefundRow[]> =>
+  (await refundsOfCharges(db, [stripeChargeId])).get(stripeChargeId) ?? [];
 
 /** The refund kind's write path (see ObjectRepository). */
 export const refundRepository: ObjectRepository<RefundRow> = refundTable;

@@ -61,7 +61,8 @@ async function decide(deps: WebhookDeps, rawBody: Buffer, signatureHeader: strin
 
   // Stripe's alert that it failed to generate events is kept even without a key: nothing else
   // says which object to read again, and `reconcile --alerts` repairs it once a key is set.
-  const alert = verified.thin && isHealthAlert(typeof event['type'] === 'string' ? event['type'] : null);
+  const who = identifyEvent(event);
+  const alert = verified.thin && isHealthAlert(who.type);
   if (verified.thin && !(alert && !deps.stripe)) {
     // Refused rather than accepted and dropped: Stripe keeps retrying, so nothing is lost once the key is set.
     if (!deps.stripe) {
@@ -77,7 +78,6 @@ async function decide(deps: WebhookDeps, rawBody: Buffer, signatureHeader: strin
   }
   // Only the type decides: an event of a handled type whose object cannot be used is queued all
   // the same, so the consumer stores it with its reason instead of it vanishing here.
-  const who = identifyEvent(event);
   const kind = verified.thin ? kindOfThinEvent(who.type) : kindOfEvent(who.type);
   if (!kind && !alert) {
     log.info({ ...about, outcome: 'ignored', durationMs: ms() }, 'webhook ignored');

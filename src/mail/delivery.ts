@@ -30,7 +30,7 @@ export interface ReceiptFacts {
 }
 
 /** A refund notice waits this long for the receipt (invoice_paid) queued before it, then looks again. */
-export const REFUND_BEHIND_RECEIPT_SECONDS = 60;
+const REFUND_BEHIND_RECEIPT_SECONDS = 60;
 
 /** A refund notice whose refund awaits the customer's action looks again this much later. */
 export const REFUND_ACTION_RECHECK_SECONDS = 3_600;

@@ -21,7 +21,7 @@ export interface PaymentFacts {
  * and not only out of band (an invoice payment that names neither a payment intent nor a charge).
  * With no invoice payment known (API versions before them), a charge is expected.
  */
-export function chargeAwaited(invoice: Pick<InvoiceState, 'amountPaidCents'>, payments: readonly Pick<InvoicePaymentRow, 'status' | 'stripePaymentIntentId' | 'stripeChargeId'>[]): boolean {
+function chargeAwaited(invoice: Pick<InvoiceState, 'amountPaidCents'>, payments: readonly Pick<InvoicePaymentRow, 'status' | 'stripePaymentIntentId' | 'stripeChargeId'>[]): boolean {
   if (invoice.amountPaidCents <= 0) return false;
   const paid = payments.filter((p) => p.status === 'paid');
   return paid.length === 0 || paid.some((p) => p.stripePaymentIntentId !== null || p.stripeChargeId !== null);

@@ -2,9 +2,9 @@ import { Metrics as EmfMetrics, MetricUnit } from '@aws-lambda-powertools/metric
 import { METRIC, type AppliedOutcome, type Metrics, type NoticeOutcome, type WebhookOutcome } from './metrics';
 
 /** CloudWatch namespace of every metric the functions emit; POWERTOOLS_METRICS_NAMESPACE overrides it. */
-export const DEFAULT_NAMESPACE = 'StripeBilling';
+const DEFAULT_NAMESPACE = 'StripeBilling';
 /** The `service` dimension on every metric; POWERTOOLS_SERVICE_NAME overrides it. */
-export const DEFAULT_SERVICE = 'stripe-billing';
+const DEFAULT_SERVICE = 'stripe-billing';
 
 /**
  * Powertools flushes by itself once a metric holds 100 values, and that flush drops the dimensions

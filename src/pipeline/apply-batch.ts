@@ -8,6 +8,7 @@ import { OBJECT_KINDS } from '../stripe-objects/registry';
 import { applyObjects } from './apply-objects';
 import { carriedChanges, withCarried } from './carried-objects';
 import type { Outcome } from './types';
+import type { EventIdentity } from '../stripe-objects/identify-event';
 
 /** One snapshot to apply, with the event behind it when there is one. */
 export interface BatchEntry {
@@ -46,6 +47,11 @@ export interface BatchResult {
 const LIVE: ChangeMode = { mode: 'live' };
 
 /** What the event log records of an entry's event. */
+/** What the event log records of an event known only by its identity (one that cannot be applied, a health alert). */
+export function identityRecord(who: EventIdentity & { id: string; type: string }, stripeInvoiceId: string | null): EventRecord {
+  return { id: who.id, type: who.type, stripeInvoiceId, created: who.created ?? 0, livemode: who.livemode, apiVersion: who.apiVersion, stripeAccountId: who.account };
+}
+
 export function eventRecord(kind: AnyObjectKind, s: EventMeta): EventRecord {
   return {
     id: s.eventId,

@@ -3,10 +3,11 @@ import { claimHealthAlert, settleHealthAlert } from '../db/event-log';
 import { invoiceOfRepair } from '../recovery/health-repair';
 import { HEALTH_ALERT_OBJECT } from '../stripe-objects/health-alert';
 import type { EventIdentity } from '../stripe-objects/identify-event';
+import { identityRecord } from './apply-batch';
 import type { BatchOutcome, ProcessOptions } from './types';
 
 /** What an alert waits for when nothing can fetch: `stats` counts these, `reconcile` repairs them. */
-export const ALERT_NEEDS_RECONCILE =
+const ALERT_NEEDS_RECONCILE =
   'Stripe failed to generate events for an object; STRIPE_SECRET_KEY is not set, so it cannot be read again: set it and run `billing reconcile --alerts`';
 
 /**
@@ -23,7 +24,7 @@ export async function applyHealthAlert(
   force: boolean,
   options: Pick<ProcessOptions, 'repairAlert'>,
 ): Promise<BatchOutcome> {
-  const record = { id: who.id, type: who.type, stripeInvoiceId: null, created: who.created ?? 0, livemode: who.livemode, apiVersion: who.apiVersion, stripeAccountId: who.account };
+  const record = identityRecord(who, null);
   const object = HEALTH_ALERT_OBJECT;
   const result = { eventId: who.id, type: who.type, object, objectId: who.id, created: who.created ?? 0 };
   try {

@@ -4,7 +4,7 @@ import { wallClock } from '../clock';
 import { isConnectionError } from '../db/connection-errors';
 import { recordFailure } from '../db/event-log';
 import { kindOfEvent, kindOfThinEvent } from '../stripe-objects/registry';
-import { applyIsolating, eventRecord, type EntryResult } from './apply-batch';
+import { applyIsolating, eventRecord, identityRecord, type EntryResult } from './apply-batch';
 import { applyHealthAlert } from './health-alerts';
 import { prepareMessage, type PreparedMessage, type UnusableMessage } from './prepare';
 import { errorText, type BatchItem, type BatchOutcome, type FetchObject, type ProcessOptions, type ProcessResult } from './types';
@@ -24,13 +24,11 @@ function fetchOncePerObject(fetch: FetchObject): FetchObject {
 const kindOfIdentity = (who: UnusableMessage['identity']) => (who.thin ? kindOfThinEvent(who.type) : kindOfEvent(who.type));
 
 /** A verified event that cannot be used still belongs in the event log, with the reason. */
-async function recordUnusable(ds: DataSource, { error, identity: who, event }: UnusableMessage): Promise<void> {
+async function recordUnusable(ds: DataSource, { error, identity: who, event }: UnusableMessage, kind: ReturnType<typeof kindOfIdentity>): Promise<void> {
   if (who.id === null || who.type === null) return;
   const reason = error instanceof MalformedEventError ? error.message : errorText(error);
-  const kind = kindOfIdentity(who);
   const invoice = kind && who.objectId !== null && who.object === kind.object ? kind.invoiceOfObjectId(who.objectId) : null;
-  const record = { id: who.id, type: who.type, stripeInvoiceId: invoice, created: who.created ?? 0, livemode: who.livemode, apiVersion: who.apiVersion, stripeAccountId: who.account };
-  await recordFailure(ds.manager, record, event, reason).catch(() => undefined);
+  await recordFailure(ds.manager, identityRecord({ ...who, id: who.id, type: who.type }, invoice), event, reason).catch(() => undefined);
 }
 
 const resultOf = (m: PreparedMessage, r: EntryResult): ProcessResult => ({
@@ -62,8 +60,9 @@ export async function processBatch(ds: DataSource, items: readonly BatchItem[], 
     preparations.map(async (p, index) => {
       if (p.ok && 'alert' in p) return (outcomes[index] = await applyHealthAlert(ds, p.alert.who, p.alert.payload, p.alert.force, options));
       if (p.ok) return prepared.push({ index, m: p.message });
-      await recordUnusable(ds, p.failure);
-      const object = kindOfIdentity(p.failure.identity)?.object;
+      const kind = kindOfIdentity(p.failure.identity);
+      await recordUnusable(ds, p.failure, kind);
+      const object = kind?.object;
       outcomes[index] = { ok: false, error: p.failure.error, ...(object ? { object } : {}) };
     }),
   );

@@ -7,6 +7,7 @@ import { OBJECT_KINDS } from '../stripe-objects/registry';
 import { applyListed, readFetched } from './listed-objects';
 import { reconcileInvoices, type NamedInvoiceReport, type ReconcileDeps } from './reconcile';
 import { apiManners, asAccount, retrieveOne, type PageOptions } from './stripe-pages';
+import { idIn, record } from '../stripe-objects/loose-fields';
 
 /** What repairing one alert did. */
 export type HealthRepair =
@@ -24,14 +25,6 @@ export interface HealthRepairResult {
   repair: HealthRepair;
 }
 
-const record = (v: unknown): Record<string, unknown> | null => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
-
-/** An id field holding the id or, expanded, the object. */
-function idIn(v: unknown): string | null {
-  if (typeof v === 'string' && v !== '') return v;
-  const id = record(v)?.['id'];
-  return typeof id === 'string' && id !== '' ? id : null;
-}
 
 type Api = PageOptions & { stripe: Stripe; options: Stripe.RequestOptions | undefined };
 

@@ -1,7 +1,9 @@
+import { wallClock } from '../clock';
 import type Stripe from 'stripe';
 import type { InvoiceSnapshot } from '../billing/snapshot';
 import type { BackoffOptions } from '../stripe/with-backoff';
-import { asAccount, listAll, retrieveOne, type WarnLogger } from './stripe-pages';
+import { apiManners, asAccount, listAll, retrieveOne, type WarnLogger } from './stripe-pages';
+import { idIn, record } from '../stripe-objects/loose-fields';
 
 /** An object as Stripe's API returned it, with the moment it was asked for. */
 export interface FetchedObject {
@@ -45,14 +47,6 @@ const IN_FLIGHT = 4;
 export const finalizedInvoiceIds = (snapshots: readonly InvoiceSnapshot[]): string[] =>
   snapshots.filter((s) => s.fields !== null && s.fields.status !== 'draft').map((s) => s.stripeInvoiceId);
 
-const record = (v: unknown): Record<string, unknown> | null => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
-
-/** An id field that holds the id or, expanded, the object. */
-function idIn(v: unknown): string | null {
-  if (typeof v === 'string' && v !== '') return v;
-  const id = record(v)?.['id'];
-  return typeof id === 'string' && id !== '' ? id : null;
-}
 
 /** What paid an invoice payment: a PaymentIntent (its charges are listed) or a charge of its own; a payment record has neither. */
 export function paymentSource(payment: Record<string, unknown>): { paymentIntent: string } | { charge: string } | null {
@@ -96,13 +90,8 @@ async function inTurns<T, U>(items: readonly T[], work: (item: T) => Promise<U>)
  * invoice list does; one that still fails throws StripeApiError.
  */
 export async function fetchInvoiceMoney(deps: MoneyFetchDeps, invoiceIds: readonly string[]): Promise<InvoiceMoney> {
-  const pageOptions = (path: string) => ({
-    path,
-    logger: deps.logger,
-    ...(deps.nowSeconds ? { nowSeconds: deps.nowSeconds } : {}),
-    ...(deps.backoff ? { backoff: deps.backoff } : {}),
-    ...(deps.apiBase ? { apiBase: deps.apiBase } : {}),
-  });
+  const manners = apiManners(deps, deps.nowSeconds ?? wallClock);
+  const pageOptions = (path: string) => ({ path, ...manners });
   const options = asAccount(deps.account);
   const asFetched = (object: string) => (o: { data: { id: string }; fetchedAt: number }): FetchedObject => ({ object, body: o.data as unknown as Record<string, unknown>, fetchedAt: o.fetchedAt });
 

@@ -7,7 +7,7 @@ import type { ListedEntry, ListedOutcome, ObjectProblem } from './listed-objects
  * the charges they point to (with the refunds a charge carries) and its credit notes. Their
  * counts are reported for each of these kinds, also when there are none.
  */
-export const RELATED_KINDS = ['invoice_payment', 'charge', 'refund', 'credit_note'] as const;
+const RELATED_KINDS = ['invoice_payment', 'charge', 'refund', 'credit_note'] as const;
 
 export interface RelatedCounts {
   listed: number;

@@ -41,8 +41,7 @@ export function apiManners(deps: { logger: WarnLogger; backoff?: BackoffOptions;
   return { logger: deps.logger, nowSeconds: clock, ...(deps.backoff ? { backoff: deps.backoff } : {}), ...(deps.apiBase ? { apiBase: deps.apiBase } : {}) };
 }
 
-/** The request options that read as a connected account (the Stripe-Account header), or none for the platform's own. */
-export const asAccount = (account: string | null | undefined): Stripe.RequestOptions | undefined => (account ? { stripeAccount: account } : undefined);
+export { asAccount } from '../stripe-objects/retrieve';
 
 /** Stripe's `created` filter for [since, until]. */
 export function createdBetween(since: Date, until?: Date): Stripe.RangeQueryParam {

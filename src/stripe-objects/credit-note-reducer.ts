@@ -40,7 +40,7 @@ const fixedOf = (f: Fixed): Fixed => Object.fromEntries(FIXED_ORDER.map((k) => [
  * status rank, event time and event id (see row-join), so a voided credit note stays void; the
  * fixed ones are the least seen (see Fixed), and voided_at is the earliest any void snapshot gave.
  */
-export const creditNoteJoin: RowJoin<CreditNoteSnapshot, CreditNoteState> = {
+const creditNoteJoin: RowJoin<CreditNoteSnapshot, CreditNoteState> = {
   rowOf: (s) => ({ stripeCreditNoteId: s.stripeCreditNoteId, ...s.fields, lastEventId: s.eventId, lastEventCreatedAt: s.eventCreated, stripeAccountId: s.account }),
   rank: (row) => rankOf(row.status),
   merge: (winner, other) => ({

@@ -69,7 +69,7 @@ type CreditNoteBody = z.infer<typeof creditNoteSchema>;
  * without the other leaves the rest of the total to the other. Null when the payload cannot be
  * split this way (a mixed or unknown type with neither amount): not one Stripe sends.
  */
-export function paymentSplit(cn: Pick<CreditNoteBody, 'type' | 'pre_payment_amount' | 'post_payment_amount'>, total: number): { pre: number; post: number } | null {
+function paymentSplit(cn: Pick<CreditNoteBody, 'type' | 'pre_payment_amount' | 'post_payment_amount'>, total: number): { pre: number; post: number } | null {
   const pre = cn.pre_payment_amount ?? null;
   const post = cn.post_payment_amount ?? null;
   if (pre !== null && post !== null) return { pre, post };

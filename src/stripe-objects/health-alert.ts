@@ -1,3 +1,5 @@
+import { record } from './loose-fields';
+
 /**
  * Stripe's health alert for events it failed to generate. Such events never reach an endpoint nor
  * the Events API, so the only repair is to read the object again. The alert arrives as a thin
@@ -19,7 +21,6 @@ export interface HealthAlert {
   summary: string | null;
 }
 
-const record = (v: unknown): Record<string, unknown> | null => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
 const text = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 
 /** Infers an object's type from its id's prefix, for the preview layout that sent only `related_object_id`. */

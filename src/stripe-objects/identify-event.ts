@@ -1,3 +1,5 @@
+import { record } from './loose-fields';
+
 /**
  * Stripe's Amazon EventBridge destination wraps the event: `{"detail-type", "source", "detail": event}`.
  */
@@ -23,8 +25,6 @@ export interface EventIdentity {
 }
 
 const text = (v: unknown, max = 255): string | null => (typeof v === 'string' && v !== '' ? v.slice(0, max) : null);
-const record = (v: unknown): Record<string, unknown> | null =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
 
 function createdOf(v: unknown): number | null {
   if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? v : null;

@@ -48,7 +48,7 @@ export function known<T extends string | number>(a: T | null, b: T | null): T | 
 const canonical = (row: object): string => JSON.stringify(Object.entries(row).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
 /** Positive when `a` is the later state of the object than `b`, zero only for rows whose `content` is equal. */
-export function compareRows<R extends LastEvent>(a: R, b: R, rank: (row: R) => number, content: (row: R) => object = (row) => row): number {
+function compareRows<R extends LastEvent>(a: R, b: R, rank: (row: R) => number, content: (row: R) => object = (row) => row): number {
   const byRank = rank(a) - rank(b);
   if (byRank !== 0) return byRank;
   const byTime = a.lastEventCreatedAt - b.lastEventCreatedAt;

@@ -23,7 +23,7 @@ export interface PruneResult {
   batches: number;
 }
 
-export const PRUNE_BATCH_SIZE = 1000;
+const PRUNE_BATCH_SIZE = 1000;
 
 const DAY_SECONDS = 86_400;
 
