@@ -6,6 +6,7 @@ import { InvoiceEntity } from './invoice.entity';
 import { InvoicePaymentEntity } from './invoice-payment.entity';
 import { RefundEntity } from './refund.entity';
 import { StripeEventEntity } from './stripe-event.entity';
+import { WalletLedgerEntryEntity } from './wallet-ledger-entry.entity';
 
-export { BillingContactEntity, ChargeEntity, CreditNoteEntity, EmailNoticeEntity, InvoiceEntity, InvoicePaymentEntity, RefundEntity, StripeEventEntity };
-export const ENTITIES = [InvoiceEntity, StripeEventEntity, EmailNoticeEntity, BillingContactEntity, CreditNoteEntity, InvoicePaymentEntity, ChargeEntity, RefundEntity];
+export { BillingContactEntity, ChargeEntity, CreditNoteEntity, EmailNoticeEntity, InvoiceEntity, InvoicePaymentEntity, RefundEntity, StripeEventEntity, WalletLedgerEntryEntity };
+export const ENTITIES = [InvoiceEntity, StripeEventEntity, EmailNoticeEntity, BillingContactEntity, CreditNoteEntity, InvoicePaymentEntity, ChargeEntity, RefundEntity, WalletLedgerEntryEntity];

@@ -12,6 +12,7 @@ import { EventPayloadRetentionIndex1765400001000 } from './1765400001000-EventPa
 import { ConnectedAccounts1765500000000 } from './1765500000000-ConnectedAccounts';
 import { ConnectedAccountsIndexes1765500001000 } from './1765500001000-ConnectedAccountsIndexes';
 import { ConnectedAccountsBackfill1765500002000 } from './1765500002000-ConnectedAccountsBackfill';
+import { WalletLedger1765600000000 } from './1765600000000-WalletLedger';
 
 /** In the order they must run; TypeORM records each by name in the `migrations` table. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   ConnectedAccounts1765500000000,
   ConnectedAccountsIndexes1765500001000,
   ConnectedAccountsBackfill1765500002000,
+  WalletLedger1765600000000,
 ];

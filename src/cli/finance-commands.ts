@@ -3,6 +3,7 @@ import { CREDIT_NOTE_STATUS_CHOICES, DEFAULT_INVOICE_LIMIT, INVOICE_STATUS_CHOIC
 import { lazy } from './lazy';
 
 const finance = () => require('../commands/finance') as typeof import('../commands/finance');
+const wallet = () => require('../commands/wallet') as typeof import('../commands/wallet');
 
 /** `--account` of the listings (Stripe Connect). */
 export const ACCOUNT_HELP = "only a connected account's (Stripe Connect), acct_…, or `platform` for the platform's own";
@@ -51,4 +52,12 @@ export function defineFinanceCommands(program: Command): void {
     .option('--limit <n>', `at most this many (default ${DEFAULT_INVOICE_LIMIT}; a note on stderr says when more match)`)
     .option('--format <format>', 'table (default), csv (for spreadsheets) or json')
     .action(lazy(finance, (m) => m.creditNotesCommand));
+
+  program
+    .command('wallet')
+    .description("a customer's prepaid wallet: balance and amount owed per currency (wallet_balances), then its ledger entries newest first (finance_wallet_ledger)")
+    .argument('<customer>', 'the Stripe customer, cus_…')
+    .option('--account <acct_id>', ACCOUNT_HELP)
+    .option('--format <format>', 'table (default), csv (the entries, one row each) or json (balances and entries)')
+    .action(lazy(wallet, (m) => m.walletCommand));
 }

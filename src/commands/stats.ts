@@ -1,5 +1,6 @@
 import { loadConfig } from '../config';
 import { formatMinorUnits } from '../read-models/amounts';
+import { printable } from '../read-models/table';
 import { createLogger } from '../log';
 import { databaseStats, queueDepth, type DatabaseStats, type QueueDepth } from '../read-models/stats';
 import { Closers, StartupError } from '../run/resources';
@@ -48,6 +49,11 @@ function human(db: DatabaseStats, q: QueueReport): string {
   const alerts = db.healthAlerts.needReconcile;
   if (alerts > 0) {
     out.push(`  Stripe failed to generate events for ${alerts} object(s) (health alert${alerts === 1 ? '' : 's'} ${db.healthAlerts.ids.slice(0, 5).join(', ')}${alerts > 5 ? ', …' : ''}): run \`billing reconcile --alerts\` with STRIPE_SECRET_KEY set`);
+  }
+  const unknown = db.wallet.unknownReasons;
+  if (unknown.length > 0) {
+    const which = unknown.map((u) => printable(`reason ${u.reason}${u.walletEffect === null ? '' : ` with wallet_effect ${u.walletEffect}`}: ${u.count}`, 120)).join(', ');
+    out.push(`wallet     invoices of reasons this version does not know (${which}): paying them writes no ledger entry`);
   }
   out.push(`notices    ${db.notices.pending} pending, ${db.notices.failed} failed, ${db.notices.skipped} skipped`);
   if ('unavailable' in q) out.push(`queue      ${q.unavailable}`);

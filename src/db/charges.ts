@@ -117,3 +117,30 @@ export async function linkedChargesOfPayments(db: EntityManager, scope: { paymen
   );
   return rows.map(chargeTable.fromRow);
 }
+
+/**
+ * The invoices these charges are linked to, or the charges of these payment intents (a refund may
+ * name only its payment intent): whose wallets a change of them may move.
+ */
+export async function invoicesOfCharges(db: EntityManager, scope: { chargeIds: readonly string[]; paymentIntentIds: readonly string[] }): Promise<string[]> {
+  if (scope.chargeIds.length === 0 && scope.paymentIntentIds.length === 0) return [];
+  const rows: { stripe_invoice_id: string }[] = await db.query(
+    `SELECT DISTINCT stripe_invoice_id FROM charges
+      WHERE (stripe_charge_id = ANY($1::text[]) OR stripe_payment_intent_id = ANY($2::text[])) AND stripe_invoice_id IS NOT NULL
+      ORDER BY stripe_invoice_id`,
+    [scope.chargeIds, scope.paymentIntentIds],
+  );
+  return rows.map((r) => r.stripe_invoice_id);
+}
+
+/** The charges linked to each of these invoices, oldest first. */
+export async function chargesOfInvoices(db: EntityManager, stripeInvoiceIds: readonly string[]): Promise<Map<string, ChargeRow[]>> {
+  const out = new Map<string, ChargeRow[]>();
+  if (stripeInvoiceIds.length === 0) return out;
+  const rows: Record<string, unknown>[] = await db.query(
+    `SELECT ${chargeTable.selectList} FROM charges WHERE stripe_invoice_id = ANY($1::text[]) ORDER BY created_at, stripe_charge_id`,
+    [stripeInvoiceIds],
+  );
+  for (const row of rows.map(chargeTable.fromRow)) out.set(row.stripeInvoiceId!, [...(out.get(row.stripeInvoiceId!) ?? []), row]);
+  return out;
+}

@@ -117,3 +117,40 @@ export const AGING_COLUMNS: readonly ColumnSpec[] = [
   ['open_amount_cents', 'cents'],
   ['open_amount', 'amount'],
 ];
+
+/** wallet_balances, one row per customer, account, currency and mode. */
+export const WALLET_BALANCE_COLUMNS: readonly ColumnSpec[] = [
+  ['customer_id', 'text'],
+  ['stripe_account_id', 'text'],
+  ['currency', 'text'],
+  ['livemode', 'boolean'],
+  ['balance_cents', 'cents'],
+  ['balance', 'amount'],
+  ['owed_cents', 'cents'],
+  ['owed', 'amount'],
+  ['open_invoices', 'integer'],
+  ['entries', 'integer'],
+  ['last_entry_at', 'time'],
+];
+
+/** finance_wallet_ledger, one row per entry. */
+export const WALLET_ENTRY_COLUMNS: readonly ColumnSpec[] = [
+  ['entry_id', 'integer'],
+  ['created_at', 'time'],
+  ['occurred_at', 'time'],
+  ['customer_id', 'text'],
+  ['stripe_account_id', 'text'],
+  ['entry_type', 'text'],
+  ['amount_cents', 'cents'],
+  ['amount', 'amount'],
+  ['debt_settled_cents', 'cents'],
+  ['debt_settled', 'amount'],
+  ['currency', 'text'],
+  ['invoice_id', 'text'],
+  ['invoice_number', 'text'],
+  ['charge_id', 'text'],
+  ['refund_id', 'text'],
+  ['reason', 'text'],
+  ['source_event_id', 'text'],
+  ['livemode', 'boolean'],
+];

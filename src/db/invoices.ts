@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { InvoiceState } from '../billing/invoice-state';
 import type { ObjectRepository } from './object-repository';
 import { objectTable } from './object-table';
+import { accountParams, accountWhere, type AccountScope } from './account-scope';
 import type { SqlClient } from './sql-client';
 
 /** The state fields and the columns that hold them; one list drives select, insert and update. */
@@ -41,6 +42,21 @@ const invoiceTable = objectTable<InvoiceState>({
 });
 
 export const COLUMNS = invoiceTable.columns;
+
+/**
+ * The invoices that say why they were issued (metadata.reason, and a manual one's
+ * metadata.wallet_effect), counted by what they say: what `stats` reads the wallet reasons from.
+ */
+export async function walletReasonCounts(db: EntityManager, account: AccountScope): Promise<Array<{ reason: string; walletEffect: string | null; count: number }>> {
+  const rows: { reason: string; wallet_effect: string | null; count: string }[] = await db.query(
+    `SELECT metadata->>'reason' AS reason, metadata->>'wallet_effect' AS wallet_effect, count(*) AS count
+       FROM invoices
+      WHERE metadata ? 'reason' AND deleted_at IS NULL AND ${accountWhere('stripe_account_id', 1)}
+      GROUP BY 1, 2 ORDER BY 1, 2 NULLS FIRST`,
+    accountParams(account),
+  );
+  return rows.map((r) => ({ reason: r.reason, walletEffect: r.wallet_effect, count: Number(r.count) }));
+}
 
 export const findInvoice = (db: EntityManager, stripeInvoiceId: string): Promise<InvoiceState | null> => invoiceTable.findOne(db, stripeInvoiceId);
 

@@ -9,6 +9,9 @@ const LOCK_NAMES = {
            FROM (SELECT DISTINCT hashtext(n) AS k FROM unnest($1::text[]) AS n ORDER BY k) AS keys`,
 };
 
+/** The lock an object of this kind (Stripe's `object` name) is written under, and its effects read it under. */
+export const objectLockName = (object: string, key: string): string => `${object}:${key}`;
+
 /**
  * Serialises the transactions that write any of these objects, existing or not yet inserted, by
  * locks taken in one pass in one order until commit. Row locks alone come in two passes (lock the

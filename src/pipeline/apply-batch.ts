@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { isConnectionError } from '../db/connection-errors';
 import { claimEventsProcessed, markAllProcessed, type Claim, type EventRecord } from '../db/event-log';
-import { lockObjectNames } from '../db/object-locks';
+import { lockObjectNames, objectLockName } from '../db/object-locks';
 import { sqlClientOf } from '../db/sql-client';
 import type { AnyObjectKind, Change, ChangeMode, EffectCounts, EffectRunners, EventMeta, Step } from '../stripe-objects/object-kind';
 import { OBJECT_KINDS } from '../stripe-objects/registry';
@@ -108,7 +108,7 @@ export async function applyBatch(ds: DataSource, entries: readonly BatchEntry[],
       entries.flatMap((e, index) => (applies(e, index) ? [{ index, kind: e.kind, snapshot: e.snapshot }] : [])),
       entries.length,
     );
-    await lockObjectNames(c, applying.flatMap(({ kind, snapshot }) => [`${kind.object}:${kind.key(snapshot)}`, ...(kind.sharedLocks?.(snapshot) ?? [])]));
+    await lockObjectNames(c, applying.flatMap(({ kind, snapshot }) => [objectLockName(kind.object, kind.key(snapshot)), ...(kind.sharedLocks?.(snapshot) ?? [])]));
 
     const changes = new Map<number, Change<unknown, unknown>>();
     const effects: EffectCounts = { queued: 0, skipped: 0 };

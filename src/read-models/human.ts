@@ -134,3 +134,52 @@ export function agingTable(rows: readonly DbRow[]): string {
   );
   return `open receivables as of ${asOf}: amount (invoices) by days past due\n\n${table}`;
 }
+
+/** A signed amount for a person: a credit shows its plus sign, so credits and debits read apart. */
+const signed = (row: DbRow, name: string): string => {
+  const amount = groupThousands(text(row[name]));
+  return Number(row[`${name}_cents`]) > 0 ? `+${amount}` : amount;
+};
+
+/** A customer's wallet for a person: balance and amount owed per currency, then the entries newest first. */
+export function walletTable(customerId: string, balances: readonly DbRow[], entries: readonly DbRow[]): string {
+  if (balances.length === 0) return `no wallet entries and nothing owed for ${customerId}`;
+  const accounts = balances.some((r) => r['stripe_account_id'] != null);
+  const summary = renderTable(
+    [...(accounts ? [{ header: 'ACCOUNT' }] : []), { header: 'CURRENCY' }, { header: 'BALANCE', right: true }, { header: 'OWED', right: true }, { header: 'OPEN INVOICES', right: true }, { header: 'LAST ENTRY' }],
+    balances.map((r) => [
+      ...(accounts ? [text(r['stripe_account_id'] ?? 'platform')] : []),
+      currencyLabel(r),
+      groupThousands(text(r['balance'])),
+      groupThousands(text(r['owed'])),
+      text(r['open_invoices']),
+      day(r['last_entry_at']),
+    ]),
+  );
+  if (entries.length === 0) return `${summary}
+
+no ledger entries`;
+  const ledger = renderTable(
+    [
+      { header: 'WRITTEN' },
+      { header: 'ENTRY' },
+      { header: 'AMOUNT', right: true },
+      { header: 'DEBT SETTLED', right: true },
+      { header: 'CURRENCY' },
+      { header: 'INVOICE' },
+      { header: 'REFUND' },
+    ],
+    entries.map((r) => [
+      day(r['created_at']),
+      text(r['entry_type']),
+      signed(r, 'amount'),
+      ifAny(r, 'debt_settled'),
+      currencyLabel(r),
+      text(r['invoice_number'] ?? r['invoice_id']),
+      text(r['refund_id']),
+    ]),
+  );
+  return `${summary}
+
+${ledger}`;
+}

@@ -5,6 +5,8 @@ import { inAccountScope, type AccountScope } from '../db/account-scope';
 import { eventCounts, oldestUnprocessedEvent, pendingHealthAlerts } from '../db/event-log';
 import { HEALTH_ALERT_TYPE } from '../stripe-objects/health-alert';
 import { invoiceTotals, overdueTotals } from '../db/finance-views';
+import { walletReasonCounts } from '../db/invoices';
+import { hasUnknownWalletReason } from '../billing/wallet';
 import { noticeCounts } from '../db/notice-outbox';
 import { minorUnitsFromText } from './amounts';
 import { toMajorUnits } from '../mail/money';
@@ -55,6 +57,11 @@ export interface DatabaseStats {
    * for STRIPE_SECRET_KEY and `billing reconcile --alerts` (or for a repair that keeps failing).
    */
   healthAlerts: { needReconcile: number; ids: string[] };
+  /**
+   * Invoices whose metadata.reason (or, on a manual one, metadata.wallet_effect) this version does
+   * not know: paying them writes no wallet entry. Not an error; a platform's typo or a new reason.
+   */
+  wallet: { unknownReasons: Array<{ reason: string; walletEffect: string | null; count: number }> };
 }
 
 function owed(sum: string, currency: string): Owed {
@@ -85,6 +92,7 @@ export async function databaseStats(ds: DataSource, account?: AccountScope): Pro
   const events = await eventCounts(db, account);
   const oldest = await oldestUnprocessedEvent(db, account);
   const notices = await noticeCounts(db);
+  const reasons = await walletReasonCounts(db, account);
   const alerts = (await pendingHealthAlerts(db, HEALTH_ALERT_TYPE)).filter((a) => inAccountScope(account, a.account));
   return {
     ...(account === undefined ? {} : { account: account ?? 'platform' }),
@@ -94,6 +102,7 @@ export async function databaseStats(ds: DataSource, account?: AccountScope): Pro
     events: { ...events, oldestUnprocessed: oldest ? { id: oldest.id, type: oldest.type, receivedAt: oldest.received_at.toISOString() } : null },
     notices: { pending: notices.pending, failed: notices.failed, skipped: notices.skipped, oldestPending: notices.oldest_pending?.toISOString() ?? null },
     healthAlerts: { needReconcile: alerts.length, ids: alerts.map((a) => a.id) },
+    wallet: { unknownReasons: reasons.filter((r) => hasUnknownWalletReason({ reason: r.reason, ...(r.walletEffect === null ? {} : { wallet_effect: r.walletEffect }) })) },
   };
 }
 

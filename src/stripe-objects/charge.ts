@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { reviewOccasion } from '../billing/notice-refunds';
 import { chargeRepository } from '../db/charges';
+import { walletOfPayments } from '../effects/wallet-effects';
 import { readCharge, type ChargeRow, type ChargeSnapshot } from './charge-schema';
 import type { Change, ChangeMode, EffectCounts, EffectRunners, ObjectKind } from './object-kind';
 import { linkPayments, paymentLock } from './payment-links';
@@ -40,12 +41,13 @@ const carriesCharge = (type: string): boolean => type.startsWith('charge.') && !
 type ChargeChange = Change<ChargeSnapshot, ChargeRow> & ChangeMode;
 
 /**
- * The links a charge makes with its invoice payment; then, once it is linked to an invoice, its
- * refund notices (a rise of amount_refunded; the refunds it lists count as known) and the receipt
+ * The links a charge makes with its invoice payment; then, once it is linked to an invoice, the
+ * wallet entries of its refunds, its refund notices (a rise of amount_refunded; the refunds it lists count as known) and the receipt
  * that waits for it.
  */
 async function chargeEffects(db: EntityManager, changes: readonly ChargeChange[], now: number, runners: EffectRunners): Promise<EffectCounts> {
   await linkPayments(db, { invoicePaymentIds: [], chargeIds: changes.map((c) => c.next.stripeChargeId) });
+  await walletOfPayments(db, { chargeIds: changes.map((c) => c.next.stripeChargeId), paymentIntentIds: [] });
   if (!runners.notices) return { queued: 0, skipped: 0 };
   return runners.notices.payments(
     db,

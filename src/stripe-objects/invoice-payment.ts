@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { reviewOccasion } from '../billing/notice-refunds';
 import { linkedChargesOfPayments } from '../db/charges';
 import { invoicePaymentRepository } from '../db/invoice-payments';
+import { walletOfPayments } from '../effects/wallet-effects';
 import { readInvoicePayment, type InvoicePaymentRow, type InvoicePaymentSnapshot } from './invoice-payment-schema';
 import type { Change, ChangeMode, EffectCounts, EffectRunners, ObjectKind } from './object-kind';
 import { linkPayments, paymentLock } from './payment-links';
@@ -36,7 +37,8 @@ const THIN_EVENT_TYPES = ['v1.invoice_payment.canceled', 'v1.invoice_payment.ope
 type InvoicePaymentChange = Change<InvoicePaymentSnapshot, InvoicePaymentRow> & ChangeMode;
 
 /**
- * The links an invoice payment makes with its charge; then the linked charges of its payment are
+ * The links an invoice payment makes with its charge, and the wallet entries of refunds its link
+ * makes known (a refund of a credited invoice seen before the link); then the linked charges of its payment are
  * looked at again: a refund seen before its charge was linked is told now, and a receipt waiting
  * for the charge is woken. Only the charges of the payment intent or charge its snapshot names,
  * whose `payment:` locks this transaction holds (see sharedLocks): its invoice's other charges
@@ -45,6 +47,10 @@ type InvoicePaymentChange = Change<InvoicePaymentSnapshot, InvoicePaymentRow> & 
  */
 async function invoicePaymentEffects(db: EntityManager, changes: readonly InvoicePaymentChange[], now: number, runners: EffectRunners): Promise<EffectCounts> {
   await linkPayments(db, { invoicePaymentIds: changes.map((c) => c.next.stripeInvoicePaymentId), chargeIds: [] });
+  await walletOfPayments(db, {
+    chargeIds: changes.flatMap((c) => c.snapshot.payment.stripeChargeId ?? []),
+    paymentIntentIds: changes.flatMap((c) => c.snapshot.payment.stripePaymentIntentId ?? []),
+  });
   if (!runners.notices || changes.length === 0) return { queued: 0, skipped: 0 };
   const byPaymentIntent = new Map<string, InvoicePaymentChange>();
   const byCharge = new Map<string, InvoicePaymentChange>();

@@ -2,6 +2,7 @@ import type { InvoiceState } from '../billing/invoice-state';
 import { mergeInvoice, sameContent, sameState } from '../billing/merge';
 import { snapshotFromEvent, type InvoiceSnapshot } from '../billing/snapshot';
 import { invoiceRepository } from '../db/invoices';
+import { walletOfPaidInvoices } from '../effects/wallet-effects';
 import { retrieveOrNull } from './retrieve';
 import type { ObjectKind, Step } from './object-kind';
 
@@ -60,7 +61,12 @@ export const invoiceKind: ObjectKind<InvoiceSnapshot, InvoiceState> = {
   // The row keeps the event it last took its fields from while an API read says nothing new.
   reduceListed: stepBy(sameContent),
   repository: invoiceRepository,
+  // The ledger first: it is written whatever the deployment's notices are.
   effects: async (db, changes, now, runners) => {
+    await walletOfPaidInvoices(
+      db,
+      changes.map((c) => ({ previous: c.previous, next: c.next, sourceEventId: c.snapshot.eventId })),
+    );
     if (!runners.notices) return { queued: 0, skipped: 0 };
     return runners.notices(
       db,

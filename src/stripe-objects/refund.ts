@@ -1,5 +1,6 @@
 import { reviewOccasion } from '../billing/notice-refunds';
 import { refundRepository } from '../db/refunds';
+import { walletOfPayments } from '../effects/wallet-effects';
 import type { ObjectKind } from './object-kind';
 import { paymentLock } from './payment-links';
 import { readRefund, type RefundRow, type RefundSnapshot } from './refund-schema';
@@ -49,9 +50,14 @@ export const refundKind: ObjectKind<RefundSnapshot, RefundRow> = {
   reduce: joinStep(refundJoin),
   reduceListed: joinListedStep(refundJoin),
   repository: refundRepository,
-  // A refund, whichever event named it first (its own, or its charge's list), is told with its
-  // charge's other refunds once the charge is linked to an invoice.
+  // A refund, whichever event named it first (its own, or its charge's list), moves the wallet of
+  // a credited invoice and is told with its charge's other refunds once the charge is linked to
+  // an invoice.
   effects: async (db, changes, now, runners) => {
+    await walletOfPayments(db, {
+      chargeIds: changes.flatMap((c) => c.next.stripeChargeId ?? []),
+      paymentIntentIds: changes.flatMap((c) => (c.next.stripeChargeId === null ? (c.next.stripePaymentIntentId ?? []) : [])),
+    });
     if (!runners.notices) return { queued: 0, skipped: 0 };
     const reviews = changes.flatMap((c) =>
       c.next.stripeChargeId === null ? [] : [{ chargeId: c.next.stripeChargeId, occasion: reviewOccasion(c, c.snapshot.eventCreated) }],
