@@ -13,9 +13,8 @@ import type { InvoiceState } from './invoice-state';
  * | overage       | clears the debt; the wallet is not credited   | overage_settled  |
  * | manual        | as `metadata.wallet_effect` says (credit/none) | manual_credit    |
  *
- * A refund of a charge that paid a crediting invoice takes back what it refunds (refund_reversal),
- * never more than the invoice credited; a refund that Stripe reports failed after it succeeded
- * gives it back (refund_failed). A void invoice was never paid, so it has no entry to release.
+ * A refund of a charge that paid a crediting invoice takes back what it refunds (refund_reversal);
+ * a refund that Stripe reports failed after it succeeded gives it back (refund_failed). A void invoice was never paid, so it has no entry to release.
  */
 
 export const WALLET_REASONS = ['topup_failed', 'overage', 'manual'] as const;
@@ -92,7 +91,8 @@ export const amountSettledCents = (invoice: InvoiceState): number => Math.max(in
 /**
  * The entry an invoice's change writes: only on its transition to paid (from nothing, open or
  * uncollectible; a paid invoice never leaves paid, so this happens once in its history), and only
- * when its reason has an effect. A crediting invoice that settled nothing credits nothing. The
+ * when its reason has an effect. An invoice that settled nothing (a zero-amount invoice Stripe
+ * marks paid at finalization) moves nothing and writes nothing. The
  * entry is the same whatever order the invoice's and its payment's events came in.
  */
 export function paidInvoiceEntry(previous: InvoiceState | null, next: InvoiceState, sourceEventId: string): LedgerEntry | null {
@@ -100,7 +100,7 @@ export function paidInvoiceEntry(previous: InvoiceState | null, next: InvoiceSta
   const wallet = walletEffectOf(next.metadata);
   if (wallet.effect === 'none') return null;
   const settled = amountSettledCents(next);
-  if (wallet.effect === 'credit' && settled <= 0) return null;
+  if (settled <= 0) return null;
   return {
     naturalKey: `${wallet.entryType}:${next.stripeInvoiceId}`,
     entryType: wallet.entryType,
@@ -137,46 +137,37 @@ const CREDITS: ReadonlySet<LedgerEntryType> = new Set(['topup_credit', 'manual_c
 const UNDONE: ReadonlySet<string> = new Set(['failed', 'canceled']);
 
 /**
- * The refund entries an invoice's refunds call for, given the entries it has (of any type): a succeeded refund
- * of a credited invoice takes its amount back once, capped at what the credit still holds (a
- * charge can be refunded beyond one invoice's credit only by an error, and the wallet must not
- * lose more than the invoice gave it); a refund reversed before that Stripe now reports failed or
- * canceled gives back what its reversal took. Refunds are taken oldest first, so the cap falls
- * on the latest. A pending refund waits: it may never move money.
+ * The refund entries an invoice's refunds call for, given the entries it has (of any type): a
+ * succeeded refund of a credited invoice takes its whole amount back, once; a refund reversed
+ * before that Stripe now reports failed or canceled gives back what its reversal took, once. A
+ * pending refund waits: it may never move money. Each refund's entries depend on that refund
+ * alone, never on the order the others arrive in: what is refunded is bounded by Stripe (a charge
+ * cannot be refunded beyond what it still holds, and a failed refund frees its amount for
+ * another), so a cap here would only go wrong when a failure arrives after a later refund.
  */
 export function refundEntries(entries: readonly LedgerEntry[], refunds: readonly WalletRefund[]): LedgerEntry[] {
   const credit = entries.find((e) => CREDITS.has(e.entryType));
   if (credit === undefined) return [];
   const written = new Map(entries.map((e) => [e.naturalKey, e]));
-  let left = entries.reduce((sum, e) => sum + e.amountCents, 0);
   const out: LedgerEntry[] = [];
-  const base = { ...credit, debtSettledCents: 0 };
   const ordered = [...refunds].sort((a, b) => a.createdAt - b.createdAt || a.stripeRefundId.localeCompare(b.stripeRefundId));
   for (const r of ordered) {
-    const reversalKey = `refund_reversal:${r.stripeRefundId}`;
-    const reversal = written.get(reversalKey);
     const entry = (entryType: LedgerEntryType, amountCents: number): LedgerEntry => ({
-      ...base,
+      ...credit,
       naturalKey: `${entryType}:${r.stripeRefundId}`,
       entryType,
       amountCents,
+      debtSettledCents: 0,
       stripeChargeId: r.stripeChargeId,
       stripeRefundId: r.stripeRefundId,
       sourceEventId: r.lastEventId,
       occurredAt: r.createdAt,
     });
-    if (r.status === 'succeeded' && reversal === undefined) {
-      const take = Math.min(r.amountCents, left);
-      if (take <= 0) continue;
-      const e = entry('refund_reversal', -take);
-      out.push(e);
-      written.set(reversalKey, e);
-      left -= take;
-    } else if (r.status !== null && UNDONE.has(r.status) && reversal !== undefined && !written.has(`refund_failed:${r.stripeRefundId}`) && reversal.amountCents < 0) {
-      const e = entry('refund_failed', -reversal.amountCents);
-      out.push(e);
-      written.set(e.naturalKey, e);
-      left += e.amountCents;
+    const reversal = written.get(`refund_reversal:${r.stripeRefundId}`);
+    if (r.status === 'succeeded' && reversal === undefined && r.amountCents > 0) {
+      out.push(entry('refund_reversal', -r.amountCents));
+    } else if (r.status !== null && UNDONE.has(r.status) && reversal !== undefined && !written.has(`refund_failed:${r.stripeRefundId}`)) {
+      out.push(entry('refund_failed', -reversal.amountCents));
     }
   }
   return out;

@@ -205,15 +205,28 @@ describe('refunds of a crediting invoice', () => {
     ]);
   });
 
-  it('never takes back more than the invoice credited, and a refund of an overage invoice does not touch the wallet', async () => {
-    const topup = walletInvoice({ reason: 'topup_failed' }, { amount: 1000 });
-    await applyInOrder([...paidEvents(topup, 'card'), refundOf(topup, { amount: 800, at: topup.start + 40 }), refundOf(topup, { amount: 800, at: topup.start + 41 })]);
-    // The first refund takes 800; the second only the 200 the credit still holds.
-    expect((await entriesOf(topup.id)).map((e) => [e.entry_type, e.amount_cents]).sort((a, b) => Number(a[1]) - Number(b[1]))).toEqual([
-      ['refund_reversal', -800],
-      ['refund_reversal', -200],
-      ['topup_credit', 1000],
-    ]);
+  it('a refund that failed frees its amount for a later one: both are counted whole, whatever order their news comes in', async () => {
+    for (const late of [false, true]) {
+      const w = walletInvoice({ reason: 'topup_failed' }, { amount: 10000 });
+      const a = `re_a_${w.id.slice(3)}`;
+      const b = `re_b_${w.id.slice(3)}`;
+      const aSucceeded = refundOf(w, { id: a, amount: 8000, at: w.start + 40 });
+      const aFailed = refundOf(w, { id: a, amount: 8000, at: w.start + 40, status: 'failed', type: 'refund.failed' });
+      const bSucceeded = refundOf(w, { id: b, amount: 8000, at: w.start + 50 });
+      await applyInOrder([...paidEvents(w, 'card'), aSucceeded, ...(late ? [bSucceeded, aFailed] : [aFailed, bSucceeded])]);
+      const entries = await entriesOf(w.id);
+      expect(entries.map((e) => [e.entry_type, e.amount_cents, e.stripe_refund_id])).toEqual([
+        ['refund_failed', 8000, a],
+        ['refund_reversal', -8000, a],
+        ['refund_reversal', -8000, b],
+        ['topup_credit', 10000, null],
+      ]);
+      const [balance] = await ds.query(`SELECT balance_cents FROM wallet_balances WHERE customer_id = $1`, [w.customer]);
+      expect(balance.balance_cents).toBe('2000');
+    }
+  });
+
+  it('a refund of an overage invoice does not touch the wallet', async () => {
     const overage = walletInvoice({ reason: 'overage' }, { amount: 1000 });
     await applyInOrder([...paidEvents(overage, 'card'), refundOf(overage, { amount: 1000, at: overage.start + 40 })]);
     expect((await entriesOf(overage.id)).map((e) => e.entry_type)).toEqual(['overage_settled']);
