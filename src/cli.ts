@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { defineEndpointCommands } from './cli/endpoint-commands';
 import { defineFinanceCommands } from './cli/finance-commands';
 import { defineOutboxCommands } from './cli/outbox-commands';
+import { definePortalCommands } from './cli/portal-commands';
 import { defineRecoveryCommands } from './cli/recovery-commands';
 import { defineRunCommands } from './cli/run-commands';
 import { defineStripeCommands } from './cli/stripe-commands';
@@ -42,6 +43,7 @@ export function buildCli(): Command {
   defineStripeCommands(program);
   defineEndpointCommands(program);
   defineFinanceCommands(program);
+  definePortalCommands(program);
   return program;
 }
 

@@ -47,6 +47,41 @@ const webhookSecrets = z
     message: 'each comma-separated secret must look like whsec_…',
   });
 
+/**
+ * PORTAL_SIGNING_SECRET: the key of the billing page's links, comma-separated while rolling (the
+ * first signs, all verify). Long enough that a guess is hopeless; no spaces, since it is pasted.
+ */
+const portalSecrets = z
+  .string()
+  .optional()
+  .transform((raw) => (raw ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0))
+  .refine((secrets) => secrets.every((s) => /^[\x21-\x7e]{32,512}$/.test(s) && !s.includes(',')), {
+    message: 'each comma-separated secret must be 32 to 512 printable characters without spaces (e.g. `openssl rand -base64 32`)',
+  });
+
+/**
+ * PORTAL_FRAME_ANCESTORS: who may embed the billing page, as CSP frame-ancestors sources: `none`
+ * (the default), `self`, or a list of origins (https://app.example.com, https://*.example.com),
+ * separated by commas or spaces.
+ */
+const frameAncestors = z
+  .string()
+  .optional()
+  .transform((raw, ctx): string[] => {
+    const parts = (raw ?? '').split(/[\s,]+/).map((p) => p.trim()).filter(Boolean);
+    if (parts.length === 0) return ["'none'"];
+    const sources = parts.map((p) => {
+      const bare = p.replace(/^'(none|self)'$/, '$1');
+      if (bare === 'none' || bare === 'self') return `'${bare}'`;
+      return /^https?:\/\/(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:(\d{1,5}|\*))?\/?$/.test(p) ? p.replace(/\/$/, '') : null;
+    });
+    if (sources.includes(null) || (sources.includes("'none'") && sources.length > 1)) {
+      ctx.addIssue({ code: 'custom', message: 'expected none, self, or origins like https://app.example.com (https://*.example.com for subdomains), separated by commas or spaces' });
+      return z.NEVER;
+    }
+    return sources as string[];
+  });
+
 /** NOTICE_KINDS: "all" (the default), "none", or a comma-separated list of kinds. */
 const noticeKinds = z
   .string()
@@ -146,6 +181,12 @@ const schema = z
       .refine((v) => v === undefined || (v.length >= 16 && /^[A-Za-z0-9._~+/-]+=*$/.test(v)), {
         message: 'must be at least 16 characters of A-Z a-z 0-9 . _ ~ + / - (a bearer token, e.g. from `openssl rand -hex 32`)',
       }),
+    PORTAL_SIGNING_SECRET: portalSecrets,
+    PORTAL_FRAME_ANCESTORS: frameAncestors,
+    PORTAL_BASE_URL: optionalUrl.refine((u) => u === undefined || /^https?:\/\//.test(u), { message: 'must be an http(s) URL' }),
+    PORTAL_RATE_LIMIT_WINDOW_SECONDS: intFrom(1, 60, 3600),
+    PORTAL_RATE_LIMIT_PER_IP: intFrom(1, 120, 1_000_000),
+    PORTAL_RATE_LIMIT_PER_TOKEN: intFrom(1, 30, 1_000_000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .refine((c) => c.SMTP_URL === undefined || c.MAIL_FROM !== undefined, {
@@ -198,9 +239,21 @@ export interface Config {
   eventPayloadRetentionDays?: number;
   mail: MailConfig;
   stripe: StripeApiConfig;
+  portal: PortalConfig;
   /** METRICS_TOKEN: when set, GET /metrics wants `Authorization: Bearer <token>`; never logged or printed. */
   metricsToken?: string;
   logLevel: string;
+}
+
+/** The customer's billing page (GET /billing/<token>) and its links (`billing portal-url`). */
+export interface PortalConfig {
+  /** Empty means: use (or generate) the secret kept under dataDir; never logged or printed. */
+  signingSecrets: string[];
+  /** CSP frame-ancestors sources; ["'none'"] unless PORTAL_FRAME_ANCESTORS says otherwise. */
+  frameAncestors: string[];
+  /** Where links point (`portal-url` without --base-url); undefined: http://HOST:PORT. */
+  baseUrl?: string;
+  rateLimits: { windowSeconds: number; perIp: number; perToken: number };
 }
 
 export interface StripeApiConfig {
@@ -274,6 +327,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       receiptWaitSeconds: e.RECEIPT_WAIT_SECONDS,
     },
     stripe: { secretKey: e.STRIPE_SECRET_KEY, apiBase: e.STRIPE_API_BASE },
+    portal: {
+      signingSecrets: e.PORTAL_SIGNING_SECRET,
+      frameAncestors: e.PORTAL_FRAME_ANCESTORS,
+      baseUrl: e.PORTAL_BASE_URL?.replace(/\/+$/, ''),
+      rateLimits: {
+        windowSeconds: e.PORTAL_RATE_LIMIT_WINDOW_SECONDS,
+        perIp: e.PORTAL_RATE_LIMIT_PER_IP,
+        perToken: e.PORTAL_RATE_LIMIT_PER_TOKEN,
+      },
+    },
     metricsToken: e.METRICS_TOKEN,
     logLevel: e.LOG_LEVEL,
   };

@@ -3,7 +3,7 @@ import pino, { type Logger, type LoggerOptions } from 'pino';
 export const CENSOR = '[redacted]';
 
 /** Keys whose value could be a secret, at the top of a logged object or one level down. */
-const SECRET_KEYS = ['secret', 'secrets', 'webhookSecrets', 'password', 'databaseUrl', 'smtpUrl', 'apiKey', 'secretKey', 'metricsToken'];
+const SECRET_KEYS = ['secret', 'secrets', 'webhookSecrets', 'password', 'databaseUrl', 'smtpUrl', 'apiKey', 'secretKey', 'metricsToken', 'signingSecrets', 'portalSecret', 'portalToken'];
 /** Request headers that carry a credential, under `headers` at either level. */
 const SECRET_HEADERS = ['stripe-signature', 'authorization'];
 

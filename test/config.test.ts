@@ -142,3 +142,44 @@ describe('SQS_RECEIVE_TIMEOUT_SECONDS', () => {
     expect(configError({ SQS_RECEIVE_TIMEOUT_SECONDS: value }).message).toContain('SQS_RECEIVE_TIMEOUT_SECONDS');
   });
 });
+
+describe('the billing page (PORTAL_*)', () => {
+  it('defaults: a generated secret, never framed, documented rate limits', () => {
+    expect(loadConfig({}).portal).toEqual({
+      signingSecrets: [],
+      frameAncestors: ["'none'"],
+      baseUrl: undefined,
+      rateLimits: { windowSeconds: 60, perIp: 120, perToken: 30 },
+    });
+  });
+
+  it('reads several signing secrets while rolling, and origins allowed to frame the page', () => {
+    const a = 'a'.repeat(32);
+    const b = 'B-0123456789abcdefghijklmnopqrstuv+/=';
+    const c = loadConfig({
+      PORTAL_SIGNING_SECRET: ` ${a} , ${b} `,
+      PORTAL_FRAME_ANCESTORS: 'https://app.example.com, https://*.example.org:8443 self',
+      PORTAL_BASE_URL: 'https://billing.example.com/',
+      PORTAL_RATE_LIMIT_PER_TOKEN: '5',
+    });
+    expect(c.portal.signingSecrets).toEqual([a, b]);
+    expect(c.portal.frameAncestors).toEqual(['https://app.example.com', 'https://*.example.org:8443', "'self'"]);
+    expect(c.portal.baseUrl).toBe('https://billing.example.com');
+    expect(c.portal.rateLimits.perToken).toBe(5);
+  });
+
+  it.each([
+    ['PORTAL_SIGNING_SECRET', 'short'],
+    ['PORTAL_SIGNING_SECRET', `${'a'.repeat(32)},has space ${'b'.repeat(32)}`],
+    ['PORTAL_FRAME_ANCESTORS', 'none https://app.example.com'],
+    ['PORTAL_FRAME_ANCESTORS', "https://app.example.com/path 'unsafe-inline'"],
+    ['PORTAL_FRAME_ANCESTORS', 'javascript:alert(1)'],
+    ['PORTAL_BASE_URL', 'ftp://billing.example.com'],
+    ['PORTAL_RATE_LIMIT_PER_IP', '0'],
+    ['PORTAL_RATE_LIMIT_WINDOW_SECONDS', 'soon'],
+  ])('refuses %s=%p, naming the variable and not the value', (name, value) => {
+    const err = configError({ [name]: value });
+    expect(err.message).toContain(name);
+    if (name === 'PORTAL_SIGNING_SECRET') expect(err.message).not.toContain(value);
+  });
+});

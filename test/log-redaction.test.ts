@@ -6,6 +6,7 @@ import { createLogger } from '../src/log';
 const PINO_PATHS = [
   'secret', 'secrets', '*.secret', '*.secrets', 'webhookSecrets', '*.webhookSecrets', 'password', '*.password',
   'databaseUrl', '*.databaseUrl', 'smtpUrl', '*.smtpUrl', 'apiKey', 'secretKey', '*.secretKey', '*.apiKey', 'metricsToken', '*.metricsToken',
+  'signingSecrets', '*.signingSecrets', 'portalSecret', '*.portalSecret', 'portalToken', '*.portalToken',
   'headers["stripe-signature"]', 'headers.authorization', '*.headers["stripe-signature"]', '*.headers.authorization',
 ];
 
@@ -29,8 +30,8 @@ const SECRET = 'whsec_must_never_appear_0123456789';
 const samples: Array<[string, Record<string, unknown>]> = [
   ['nothing secret', { eventId: 'evt_1', outcome: 'merged', durationMs: 1.5, nested: { id: 'x', list: [1, 2] } }],
   ['a secret at the top', { secret: SECRET, eventId: 'evt_1' }],
-  ['every key at the top', { secrets: [SECRET], webhookSecrets: [SECRET], password: SECRET, databaseUrl: SECRET, smtpUrl: SECRET, apiKey: SECRET, secretKey: SECRET, metricsToken: SECRET }],
-  ['every key one level down', { config: { secret: SECRET, secrets: [SECRET], webhookSecrets: [SECRET], password: SECRET, databaseUrl: SECRET, smtpUrl: SECRET, apiKey: SECRET, secretKey: SECRET, metricsToken: SECRET, port: 1 } }],
+  ['every key at the top', { secrets: [SECRET], webhookSecrets: [SECRET], password: SECRET, databaseUrl: SECRET, smtpUrl: SECRET, apiKey: SECRET, secretKey: SECRET, metricsToken: SECRET, signingSecrets: [SECRET], portalSecret: SECRET, portalToken: SECRET }],
+  ['every key one level down', { config: { secret: SECRET, secrets: [SECRET], webhookSecrets: [SECRET], password: SECRET, databaseUrl: SECRET, smtpUrl: SECRET, apiKey: SECRET, secretKey: SECRET, metricsToken: SECRET, signingSecrets: [SECRET], portalSecret: SECRET, portalToken: SECRET, port: 1 } }],
   ['credential headers at the top', { headers: { 'stripe-signature': SECRET, authorization: SECRET, 'content-type': 'application/json' } }],
   ['credential headers one level down', { request: { headers: { 'stripe-signature': SECRET, authorization: SECRET, accept: '*/*' }, path: '/' } }],
   ['several objects, some clean', { a: { password: SECRET }, b: { ok: true }, c: { apiKey: SECRET, keep: 'yes' } }],

@@ -1,11 +1,14 @@
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { noMetrics, secondsSince, type WebhookOutcome } from '../metrics/metrics';
+import { billingPageRouter, type PageRouteDeps } from '../billing-page/routes';
 import { statusRoutes, type StatusDeps } from '../run/status-routes';
 import { handleWebhook, type WebhookAnswer, type WebhookDeps } from './webhook-handler';
 
 export interface AppDeps extends WebhookDeps, StatusDeps {
   maxBodyBytes: number;
+  /** The customers' billing pages under /billing/; absent, that path is not served. */
+  billingPage?: PageRouteDeps;
 }
 
 export const WEBHOOK_PATH = '/webhooks/stripe';
@@ -103,6 +106,7 @@ export function createApp(deps: AppDeps): RequestListener {
   });
 
   app.use(statusRoutes(deps));
+  if (deps.billingPage) app.use(billingPageRouter(deps.billingPage));
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'Not found' });

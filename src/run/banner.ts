@@ -3,6 +3,8 @@ import type { Database, Queue, Secrets } from './resources';
 
 export interface BannerInput {
   url?: string;
+  /** The billing pages' URL pattern, when this process serves them. */
+  billingPageUrl?: string;
   /** GET /metrics of this process. */
   metricsUrl?: string;
   /** Whether METRICS_TOKEN guards it; the token itself is never printed. */
@@ -42,6 +44,7 @@ export function banner(b: BannerInput): string {
         : `  signing secret  from STRIPE_WEBHOOK_SECRET (${b.secrets.values.length} configured)`,
     );
   }
+  if (b.billingPageUrl) lines.push(`  billing pages   ${b.billingPageUrl}   (npx billing portal-url cus_… prints a link)`);
   if (b.database) lines.push(...databaseLines(b.database));
   if (b.queue) {
     lines.push(`  queue           ${b.queue.url}   (${b.queue.embedded ? 'embedded' : 'external'})`);

@@ -6,7 +6,7 @@ import { acquireDataDirLock, DataDirLock, inUseMessage, type LockHolder } from '
 import { embeddedUrl, startEmbeddedPostgres } from '../embedded/embedded-postgres';
 import { accessHeldDatabase, type Lifetime } from '../embedded/held-database';
 import { findEmbeddedSqs, registerEmbeddedSqs } from '../embedded/embedded-sqs-registry';
-import { localWebhookSecret } from '../embedded/webhook-secret';
+import { localPortalSecret, localWebhookSecret } from '../embedded/webhook-secret';
 import { BillingError } from '../errors';
 
 /** Things to undo on shutdown, undone last-opened first. */
@@ -227,4 +227,10 @@ export async function connectQueue(config: Config, closers: Closers): Promise<Qu
 export async function resolveSecrets(config: Config): Promise<Secrets> {
   if (config.webhookSecrets.length > 0) return { values: config.webhookSecrets, generated: false };
   return { values: [await localWebhookSecret(config.dataDir)], generated: true };
+}
+
+/** PORTAL_SIGNING_SECRET's values, else the one generated once and kept under DATA_DIR. */
+export async function resolvePortalSecrets(config: Config): Promise<string[]> {
+  if (config.portal.signingSecrets.length > 0) return config.portal.signingSecrets;
+  return [await localPortalSecret(config.dataDir)];
 }

@@ -19,7 +19,8 @@ import { listen, type Listening } from './http-server';
 import { metricsEndpoint } from '../metrics/metrics-endpoint';
 import { PrometheusMetrics } from '../metrics/prometheus';
 import { createStatusApp } from './status-routes';
-import { Closers, openDatabase, openQueue, resolveSecrets, StartupError, type Database, type Queue } from './resources';
+import { Closers, openDatabase, openQueue, resolvePortalSecrets, resolveSecrets, StartupError, type Database, type Queue } from './resources';
+import { pageDatabase } from './page-database';
 import { startSweeper } from './sweeper';
 import { sweepOptionsOf } from '../sweep/invoice-sweep';
 import { ping } from '../db/ping';
@@ -29,6 +30,8 @@ export interface Running {
   logger: Logger;
   /** The webhook's URL, when this process takes webhooks. */
   url?: string;
+  /** Where the billing pages are served, when this process serves them (`billing portal-url` mints the tokens). */
+  billingPageUrl?: string;
   /** GET /metrics of this process; every long-running process serves it (and /healthz, /readyz). */
   metricsUrl: string;
   metrics: PrometheusMetrics;
@@ -95,6 +98,8 @@ export async function start(roles: Role[], env: NodeJS.ProcessEnv = process.env,
     const stripe = config.stripe.secretKey ? createStripeClient(config.stripe, 'fetching objects') : undefined;
     let url: string | undefined;
     const secrets = roles.includes('webhook') ? await resolveSecrets(config) : undefined;
+    // The billing page is served beside the webhook, on the same port.
+    const portalSecrets = roles.includes('webhook') ? await resolvePortalSecrets(config) : undefined;
     const metrics = new PrometheusMetrics({
       roles: { webhook: roles.includes('webhook'), worker: roles.includes('worker'), mailer: roles.includes('mailer') },
       // Every process that can see them reports these two, so they outlive any one process.
@@ -178,18 +183,30 @@ export async function start(roles: Role[], env: NodeJS.ProcessEnv = process.env,
             stripe,
             logger: log,
             metrics,
+            ...(portalSecrets
+              ? {
+                  billingPage: {
+                    db: pageDatabase(config, closers, database),
+                    secrets: () => Promise.resolve(portalSecrets),
+                    frameAncestors: config.portal.frameAncestors,
+                    rateLimits: config.portal.rateLimits,
+                    logger: log.child({ component: 'billing-page' }),
+                  },
+                }
+              : {}),
           })
         : createStatusApp(status);
     const http = await listenOn(app, config);
     closers.push('http', () => http.close());
     const origin = `http://${config.host}:${http.port}`;
     if (secrets && queue) url = `${origin}${WEBHOOK_PATH}`;
+    const billingPageUrl = portalSecrets && queue ? `${config.portal.baseUrl ?? origin}/billing/<token>` : undefined;
     const metricsUrl = `${origin}/metrics`;
 
     if (!options.quiet) {
-      process.stdout.write(banner({ url, metricsUrl, metricsToken: config.metricsToken !== undefined, secrets, database, queue, mailTarget, roles }));
+      process.stdout.write(banner({ url, billingPageUrl, metricsUrl, metricsToken: config.metricsToken !== undefined, secrets, database, queue, mailTarget, roles }));
     }
-    return { config, logger: log, url, metricsUrl, metrics, database, queue, stop: () => closers.closeAll(log) };
+    return { config, logger: log, url, billingPageUrl, metricsUrl, metrics, database, queue, stop: () => closers.closeAll(log) };
   } catch (err) {
     await closers.closeAll(log);
     throw err;

@@ -61,6 +61,7 @@ describe('serverless.yml', () => {
       .filter(([, fn]) => fn.environment?.['DATABASE_URL_SECRET_ID'] !== undefined)
       .map(([name, fn]) => [name, loadConfig({ ...strings(printed.provider.environment), ...strings(fn.environment) }).databasePreparedStatements]);
     expect(settings).toEqual([
+      ['billingPage', false],
       ['consumer', false],
       ['sweep', false],
       ['mailer', false],

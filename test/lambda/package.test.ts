@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import * as yauzl from 'yauzl';
 import { MIGRATIONS } from '../../migrations';
+import { signPortalToken } from '../../src/billing-page/token';
 import { createDataSource } from '../../src/db/data-source';
 import { findInvoice } from '../../src/db/invoices';
 import { kindOfEvent, OBJECT_KINDS } from '../../src/stripe-objects/registry';
@@ -21,6 +22,8 @@ const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '../..');
 const FUNCTIONS = ['webhook', 'consumer', 'sweep', 'mailer', 'migrate'] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
+/** The billing pages' function: its own, with its handler exported beside the webhook's. */
+const PAGE_FUNCTION = 'billingPage';
 
 /**
  * `npm run package` as CI runs it (offline, no AWS credentials), then each handler loaded from its
@@ -69,15 +72,15 @@ interface Template {
 let work: string;
 let artifacts: string;
 let template: Template;
-let listings: Record<FunctionName, string[]>;
+let listings: Record<FunctionName | typeof PAGE_FUNCTION, string[]>;
 
 beforeAll(async () => {
   work = await fs.mkdtemp(path.join(os.tmpdir(), 'billing-lambda-package-'));
   artifacts = path.join(work, 'artifacts');
   await run('npm', ['run', 'package', '--', '--package', artifacts], { cwd: ROOT, env: withoutAws(process.env), maxBuffer: 16 * 1024 * 1024 });
   template = JSON.parse(await fs.readFile(path.join(artifacts, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
-  listings = {} as Record<FunctionName, string[]>;
-  for (const fn of FUNCTIONS) listings[fn] = await unzip(path.join(artifacts, `${fn}.zip`), path.join(work, fn));
+  listings = {} as typeof listings;
+  for (const fn of [...FUNCTIONS, PAGE_FUNCTION] as const) listings[fn] = await unzip(path.join(artifacts, `${fn}.zip`), path.join(work, fn));
 });
 afterAll(async () => {
   if (work) await fs.rm(work, { recursive: true, force: true });
@@ -150,12 +153,39 @@ describe('npm run package', () => {
     expect(fnResource('webhook').Properties['VpcConfig']).toBeUndefined();
     for (const fn of ['consumer', 'sweep', 'mailer', 'migrate'] as const) expect(fnResource(fn).Properties['VpcConfig']).toBeDefined();
     const routes = resourcesOf('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties['RouteKey']);
-    expect(routes).toEqual(['POST /webhooks/stripe']);
+    expect(routes.sort()).toEqual(['GET /billing/{token}', 'POST /webhooks/stripe']);
     const schedules = resourcesOf('AWS::Events::Rule')
       .filter(([, r]) => r.Properties['ScheduleExpression'])
       .map(([, r]) => r.Properties['ScheduleExpression'])
       .sort();
     expect(schedules).toEqual(['rate(1 minute)', 'rate(5 minutes)']);
+  });
+
+  it('serves the billing pages from a function of their own: in the VPC, behind a throttled GET /billing/{token}', () => {
+    const props = template.Resources['BillingPageLambdaFunction']!.Properties;
+    expect(props['Handler']).toBe('handlers/billing-page.handler');
+    expect(props['Runtime']).toBe('nodejs22.x');
+    expect(props['Role']).toEqual({ 'Fn::GetAtt': ['BillingPageRole', 'Arn'] });
+    expect(props['VpcConfig']).toBeDefined();
+    expect(props['Environment']['Variables']).toMatchObject({
+      PORTAL_SIGNING_SECRET_PARAMETER: '/stripe-billing/ci/portal-signing-secret',
+      PORTAL_FRAME_ANCESTORS: 'none',
+      DATABASE_PREPARED_STATEMENTS: 'false',
+    });
+    expect(props['Environment']['Variables']['PORTAL_SIGNING_SECRET']).toBeUndefined();
+    // The templates and stylesheet travel beside the bundle; nothing else does.
+    expect(listings.billingPage).toContain('handlers/billing-page.js');
+    expect(listings.billingPage).toContain('src/billing-page/templates/page.mustache');
+    expect(listings.billingPage).toContain('src/billing-page/templates/billing-page.css');
+    expect(listings.billingPage.every((f) => f === 'handlers/billing-page.js' || f.startsWith('src/billing-page/templates/'))).toBe(true);
+    const [, route] = resourcesOf('AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties['RouteKey'] === 'GET /billing/{token}')!;
+    expect(JSON.stringify(route.Properties['Target'])).toContain('HttpApiIntegrationBillingPage');
+    const stage = template.Resources['HttpApiStage'] as unknown as { DependsOn: string[]; Properties: Record<string, any> };
+    expect(stage.Properties['RouteSettings']['GET /billing/{token}']).toEqual({ ThrottlingRateLimit: expect.any(Number), ThrottlingBurstLimit: expect.any(Number) });
+    expect(stage.DependsOn).toContain('HttpApiRouteGetBillingTokenVar');
+    const actions = JSON.stringify(template.Resources['BillingPageRole']!.Properties['Policies']);
+    expect(actions).toContain('portal-signing-secret');
+    expect(actions).not.toMatch(/sqs:/);
   });
 
   it('grants each role only what its function calls, and puts no secret into the template', async () => {
@@ -303,6 +333,8 @@ describe('the packaged handlers, each loaded from its zip in a fresh Node proces
   let aws: SecretsServer;
   const SECRET = 'whsec_packaged_artifact_test_0123456789';
   const PARAMETER = '/stripe-billing/ci/stripe-webhook-secret';
+  const PORTAL_PARAMETER = '/stripe-billing/ci/portal-signing-secret';
+  const PORTAL_SECRET = 'packaged-portal-secret-0123456789abcdefghij';
 
   beforeAll(async () => {
     db = await createEmptyDatabase();
@@ -310,6 +342,7 @@ describe('the packaged handlers, each loaded from its zip in a fresh Node proces
     smtp = await startSmtpSink();
     aws = await startSecretsServer();
     aws.parameters.set(PARAMETER, SECRET);
+    aws.parameters.set(PORTAL_PARAMETER, PORTAL_SECRET);
   });
   afterAll(async () => {
     await aws?.close();
@@ -318,9 +351,10 @@ describe('the packaged handlers, each loaded from its zip in a fresh Node proces
     await db?.drop();
   });
 
-  async function invoke(node: string, fn: FunctionName, event: unknown, env: Record<string, string>): Promise<any> {
+  async function invoke(node: string, fn: FunctionName | typeof PAGE_FUNCTION, event: unknown, env: Record<string, string>): Promise<any> {
     const base = withoutAws({ PATH: process.env['PATH'] ?? '' });
-    const { stdout } = await run(node, [path.join(__dirname, 'invoke-artifact.cjs'), path.join(work, fn), `handlers/${fn}.handler`, JSON.stringify(event)], {
+    const handler = fn === PAGE_FUNCTION ? 'handlers/billing-page.handler' : `handlers/${fn}.handler`;
+    const { stdout } = await run(node, [path.join(__dirname, 'invoke-artifact.cjs'), path.join(work, fn), handler, JSON.stringify(event)], {
       cwd: path.join(work, fn),
       // Only what the function would see on Lambda, plus the local stand-ins' endpoints.
       env: { ...base, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 'test', LOG_LEVEL: 'warn', ...env },
@@ -380,5 +414,20 @@ describe('the packaged handlers, each loaded from its zip in a fresh Node proces
 
     const swept = await invoke(node, 'sweep', scheduledEvent('sweep'), { DATABASE_URL: db.url });
     expect(swept).toEqual({ flagged: 0, reviewed: expect.any(Number) });
+
+    // The billing page reads its signing secret from "SSM" and the invoice the consumer stored.
+    const customer = (stripeEvent['data'] as { object: { customer: string } }).object.customer;
+    const pageEnv = { DATABASE_URL: db.url, PORTAL_SIGNING_SECRET_PARAMETER: PORTAL_PARAMETER, AWS_ENDPOINT_URL_SSM: aws.endpoint };
+    const pageEvent = (token: string) => ({ ...httpApiEvent('', {}), routeKey: 'GET /billing/{token}', rawPath: `/billing/${token}`, pathParameters: { token }, body: undefined });
+    const expiresAt = Math.floor(Date.now() / 1000) + 600;
+    const token = signPortalToken({ customerId: customer, accountId: null, role: 'admin', expiresAt }, PORTAL_SECRET);
+    const shown = await invoke(node, PAGE_FUNCTION, pageEvent(token), pageEnv);
+    expect(shown).toMatchObject({ statusCode: 200, headers: { 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' } });
+    expect(shown.body).toContain('INV-ART-1');
+    expect(shown.body).toContain('>Open<');
+    const json = await invoke(node, PAGE_FUNCTION, pageEvent(`${token}.json`), pageEnv);
+    expect(JSON.parse(json.body).invoices.map((i: { number: string }) => i.number)).toContain('INV-ART-1');
+    const expired = signPortalToken({ customerId: customer, accountId: null, role: 'admin', expiresAt: expiresAt - 3600 }, PORTAL_SECRET);
+    expect(await invoke(node, PAGE_FUNCTION, pageEvent(expired), pageEnv)).toMatchObject({ statusCode: 404 });
   });
 });
