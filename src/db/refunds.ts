@@ -46,3 +46,18 @@ export async function refundsOfCharges(db: EntityManager, stripeChargeIds: reado
   }
   return out;
 }
+
+/**
+ * The refunds of these charges, or of these payment intents (a refund may name only its payment
+ * intent), oldest first.
+ */
+export async function refundsOfPayments(db: EntityManager, scope: { chargeIds: readonly string[]; paymentIntentIds: readonly string[] }): Promise<RefundRow[]> {
+  if (scope.chargeIds.length === 0 && scope.paymentIntentIds.length === 0) return [];
+  const rows: Record<string, unknown>[] = await db.query(
+    `SELECT ${refundTable.selectList} FROM refunds
+      WHERE stripe_charge_id = ANY($1::text[]) OR stripe_payment_intent_id = ANY($2::text[])
+      ORDER BY created_at, stripe_refund_id`,
+    [scope.chargeIds, scope.paymentIntentIds],
+  );
+  return rows.map(refundTable.fromRow);
+}

@@ -3,7 +3,7 @@ import type { InvoiceState } from '../billing/invoice-state';
 import { paidInvoiceEntry, refundEntries, type LedgerEntry, type WalletRefund } from '../billing/wallet';
 import { chargesOfInvoices, invoicesOfCharges } from '../db/charges';
 import { lockObjectNames, objectLockName } from '../db/object-locks';
-import { refundsOfCharges } from '../db/refunds';
+import { refundsOfPayments } from '../db/refunds';
 import { sqlClientOf } from '../db/sql-client';
 import { ledgerEntriesOfInvoices, recordLedgerEntries } from '../db/wallet-ledger';
 
@@ -24,12 +24,19 @@ async function refundsOfCredited(db: EntityManager, invoiceIds: readonly string[
   const ledger = await ledgerEntriesOfInvoices(db, invoiceIds);
   if (ledger.size === 0) return 0;
   const charges = await chargesOfInvoices(db, [...ledger.keys()]);
-  const refunds = await refundsOfCharges(db, [...charges.values()].flatMap((list) => list.map((c) => c.stripeChargeId)));
+  const all = [...charges.values()].flat();
+  const refunds = await refundsOfPayments(db, {
+    chargeIds: all.map((c) => c.stripeChargeId),
+    paymentIntentIds: all.flatMap((c) => c.stripePaymentIntentId ?? []),
+  });
   const planned: LedgerEntry[] = [];
   for (const [invoiceId, entries] of ledger) {
-    const ofInvoice: WalletRefund[] = (charges.get(invoiceId) ?? []).flatMap((c) =>
-      (refunds.get(c.stripeChargeId) ?? []).map((r) => ({ ...r, stripeChargeId: c.stripeChargeId })),
-    );
+    const mine = charges.get(invoiceId) ?? [];
+    // A refund names its charge, or (some layouts) only its payment intent: either makes it this invoice's.
+    const ofInvoice: WalletRefund[] = refunds.flatMap((r) => {
+      const charge = mine.find((c) => c.stripeChargeId === r.stripeChargeId || (r.stripeChargeId === null && c.stripePaymentIntentId !== null && c.stripePaymentIntentId === r.stripePaymentIntentId));
+      return charge ? [{ ...r, stripeChargeId: charge.stripeChargeId }] : [];
+    });
     planned.push(...refundEntries(entries, ofInvoice));
   }
   return recordLedgerEntries(db, planned);
@@ -50,11 +57,18 @@ export async function walletOfPaidInvoices(db: EntityManager, changes: readonly 
   return written + (await refundsOfCredited(db, planned.map((e) => e.stripeInvoiceId)));
 }
 
+/** The locks of the invoices whose wallets a change of these charges or payment intents may move (see ObjectKind.relatedLocks). */
+export async function walletLocks(db: EntityManager, scope: { chargeIds: readonly string[]; paymentIntentIds: readonly string[] }): Promise<string[]> {
+  return (await invoicesOfCharges(db, scope)).map((id) => objectLockName('invoice', id));
+}
+
 /**
  * The money kinds' ledger effects: a change of a charge, a refund or an invoice payment may make
  * a refund of a credited invoice known to the ledger (the refund itself; the link of its charge
- * to the invoice). The invoices they are linked to are locked here, after the batch's own locks:
- * the invoice's lock is what orders this against the transaction that credits the invoice.
+ * to the invoice). The invoice's lock is what orders this against the transaction that credits
+ * it; the batch took the locks of the invoices linked before it started (walletLocks). A link
+ * that another transaction committed since is locked here, the one case that waits for a lock
+ * after the batch's lock pass.
  */
 export async function walletOfPayments(db: EntityManager, scope: { chargeIds: readonly string[]; paymentIntentIds: readonly string[] }): Promise<number> {
   const invoiceIds = await invoicesOfCharges(db, scope);

@@ -67,7 +67,8 @@ export function eventRecord(kind: AnyObjectKind, s: EventMeta): EventRecord {
 /**
  * The one way anything is applied: 1 to N snapshots in one transaction. Each event is claimed in
  * the log (a second copy in the batch, or an event already applied, is a duplicate unless forced);
- * every object the batch writes, and every lock its kinds share, is locked in one pass; each
+ * every object the batch writes, every lock its kinds share, and the objects their effects read
+ * (relatedLocks) are locked in one pass; each
  * kind's objects are then folded with all their snapshots and written once; each
  * kind's effects run on its changes; the events that were not new are marked processed. The rows
  * left are those that applying the entries one by one in order would leave.
@@ -108,7 +109,12 @@ export async function applyBatch(ds: DataSource, entries: readonly BatchEntry[],
       entries.flatMap((e, index) => (applies(e, index) ? [{ index, kind: e.kind, snapshot: e.snapshot }] : [])),
       entries.length,
     );
-    await lockObjectNames(c, applying.flatMap(({ kind, snapshot }) => [objectLockName(kind.object, kind.key(snapshot)), ...(kind.sharedLocks?.(snapshot) ?? [])]));
+    const related: string[] = [];
+    for (const kind of OBJECT_KINDS) {
+      const snapshots = applying.filter((a) => a.kind === kind).map((a) => a.snapshot);
+      if (kind.relatedLocks && snapshots.length > 0) related.push(...(await kind.relatedLocks(db, snapshots)));
+    }
+    await lockObjectNames(c, [...applying.flatMap(({ kind, snapshot }) => [objectLockName(kind.object, kind.key(snapshot)), ...(kind.sharedLocks?.(snapshot) ?? [])]), ...related]);
 
     const changes = new Map<number, Change<unknown, unknown>>();
     const effects: EffectCounts = { queued: 0, skipped: 0 };

@@ -1,7 +1,8 @@
 import type { EntityManager } from 'typeorm';
 import { reviewOccasion } from '../billing/notice-refunds';
 import { chargeRepository } from '../db/charges';
-import { walletOfPayments } from '../effects/wallet-effects';
+import { walletLocks, walletOfPayments } from '../effects/wallet-effects';
+import { objectLockName } from '../db/object-locks';
 import { readCharge, type ChargeRow, type ChargeSnapshot } from './charge-schema';
 import type { Change, ChangeMode, EffectCounts, EffectRunners, ObjectKind } from './object-kind';
 import { linkPayments, paymentLock } from './payment-links';
@@ -65,7 +66,10 @@ export const chargeKind: ObjectKind<ChargeSnapshot, ChargeRow> = {
   carriesThin: (type) => type.startsWith('v1.') && carriesCharge(type.slice('v1.'.length)),
   read: readCharge,
   key: (s) => s.charge.stripeChargeId,
-  sharedLocks: (s) => paymentLock(s.charge.stripePaymentIntentId, s.charge.stripeChargeId),
+  // An older layout's charge names its invoice, which the charge's wallet effects read.
+  sharedLocks: (s) => [...paymentLock(s.charge.stripePaymentIntentId, s.charge.stripeChargeId), ...(s.charge.stripeInvoiceId === null ? [] : [objectLockName('invoice', s.charge.stripeInvoiceId)])],
+  relatedLocks: (db, snapshots) =>
+    walletLocks(db, { chargeIds: snapshots.map((s) => s.charge.stripeChargeId), paymentIntentIds: snapshots.flatMap((s) => s.charge.stripePaymentIntentId ?? []) }),
   nested: (s) => s.refunds.map((snapshot) => ({ object: 'refund', snapshot })),
   invoiceOf: (s) => s.charge.stripeInvoiceId,
   // A charge's id (ch_…, py_…) names no invoice.

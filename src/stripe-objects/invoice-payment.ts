@@ -2,7 +2,8 @@ import type { EntityManager } from 'typeorm';
 import { reviewOccasion } from '../billing/notice-refunds';
 import { linkedChargesOfPayments } from '../db/charges';
 import { invoicePaymentRepository } from '../db/invoice-payments';
-import { walletOfPayments } from '../effects/wallet-effects';
+import { walletLocks, walletOfPayments } from '../effects/wallet-effects';
+import { objectLockName } from '../db/object-locks';
 import { readInvoicePayment, type InvoicePaymentRow, type InvoicePaymentSnapshot } from './invoice-payment-schema';
 import type { Change, ChangeMode, EffectCounts, EffectRunners, ObjectKind } from './object-kind';
 import { linkPayments, paymentLock } from './payment-links';
@@ -78,7 +79,10 @@ export const invoicePaymentKind: ObjectKind<InvoicePaymentSnapshot, InvoicePayme
   carriesThin: (type) => type.startsWith('v1.invoice_payment.'),
   read: readInvoicePayment,
   key: (s) => s.payment.stripeInvoicePaymentId,
-  sharedLocks: (s) => paymentLock(s.payment.stripePaymentIntentId, s.payment.stripeChargeId),
+  // Its invoice too: linking its charge can make that invoice's refunds known to the wallet.
+  sharedLocks: (s) => [...paymentLock(s.payment.stripePaymentIntentId, s.payment.stripeChargeId), objectLockName('invoice', s.payment.stripeInvoiceId)],
+  relatedLocks: (db, snapshots) =>
+    walletLocks(db, { chargeIds: snapshots.flatMap((s) => s.payment.stripeChargeId ?? []), paymentIntentIds: snapshots.flatMap((s) => s.payment.stripePaymentIntentId ?? []) }),
   invoiceOf: (s) => s.payment.stripeInvoiceId,
   // An invoice payment's id (inpay_…) names no invoice.
   invoiceOfObjectId: () => null,

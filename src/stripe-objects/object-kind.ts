@@ -80,6 +80,13 @@ export interface ObjectKind<S extends EventMeta, R extends Owned> {
    */
   sharedLocks?(snapshot: S): readonly string[];
   /**
+   * Locks of objects that this kind's effects read and that only stored rows can name (the
+   * invoice a refund's charge was linked to, whose wallet the refund moves): looked up before the
+   * batch's one lock pass and taken in it, like sharedLocks, so effects never wait for a lock
+   * while holding others that another batch may want (see lockObjectNames).
+   */
+  relatedLocks?(db: EntityManager, snapshots: readonly S[]): Promise<readonly string[]>;
+  /**
    * Objects of other kinds that this snapshot carries whole (the refunds a charge lists), already
    * read by their kind's reader. The batch applies them with their kind, after this one, as if
    * they had come in events of their own; they have no event of their own in the log.

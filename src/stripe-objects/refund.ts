@@ -1,6 +1,6 @@
 import { reviewOccasion } from '../billing/notice-refunds';
 import { refundRepository } from '../db/refunds';
-import { walletOfPayments } from '../effects/wallet-effects';
+import { walletLocks, walletOfPayments } from '../effects/wallet-effects';
 import type { ObjectKind } from './object-kind';
 import { paymentLock } from './payment-links';
 import { readRefund, type RefundRow, type RefundSnapshot } from './refund-schema';
@@ -45,6 +45,8 @@ export const refundKind: ObjectKind<RefundSnapshot, RefundRow> = {
   read: readRefund,
   key: (s) => s.refund.stripeRefundId,
   sharedLocks: (s) => paymentLock(s.refund.stripePaymentIntentId, s.refund.stripeChargeId),
+  relatedLocks: (db, snapshots) =>
+    walletLocks(db, { chargeIds: snapshots.flatMap((s) => s.refund.stripeChargeId ?? []), paymentIntentIds: snapshots.flatMap((s) => s.refund.stripePaymentIntentId ?? []) }),
   invoiceOf: () => null,
   invoiceOfObjectId: () => null,
   reduce: joinStep(refundJoin),

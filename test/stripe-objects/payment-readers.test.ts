@@ -38,19 +38,20 @@ describe('reading an invoice payment', () => {
     expect(s.payment).toMatchObject({ stripeInvoiceId: 'in_1', stripePaymentIntentId: 'pi_1', stripeChargeId: null, status: 'paid', amountCents: 1000, paidAt: T + 1 });
     expect(invoicePaymentKind.key(s)).toBe('inpay_1');
     expect(invoicePaymentKind.invoiceOf(s)).toBe('in_1');
-    expect(invoicePaymentKind.sharedLocks!(s)).toEqual(['payment:pi_1']);
+    // Its invoice too, whose wallet linking its charge can move.
+    expect(invoicePaymentKind.sharedLocks!(s)).toEqual(['payment:pi_1', 'invoice:in_1']);
   });
 
   it('reads a payment by a bare charge (expanded), and one of a type that names neither', () => {
     const byCharge = invoicePaymentObject('in_1', { payment: { type: 'charge', charge: { id: 'ch_1', object: 'charge' } } });
     const s = invoicePaymentKind.read(paymentEvent('invoice_payment.paid', byCharge, { created: T }));
     expect(s.payment).toMatchObject({ stripePaymentIntentId: null, stripeChargeId: 'ch_1' });
-    expect(invoicePaymentKind.sharedLocks!(s)).toEqual(['payment:ch_1']);
+    expect(invoicePaymentKind.sharedLocks!(s)).toEqual(['payment:ch_1', 'invoice:in_1']);
 
     const outOfBand = invoicePaymentObject('in_1', { payment: { type: 'out_of_band_payment' } });
     const o = invoicePaymentKind.read(paymentEvent('invoice_payment.paid', outOfBand, { created: T }));
     expect(o.payment).toMatchObject({ stripePaymentIntentId: null, stripeChargeId: null });
-    expect(invoicePaymentKind.sharedLocks!(o)).toEqual([]);
+    expect(invoicePaymentKind.sharedLocks!(o)).toEqual(['invoice:in_1']);
   });
 
   it.each<[string, (o: Record<string, unknown>) => void, RegExp]>([

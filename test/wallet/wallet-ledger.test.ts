@@ -188,6 +188,39 @@ describe('refunds of a crediting invoice', () => {
     }
   });
 
+  it('a refund that names only its payment intent is taken back like one that names its charge', async () => {
+    const w = walletInvoice({ reason: 'topup_failed' }, { amount: 3000 });
+    const refund = refundOf(w, { id: `re_pi_${w.id.slice(3)}`, amount: 1200, at: w.start + 40 }) as { data: { object: Record<string, unknown> } };
+    refund.data.object['charge'] = null;
+    for (const order of [[...paidEvents(w, 'card'), refund], [refund, ...paidEvents(w, 'card')]]) {
+      await applyInOrder(order);
+    }
+    expect((await entriesOf(w.id)).map((e) => [e.entry_type, e.amount_cents, e.stripe_charge_id])).toEqual([
+      ['refund_reversal', -1200, cardPayment(w).charge],
+      ['topup_credit', 3000, null],
+    ]);
+  });
+
+  it('two batches that each pay one invoice and refund the other take every lock in one pass: no deadlock, no batch split', async () => {
+    const fallbacks: unknown[] = [];
+    for (let run = 0; run < 10; run++) {
+      const one = walletInvoice({ reason: 'topup_failed' }, { amount: 1000 });
+      const two = walletInvoice({ reason: 'topup_failed' }, { amount: 2000 });
+      const [open1, paid1, payment1, charge1] = paidEvents(one, 'card');
+      const [open2, paid2, payment2, charge2] = paidEvents(two, 'card');
+      await applyInOrder([open1!, payment1!, charge1!, open2!, payment2!, charge2!]);
+      const batch = (events: Json[]) =>
+        processBatch(ds, events.map((e) => ({ body: JSON.stringify(e), force: false })), { onBatchFallback: (error) => fallbacks.push(error) });
+      await Promise.all([
+        batch([paid1!, refundOf(two, { amount: 200, at: two.start + 40 })]),
+        batch([paid2!, refundOf(one, { amount: 100, at: one.start + 40 })]),
+      ]);
+      expect((await entriesOf(one.id)).map((e) => e.amount_cents)).toEqual([-100, 1000]);
+      expect((await entriesOf(two.id)).map((e) => e.amount_cents)).toEqual([-200, 2000]);
+    }
+    expect(fallbacks).toEqual([]);
+  });
+
   it('a refund that is still pending waits, and one that failed after it succeeded gives back what it took', async () => {
     const w = walletInvoice({ reason: 'manual', wallet_effect: 'credit' }, { amount: 3000 });
     const id = `re_${w.id.slice(3)}`;
