@@ -1,4 +1,5 @@
 import { BillingContactEntity } from './billing-contact.entity';
+import { BillingPageHitEntity } from './billing-page-hit.entity';
 import { ChargeEntity } from './charge.entity';
 import { CreditNoteEntity } from './credit-note.entity';
 import { EmailNoticeEntity } from './email-notice.entity';
@@ -8,5 +9,5 @@ import { RefundEntity } from './refund.entity';
 import { StripeEventEntity } from './stripe-event.entity';
 import { WalletLedgerEntryEntity } from './wallet-ledger-entry.entity';
 
-export { BillingContactEntity, ChargeEntity, CreditNoteEntity, EmailNoticeEntity, InvoiceEntity, InvoicePaymentEntity, RefundEntity, StripeEventEntity, WalletLedgerEntryEntity };
-export const ENTITIES = [InvoiceEntity, StripeEventEntity, EmailNoticeEntity, BillingContactEntity, CreditNoteEntity, InvoicePaymentEntity, ChargeEntity, RefundEntity, WalletLedgerEntryEntity];
+export { BillingContactEntity, BillingPageHitEntity, ChargeEntity, CreditNoteEntity, EmailNoticeEntity, InvoiceEntity, InvoicePaymentEntity, RefundEntity, StripeEventEntity, WalletLedgerEntryEntity };
+export const ENTITIES = [InvoiceEntity, StripeEventEntity, EmailNoticeEntity, BillingContactEntity, CreditNoteEntity, InvoicePaymentEntity, ChargeEntity, RefundEntity, WalletLedgerEntryEntity, BillingPageHitEntity];

@@ -13,6 +13,7 @@ import { ConnectedAccounts1765500000000 } from './1765500000000-ConnectedAccount
 import { ConnectedAccountsIndexes1765500001000 } from './1765500001000-ConnectedAccountsIndexes';
 import { ConnectedAccountsBackfill1765500002000 } from './1765500002000-ConnectedAccountsBackfill';
 import { WalletLedger1765600000000 } from './1765600000000-WalletLedger';
+import { BillingPageHits1765600001000 } from './1765600001000-BillingPageHits';
 
 /** In the order they must run; TypeORM records each by name in the `migrations` table. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   ConnectedAccountsIndexes1765500001000,
   ConnectedAccountsBackfill1765500002000,
   WalletLedger1765600000000,
+  BillingPageHits1765600001000,
 ];

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { NOTICE_KINDS, type NoticeKind } from './billing/notice-kinds';
@@ -80,6 +81,36 @@ const frameAncestors = z
       return z.NEVER;
     }
     return sources as string[];
+  });
+
+/**
+ * TRUST_PROXY: which proxies in front of the process may say who the client is (X-Forwarded-For),
+ * as express's `trust proxy`: a number of hops (1 for one load balancer), or a comma-separated
+ * list of addresses, CIDR ranges and express's names (loopback, linklocal, uniquelocal). Unset,
+ * no one: the client is the connection's address. `true` (trust anyone) is refused, since any
+ * client could then pick the address the billing page's rate limit counts.
+ */
+const trustProxy = z
+  .string()
+  .optional()
+  .transform((raw, ctx): number | string[] | false => {
+    const text = (raw ?? '').trim();
+    if (text === '') return false;
+    if (/^\d{1,2}$/.test(text) && Number(text) >= 1 && Number(text) <= 10) return Number(text);
+    const parts = text.split(',').map((p) => p.trim()).filter(Boolean);
+    const named = new Set(['loopback', 'linklocal', 'uniquelocal']);
+    const ok = (p: string) => {
+      if (named.has(p)) return true;
+      const [address, bits, extra] = p.split('/');
+      const family = isIP(address ?? '');
+      if (family === 0 || extra !== undefined) return false;
+      return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+    };
+    if (parts.length === 0 || !parts.every(ok)) {
+      ctx.addIssue({ code: 'custom', message: 'expected a number of proxy hops (1 to 10), or addresses and CIDR ranges (10.0.0.0/8, loopback, uniquelocal) separated by commas' });
+      return z.NEVER;
+    }
+    return parts;
   });
 
 /** NOTICE_KINDS: "all" (the default), "none", or a comma-separated list of kinds. */
@@ -181,6 +212,7 @@ const schema = z
       .refine((v) => v === undefined || (v.length >= 16 && /^[A-Za-z0-9._~+/-]+=*$/.test(v)), {
         message: 'must be at least 16 characters of A-Z a-z 0-9 . _ ~ + / - (a bearer token, e.g. from `openssl rand -hex 32`)',
       }),
+    TRUST_PROXY: trustProxy,
     PORTAL_SIGNING_SECRET: portalSecrets,
     PORTAL_FRAME_ANCESTORS: frameAncestors,
     PORTAL_BASE_URL: optionalUrl.refine((u) => u === undefined || /^https?:\/\//.test(u), { message: 'must be an http(s) URL' }),
@@ -254,6 +286,8 @@ export interface PortalConfig {
   /** Where links point (`portal-url` without --base-url); undefined: http://HOST:PORT. */
   baseUrl?: string;
   rateLimits: { windowSeconds: number; perIp: number; perToken: number };
+  /** TRUST_PROXY as express's `trust proxy`: who may name the client (its address counts for the per-address limit). */
+  trustProxy: number | string[] | false;
 }
 
 export interface StripeApiConfig {
@@ -336,6 +370,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         perIp: e.PORTAL_RATE_LIMIT_PER_IP,
         perToken: e.PORTAL_RATE_LIMIT_PER_TOKEN,
       },
+      trustProxy: e.TRUST_PROXY,
     },
     metricsToken: e.METRICS_TOKEN,
     logLevel: e.LOG_LEVEL,

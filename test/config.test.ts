@@ -150,7 +150,17 @@ describe('the billing page (PORTAL_*)', () => {
       frameAncestors: ["'none'"],
       baseUrl: undefined,
       rateLimits: { windowSeconds: 60, perIp: 120, perToken: 30 },
+      trustProxy: false,
     });
+  });
+
+  it.each<[string, number | string[]]>([
+    ['1', 1],
+    ['10', 10],
+    ['loopback, 10.0.0.0/8,uniquelocal', ['loopback', '10.0.0.0/8', 'uniquelocal']],
+    ['2001:db8::/32, 203.0.113.7', ['2001:db8::/32', '203.0.113.7']],
+  ])('reads TRUST_PROXY=%p as the proxies that may name the client', (raw, want) => {
+    expect(loadConfig({ TRUST_PROXY: raw }).portal.trustProxy).toEqual(want);
   });
 
   it('reads several signing secrets while rolling, and origins allowed to frame the page', () => {
@@ -177,6 +187,13 @@ describe('the billing page (PORTAL_*)', () => {
     ['PORTAL_BASE_URL', 'ftp://billing.example.com'],
     ['PORTAL_RATE_LIMIT_PER_IP', '0'],
     ['PORTAL_RATE_LIMIT_WINDOW_SECONDS', 'soon'],
+    // Trusting anyone would let every client choose the address its rate limit counts.
+    ['TRUST_PROXY', 'true'],
+    ['TRUST_PROXY', '0'],
+    ['TRUST_PROXY', '11'],
+    ['TRUST_PROXY', '10.0.0.0/33'],
+    ['TRUST_PROXY', 'example.com'],
+    ['TRUST_PROXY', '10.0.0.1/8/1'],
   ])('refuses %s=%p, naming the variable and not the value', (name, value) => {
     const err = configError({ [name]: value });
     expect(err.message).toContain(name);

@@ -190,7 +190,10 @@ export function pageModel(input: PageInput): PageModel {
   };
 }
 
-/** Whether the token's customer exists for its owner: an empty page is answered like a bad token. */
-export function isKnownCustomer(input: Pick<PageInput, 'invoices' | 'balances' | 'contact'>): boolean {
-  return input.invoices.length > 0 || input.balances.length > 0 || input.contact !== null;
+/**
+ * Whether the token's owner holds the customer's money: its invoices or wallet. A contact alone
+ * does not say whose the customer is (`billing contacts set` can make one before any event).
+ */
+export function isKnownCustomer(input: Pick<PageInput, 'invoices' | 'balances'>): boolean {
+  return input.invoices.length > 0 || input.balances.length > 0;
 }

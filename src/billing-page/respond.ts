@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { EntityManager } from 'typeorm';
-import { pageBalances, pageContact, pageInvoices, pageOverdueInvoices } from '../db/billing-page';
+import { customerOfAnotherOwner, pageBalances, pageContact, pageInvoices, pageOverdueInvoices, readOnlyPage } from '../db/billing-page';
 import { pageHeaders } from './headers';
 import { viewerLocale } from './locale';
 import { isKnownCustomer, limitOf, pageModel, type PageModel } from './page-model';
@@ -77,7 +77,9 @@ async function loadModel(db: EntityManager, claims: NonNullable<ReturnType<typeo
     pageBalances(db, scope),
     pageContact(db, scope),
   ]);
-  if (!isKnownCustomer({ invoices, balances, contact })) return null;
+  // A customer of no owner yet (a new tenant, before its first invoice) has a page with nothing on
+  // it; one that another owner holds was named with the wrong account, and gets the bad link's 404.
+  if (!isKnownCustomer({ invoices, balances }) && (await customerOfAnotherOwner(db, scope))) return null;
   return pageModel({ ...scope, role: claims.role, locale, invoices, limit, overdue, balances, contact });
 }
 
@@ -100,7 +102,8 @@ export async function billingPage(deps: PageDeps, req: PageRequest): Promise<Pag
   }
   let model: PageModel | null;
   try {
-    model = await loadModel(await deps.db(), claims, viewerLocale(req.acceptLanguage), limitOf(req.limit));
+    const locale = viewerLocale(req.acceptLanguage);
+    model = await readOnlyPage(await deps.db(), (tx) => loadModel(tx, claims, locale, limitOf(req.limit)));
   } catch (err) {
     deps.logger.error({ err: (err as Error).message, tokenTag: tag }, 'billing page: cannot read the database');
     return unavailable(json, ancestors);

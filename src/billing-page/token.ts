@@ -1,10 +1,12 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { MAX_TTL_SECONDS } from './link';
 
 /**
  * A billing page link's token: `base64url(JSON claims) + "." + base64url(HMAC-SHA256)`, the MAC
  * keyed with the UTF-8 bytes of PORTAL_SIGNING_SECRET over the ASCII text of the first part.
  * Claims: `c` the customer (cus_…), `a` the connected account (acct_…; absent for the platform's
- * own customers), `r` the role (admin or member), `e` the expiry in unix seconds. A platform's
+ * own customers), `r` the role (admin or member), `e` the expiry in unix seconds, at most
+ * MAX_TTL_SECONDS (31 days) ahead. A platform's
  * backend mints the same tokens with the same secret (README, "Billing page").
  */
 
@@ -27,6 +29,9 @@ export const ACCOUNT_ID_PATTERN = /^acct_[A-Za-z0-9]{1,64}$/;
 export const MAX_TOKEN_LENGTH = 512;
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/** How far ahead of ours the clock of a backend that mints links may run. */
+const CLOCK_SKEW_SECONDS = 300;
 
 const mac = (secret: string, payload: string): Buffer => createHmac('sha256', Buffer.from(secret, 'utf8')).update(payload, 'ascii').digest();
 
@@ -83,6 +88,10 @@ export function verifyPortalToken(token: string, secrets: readonly string[], now
   }
   const claims = claimsOf(json);
   if (claims === null || claims.expiresAt <= nowSeconds) return null;
+  // A link is a bearer credential: one that outlives the longest lifetime `portal-url` mints (a
+  // backend's bug, or a key misused) is refused like an expired one. A few minutes' grace for the
+  // minting server's clock.
+  if (claims.expiresAt > nowSeconds + MAX_TTL_SECONDS + CLOCK_SKEW_SECONDS) return null;
   return claims;
 }
 

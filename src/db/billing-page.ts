@@ -136,3 +136,31 @@ export async function pageContact(db: EntityManager, scope: PageScope): Promise<
   );
   return rows[0] ?? null;
 }
+
+/**
+ * Whether another owner (another connected account, or the platform when the scope is an
+ * account) holds this customer: its invoices, its ledger entries, or a contact it made its own.
+ * A link for such a customer names the wrong owner, and is answered like a bad link. (`IS NOT
+ * TRUE`: the scope's test is NULL, not false, on the platform's rows when it names an account.)
+ */
+export async function customerOfAnotherOwner(db: EntityManager, scope: PageScope): Promise<boolean> {
+  const rows: { other: boolean }[] = await db.query(
+    `SELECT EXISTS (SELECT 1 FROM invoices WHERE stripe_customer_id = $1 AND (${accountWhere('stripe_account_id', 2)}) IS NOT TRUE)
+         OR EXISTS (SELECT 1 FROM wallet_ledger WHERE stripe_customer_id = $1 AND (${accountWhere('stripe_account_id', 2)}) IS NOT TRUE)
+         OR EXISTS (SELECT 1 FROM billing_contacts WHERE stripe_customer_id = $1 AND stripe_account_id IS NOT NULL
+                      AND (${accountWhere('stripe_account_id', 2)}) IS NOT TRUE) AS other`,
+    [scope.customerId, ...accountParams(scope.accountId)],
+  );
+  return rows[0]?.other === true;
+}
+
+/**
+ * The page's reads, in one read-only transaction: one snapshot of the customer's rows (the
+ * overview and the list agree), and a public page that cannot write, whatever role it connects as.
+ */
+export function readOnlyPage<T>(db: EntityManager, read: (tx: EntityManager) => Promise<T>): Promise<T> {
+  return db.transaction('REPEATABLE READ', async (tx) => {
+    await tx.query('SET TRANSACTION READ ONLY');
+    return read(tx);
+  });
+}

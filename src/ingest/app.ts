@@ -9,6 +9,8 @@ export interface AppDeps extends WebhookDeps, StatusDeps {
   maxBodyBytes: number;
   /** The customers' billing pages under /billing/; absent, that path is not served. */
   billingPage?: PageRouteDeps;
+  /** TRUST_PROXY: the proxies whose X-Forwarded-For names the client (the billing page's per-address limit); false, none. */
+  trustProxy?: number | string[] | false;
 }
 
 export const WEBHOOK_PATH = '/webhooks/stripe';
@@ -99,6 +101,7 @@ export function createApp(deps: AppDeps): RequestListener {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.set('trust proxy', deps.trustProxy ?? false);
 
   app.post(WEBHOOK_PATH, received, rawBody(deps), async (req, res) => {
     const answer = await handleWebhook(deps, bodyOf(req), req.get('stripe-signature'), res.locals['receivedAt'] as bigint);

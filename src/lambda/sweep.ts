@@ -13,6 +13,7 @@ export function sweepHandler(rt: LambdaRuntime) {
       const result = await sweepInvoices(ds, wallClock(), noticePolicy(config), sweepOptionsOf(config));
       metrics.sweepRun();
       if (result.eventPayloadPruneError) rt.logger(config).error({ requestId: context?.awsRequestId, err: result.eventPayloadPruneError }, 'event payload prune failed; the next sweep tries again');
+      if (result.billingPageHitsPruneError) rt.logger(config).warn({ requestId: context?.awsRequestId, err: result.billingPageHitsPruneError }, 'billing page rate-limit prune failed; the next sweep tries again');
       const pruned = result.eventPayloadsPruned ? { eventPayloadsPruned: result.eventPayloadsPruned } : {};
       rt.logger(config).info({ requestId: context?.awsRequestId, flagged: result.flagged, reviewed: result.reviewed, ...pruned }, 'invoice sweep');
       return result;

@@ -183,6 +183,7 @@ export async function start(roles: Role[], env: NodeJS.ProcessEnv = process.env,
             stripe,
             logger: log,
             metrics,
+            trustProxy: config.portal.trustProxy,
             ...(portalSecrets
               ? {
                   billingPage: {
@@ -190,6 +191,8 @@ export async function start(roles: Role[], env: NodeJS.ProcessEnv = process.env,
                     secrets: () => Promise.resolve(portalSecrets),
                     frameAncestors: config.portal.frameAncestors,
                     rateLimits: config.portal.rateLimits,
+                    // Counted in the database whenever there is one, so every process (and Lambda) shares the limits.
+                    limitStore: database || config.databaseUrl !== undefined ? 'database' : 'memory',
                     logger: log.child({ component: 'billing-page' }),
                   },
                 }

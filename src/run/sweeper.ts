@@ -24,6 +24,7 @@ export function startSweeper(
       .then((r) => {
         metrics.sweepRun();
         if (r.eventPayloadPruneError) logger.error({ err: r.eventPayloadPruneError }, 'event payload prune failed; the next sweep tries again');
+        if (r.billingPageHitsPruneError) logger.warn({ err: r.billingPageHitsPruneError }, 'billing page rate-limit prune failed; the next sweep tries again');
         if (r.reviewed > 0 || r.eventPayloadsPruned) {
           logger.info({ flagged: r.flagged, reviewed: r.reviewed, ...(r.eventPayloadsPruned ? { eventPayloadsPruned: r.eventPayloadsPruned } : {}) }, 'invoice sweep');
         }

@@ -5,6 +5,7 @@ import { noticeEffects } from '../effects/notice-effects';
 import { lockFreeInvoices, setOverdueFlags } from '../db/invoices';
 import { sweepCandidates } from '../db/invoices';
 import { sqlClientOf } from '../db/sql-client';
+import { pruneExpiredHits } from '../db/billing-page-hits';
 import { pruneEventPayloads, retentionCutoff } from './event-payload-retention';
 
 export interface SweepResult {
@@ -14,6 +15,8 @@ export interface SweepResult {
   eventPayloadsPruned?: number;
   /** Why this run's prune failed, after the invoices were swept: the next run prunes again. */
   eventPayloadPruneError?: string;
+  /** Why this run could not delete the billing page's ended rate-limit windows; the next run tries again. */
+  billingPageHitsPruneError?: string;
 }
 
 export interface SweepOptions {
@@ -43,7 +46,7 @@ export const SWEEP_PRUNE_LIMIT = 10 * 1000;
  * (`billing events prune`, a share per run).
  */
 export async function sweepInvoices(ds: DataSource, nowSeconds: number, policy: NoticePolicy, o: SweepOptions = {}): Promise<SweepResult> {
-  const result = await sweepDueInvoices(ds, nowSeconds, policy);
+  const result = { ...(await sweepDueInvoices(ds, nowSeconds, policy)), ...(await pruneBillingPageHits(ds, nowSeconds)) };
   if (o.eventPayloadRetentionDays === undefined) return result;
   try {
     const pruned = await pruneEventPayloads(ds, { processedBefore: retentionCutoff(nowSeconds, o.eventPayloadRetentionDays), limit: SWEEP_PRUNE_LIMIT });
@@ -51,6 +54,16 @@ export async function sweepInvoices(ds: DataSource, nowSeconds: number, policy: 
   } catch (err) {
     // The invoices were swept and their notices committed: a failed prune is its own failure.
     return { ...result, eventPayloadPruneError: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** The billing page's rate-limit counters whose window ended: best effort, as they restart in place anyway. */
+async function pruneBillingPageHits(ds: DataSource, nowSeconds: number): Promise<Pick<SweepResult, 'billingPageHitsPruneError'>> {
+  try {
+    await pruneExpiredHits(ds.manager, new Date(nowSeconds * 1000));
+    return {};
+  } catch (err) {
+    return { billingPageHitsPruneError: err instanceof Error ? err.message : String(err) };
   }
 }
 

@@ -1,6 +1,11 @@
+import express from 'express';
 import { createHash } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { billingPageRouter } from '../../src/billing-page/routes';
 import { signPortalToken, type PortalClaims } from '../../src/billing-page/token';
 import { upsertContact } from '../../src/db/billing-contacts';
+import { serveApp } from '../ingest/harness';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { uid } from '../support/stripe-events';
 import { seedInvoices, walletEntry } from './seed';
@@ -106,7 +111,6 @@ describe('GET /billing/<token>', () => {
       ['tampered', () => { const t = token(); return `${Buffer.from(JSON.stringify({ c: connected.customer, r: 'admin', e: now() + 60 })).toString('base64url')}.${t.split('.')[1]}`; }],
       ['signed with another secret', () => signPortalToken({ customerId: acme.customer, accountId: null, role: 'admin', expiresAt: now() + 60 }, 'another-secret-0123456789abcdefghijklmnop')],
       ['garbage', () => 'not-a-token'],
-      ['an unknown customer', () => token({ customerId: 'cus_NobodyHere' })],
       ['another account\'s customer, named as the platform\'s', () => token({ customerId: connected.customer })],
       ['a customer named under another account', () => token({ accountId: 'acct_1OtherAccount' })],
       ['a connected customer under a wrong account', () => token({ customerId: connected.customer, accountId: 'acct_1OtherAccount' })],
@@ -192,35 +196,77 @@ describe('embedding', () => {
   });
 });
 
-describe('rate limits', () => {
-  it('answers 429 beyond the per-token limit, the HTML page and its JSON counted together', async () => {
-    const limited = await startPageServer(db.ds, { rateLimits: { perToken: 3 } });
-    try {
-      const t = token();
-      const statuses: number[] = [];
-      for (const path of [`/billing/${t}`, `/billing/${t}.json`, `/billing/${t}`, `/billing/${t}`]) statuses.push((await fetch(`${limited.origin}${path}`)).status);
-      expect(statuses).toEqual([200, 200, 200, 429]);
-      const refused = await fetch(`${limited.origin}/billing/${t}.json`);
-      expect(refused.status).toBe(429);
-      expect(refused.headers.get('cache-control')).toBe('no-store');
-      expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
-      expect(await refused.json()).toEqual({ error: 'Too many requests' });
-      // Another token is not slowed by this one.
-      expect((await fetch(`${limited.origin}/billing/${token({ role: 'member' })}`)).status).toBe(200);
-    } finally {
-      await limited.close();
-    }
+// The limits (per token, per address, shared by every instance) are in rate-limit-shared.test.ts.
+
+describe('paths that do not decode', () => {
+  const MALFORMED = ['/billing/%E0%A4%A', '/billing/%E0%A4%A.json', '/billing/%', '/billing/abc%ZZ'];
+
+  it.each(MALFORMED)('%s answers the same 404 as any bad link, from the router alone', async (path) => {
+    const res = await get(path);
+    const same = await get(path.endsWith('.json') ? '/billing/not-a-token.json' : '/billing/not-a-token');
+    expect(res.status).toBe(404);
+    expect(Object.fromEntries(res.headers)).toMatchObject({ 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' });
+    expect(res.headers.get('content-security-policy')).toBe(same.headers.get('content-security-policy'));
+    expect(await res.text()).toBe(await same.text());
   });
 
-  it('answers 429 beyond the per-address limit, whatever the tokens', async () => {
-    const limited = await startPageServer(db.ds, { rateLimits: { perIp: 4 } });
+  it.each(MALFORMED)('%s never reaches the webhook app\'s error handler', async (path) => {
+    const app = await serveApp({
+      // The webhook is not called here; a queue that refuses shows it if it were.
+      queue: { send: () => Promise.reject(new Error('no webhook in this test')) },
+      billingPage: {
+        db: () => Promise.resolve(db.ds.manager),
+        secrets: () => Promise.resolve([PORTAL_SECRET]),
+        frameAncestors: ["'none'"],
+        rateLimits: { windowSeconds: 60, perIp: 10_000, perToken: 10_000 },
+        logger: pino({ level: 'silent' }),
+      },
+    });
     try {
-      const statuses: number[] = [];
-      for (let i = 0; i < 6; i++) statuses.push((await fetch(`${limited.origin}/billing/guess-${i}`)).status);
-      expect(statuses).toEqual([404, 404, 404, 404, 429, 429]);
-      expect((await fetch(`${limited.origin}/billing/${token()}`)).status).toBe(429);
+      const [res, same] = await Promise.all([
+        fetch(`${app.baseUrl}${path}`),
+        fetch(`${app.baseUrl}${path.endsWith('.json') ? '/billing/not-a-token.json' : '/billing/not-a-token'}`),
+      ]);
+      expect(res.status).toBe(404);
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(await res.text()).toBe(await same.text());
     } finally {
-      await limited.close();
+      await app.close();
+    }
+  });
+});
+
+describe('a page that fails', () => {
+  it("answers the page's 503 with its headers, not the webhook's 500", async () => {
+    const app = express();
+    app.use(
+      billingPageRouter({
+        db: () => Promise.resolve(db.ds.manager),
+        secrets: () => Promise.resolve([PORTAL_SECRET]),
+        frameAncestors: ["'none'"],
+        rateLimits: { windowSeconds: 60, perIp: 10_000, perToken: 10_000 },
+        logger: pino({ level: 'silent' }),
+        // A clock that throws makes billingPage itself reject, past its own 503 paths.
+        now: () => {
+          throw new Error('clock broken');
+        },
+      }),
+    );
+    app.use(((_err, _req, res, _next) => res.status(500).json({ error: 'Internal error' })) as express.ErrorRequestHandler);
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    try {
+      const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const html = await fetch(`${origin}/billing/${token()}`);
+      expect(html.status).toBe(503);
+      expect(html.headers.get('cache-control')).toBe('no-store');
+      expect(html.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      const json = await fetch(`${origin}/billing/${token()}.json`);
+      expect(json.status).toBe(503);
+      expect(await json.json()).toEqual({ error: 'Unavailable, try again shortly' });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
     }
   });
 });

@@ -36,6 +36,13 @@ describe('portal tokens', () => {
     expect(verifyPortalToken(token, [SECRET], claims.expiresAt)).toBeNull();
   });
 
+  it('refuses a token that outlives the longest lifetime a link may have (31 days, and 5 minutes for the minting clock)', () => {
+    const at = (e: number) => verifyPortalToken(signPortalToken({ ...claims, expiresAt: e }, SECRET), [SECRET], NOW);
+    expect(at(NOW + 31 * 86_400 + 300)).not.toBeNull();
+    expect(at(NOW + 31 * 86_400 + 301)).toBeNull();
+    expect(at(4_102_444_800)).toBeNull(); // 2100-01-01
+  });
+
   it('verifies with any listed secret while rolling, and with none other', () => {
     const old = signPortalToken(claims, OLD);
     expect(verifyPortalToken(old, [SECRET, OLD], NOW)).toEqual(claims);

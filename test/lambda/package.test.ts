@@ -418,16 +418,35 @@ describe('the packaged handlers, each loaded from its zip in a fresh Node proces
     // The billing page reads its signing secret from "SSM" and the invoice the consumer stored.
     const customer = (stripeEvent['data'] as { object: { customer: string } }).object.customer;
     const pageEnv = { DATABASE_URL: db.url, PORTAL_SIGNING_SECRET_PARAMETER: PORTAL_PARAMETER, AWS_ENDPOINT_URL_SSM: aws.endpoint };
-    const pageEvent = (token: string) => ({ ...httpApiEvent('', {}), routeKey: 'GET /billing/{token}', rawPath: `/billing/${token}`, pathParameters: { token }, body: undefined });
+    const pageEvent = (token: string, sourceIp = '203.0.113.9') => {
+      const base = httpApiEvent('', {});
+      const { 'content-length': _length, 'content-type': _type, ...headers } = base.headers;
+      return {
+        ...base,
+        headers: { ...headers, 'x-forwarded-for': sourceIp },
+        routeKey: 'GET /billing/{token}',
+        rawPath: `/billing/${token}`,
+        requestContext: { ...base.requestContext, routeKey: 'GET /billing/{token}', http: { ...base.requestContext.http, method: 'GET', path: `/billing/${token}`, sourceIp } },
+        pathParameters: { token },
+        body: undefined,
+        isBase64Encoded: false,
+      };
+    };
     const expiresAt = Math.floor(Date.now() / 1000) + 600;
     const token = signPortalToken({ customerId: customer, accountId: null, role: 'admin', expiresAt }, PORTAL_SECRET);
     const shown = await invoke(node, PAGE_FUNCTION, pageEvent(token), pageEnv);
-    expect(shown).toMatchObject({ statusCode: 200, headers: { 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' } });
+    expect(shown).toMatchObject({ statusCode: 200, headers: { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' } });
     expect(shown.body).toContain('INV-ART-1');
     expect(shown.body).toContain('>Open<');
     const json = await invoke(node, PAGE_FUNCTION, pageEvent(`${token}.json`), pageEnv);
     expect(JSON.parse(json.body).invoices.map((i: { number: string }) => i.number)).toContain('INV-ART-1');
     const expired = signPortalToken({ customerId: customer, accountId: null, role: 'admin', expiresAt: expiresAt - 3600 }, PORTAL_SECRET);
     expect(await invoke(node, PAGE_FUNCTION, pageEvent(expired), pageEnv)).toMatchObject({ statusCode: 404 });
+    // Each invocation is a fresh process: the limits they share are counted in the database.
+    const limited = { ...pageEnv, PORTAL_RATE_LIMIT_PER_TOKEN: '1' };
+    // A token of its own per Node run, since the counts outlive each run's processes.
+    const once = signPortalToken({ customerId: customer, accountId: null, role: 'member', expiresAt: expiresAt - nodes.indexOf(node) }, PORTAL_SECRET);
+    expect(await invoke(node, PAGE_FUNCTION, pageEvent(once, '198.51.100.1'), limited)).toMatchObject({ statusCode: 200 });
+    expect(await invoke(node, PAGE_FUNCTION, pageEvent(`${once}.json`, '198.51.100.2'), limited)).toMatchObject({ statusCode: 429, body: '{"error":"Too many requests"}' });
   });
 });
