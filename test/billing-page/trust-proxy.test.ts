@@ -43,9 +43,12 @@ async function twoClients(app: RunningApp): Promise<number[]> {
   return statuses;
 }
 
-it('without TRUST_PROXY, a client cannot choose the address it is counted under: both share the connection\'s', async () => {
+it.each<[string, string | undefined]>([
+  ["without TRUST_PROXY, a client cannot choose the address it is counted under: both share the connection's", undefined],
+  ['with TRUST_PROXY naming a range the connection is not from, X-Forwarded-For is ignored', '10.0.0.0/8'],
+])('%s', async (_name, trustProxy) => {
   await db.ds.query('TRUNCATE billing_page_hits');
-  const app = await appWith(undefined);
+  const app = await appWith(trustProxy);
   try {
     expect(await twoClients(app)).toEqual([404, 429]);
   } finally {
@@ -60,16 +63,6 @@ it('with TRUST_PROXY=1 (one load balancer), each client behind it is counted und
     expect(await twoClients(app)).toEqual([404, 404]);
     // The same client again is over its limit.
     expect((await fetch(`${app.baseUrl}/billing/not-a-token`, { headers: { 'x-forwarded-for': '198.51.100.7' } })).status).toBe(429);
-  } finally {
-    await app.close();
-  }
-});
-
-it('with TRUST_PROXY naming a range the connection is not from, X-Forwarded-For is ignored', async () => {
-  await db.ds.query('TRUNCATE billing_page_hits');
-  const app = await appWith('10.0.0.0/8');
-  try {
-    expect(await twoClients(app)).toEqual([404, 429]);
   } finally {
     await app.close();
   }
