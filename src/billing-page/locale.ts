@@ -1,8 +1,9 @@
 /**
  * The viewer's language from Accept-Language, for dates and numbers: the first listed (by weight)
- * that this Node's Intl supports, else English. Pure: the header in, a BCP 47 tag out.
+ * that this Node's Intl supports, else English. Pure: the header in, a BCP 47 tag out; and dates
+ * written in it.
  */
-export const FALLBACK_LOCALE = 'en';
+const FALLBACK_LOCALE = 'en';
 
 interface Ranged {
   tag: string;
@@ -35,4 +36,9 @@ export function viewerLocale(acceptLanguage: string | undefined): string {
     }
   }
   return FALLBACK_LOCALE;
+}
+
+/** A calendar date in the viewer's language, in UTC: the zone days overdue are counted in. */
+export function formatDate(date: Date, locale: string): string {
+  return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeZone: 'UTC' }).format(date);
 }

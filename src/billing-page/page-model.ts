@@ -1,5 +1,6 @@
 import type { PageBalanceRow, PageContactRow, PageInvoiceRow } from '../db/billing-page';
-import { formatDate, formatMoney, majorUnitsText } from './formatting';
+import { formatAmount, majorUnitsText } from '../mail/money';
+import { formatDate } from './locale';
 import type { PortalRole } from './token';
 
 /**
@@ -131,7 +132,7 @@ export function actionsOf(row: PageInvoiceRow, role: PortalRole): Action[] {
 }
 
 function money(cents: string, currency: string, locale: string): Money {
-  return { cents, amount: majorUnitsText(cents, currency), currency, formatted: formatMoney(cents, currency, locale) };
+  return { cents, amount: majorUnitsText(cents, currency), currency, formatted: formatAmount(cents, currency, locale) };
 }
 
 const dateOf = (d: Date | null): Date | null => (d === null ? null : new Date(d));

@@ -2,7 +2,7 @@ import { wallClock } from '../clock';
 import { prunablePayloads } from '../db/event-log';
 import { eventState, recentEvents } from '../read-models/event-log';
 import { pruneEventPayloads } from '../sweep/event-payload-retention';
-import { accountScopeOption, invoiceIdOption, limitOption } from './options';
+import { accountScopeOption, durationSeconds, invoiceIdOption, limitOption } from './options';
 import { withProgress } from './progress';
 import { print, UsageError } from './usage';
 import { withServices } from './with-database';
@@ -21,7 +21,6 @@ export async function eventsCommand(o: { invoice?: string; failed?: boolean; lim
   );
 }
 
-const UNIT_SECONDS: Record<string, number> = { h: 3600, d: 86_400, w: 7 * 86_400 };
 /** As EVENT_PAYLOAD_RETENTION_DAYS allows at most. */
 const MAX_AGE_SECONDS = 36_500 * 86_400;
 const AGE_HELP = 'an age like 90d, 12h or 2w: a whole number of at least 1 then h (hours), d (days) or w (weeks), at most 36500d';
@@ -29,9 +28,8 @@ const AGE_HELP = 'an age like 90d, 12h or 2w: a whole number of at least 1 then 
 /** `--processed-before 90d`: the moment that long before now. */
 export function processedBeforeOption(raw: string | undefined, nowSeconds: number): Date {
   if (raw === undefined) throw new UsageError(`--processed-before is required: ${AGE_HELP}`);
-  const m = /^(\d{1,12})([hdw])$/.exec(raw.trim());
-  const seconds = m ? Number(m[1]) * UNIT_SECONDS[m[2]!]! : NaN;
-  if (!(seconds >= 3600 && seconds <= MAX_AGE_SECONDS)) throw new UsageError(`--processed-before: ${AGE_HELP}`);
+  const seconds = durationSeconds(raw, 'hdw');
+  if (seconds === null || seconds < 3600 || seconds > MAX_AGE_SECONDS) throw new UsageError(`--processed-before: ${AGE_HELP}`);
   return new Date((nowSeconds - seconds) * 1000);
 }
 

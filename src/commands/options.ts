@@ -71,3 +71,14 @@ export function choiceOption<T extends string>(raw: string | undefined, option: 
   if (!(choices as readonly string[]).includes(raw)) throw new UsageError(`${option}: one of ${choices.join(', ')}`);
   return raw as T;
 }
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 7 * 86_400 };
+
+/**
+ * A duration as the commands take it (`90d`, `12h`, `30m`): a whole number then one of `units`
+ * (s, m, h, d, w), in seconds; null when `raw` is not one.
+ */
+export function durationSeconds(raw: string, units: string): number | null {
+  const m = /^(\d{1,12})([a-z])$/.exec(raw.trim());
+  return m && units.includes(m[2]!) && UNIT_SECONDS[m[2]!] !== undefined ? Number(m[1]) * UNIT_SECONDS[m[2]!]! : null;
+}

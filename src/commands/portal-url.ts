@@ -1,8 +1,8 @@
 import { loadConfig } from '../config';
-import { DEFAULT_TTL, MAX_TTL_SECONDS, pageUrl, parseTtl } from '../billing-page/link';
+import { DEFAULT_TTL, MAX_TTL_SECONDS, pageUrl } from '../billing-page/link';
 import { PORTAL_ROLES, signPortalToken, type PortalRole } from '../billing-page/token';
 import { localPortalSecret } from '../embedded/webhook-secret';
-import { accountOption, CUSTOMER_ID } from './options';
+import { accountOption, CUSTOMER_ID, durationSeconds } from './options';
 import { print, UsageError } from './usage';
 
 export interface PortalUrlOptions {
@@ -11,6 +11,12 @@ export interface PortalUrlOptions {
   ttl?: string;
   baseUrl?: string;
   json?: boolean;
+}
+
+/** `--ttl` in seconds (90s, 30m, 12h, 7d), or null when it is not a duration from one minute to MAX_TTL_SECONDS. */
+export function parseTtl(raw: string): number | null {
+  const seconds = durationSeconds(raw, 'smhd');
+  return seconds !== null && seconds >= 60 && seconds <= MAX_TTL_SECONDS ? seconds : null;
 }
 
 function baseUrlOf(raw: string | undefined, fallback: string): string {

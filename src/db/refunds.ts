@@ -34,15 +34,8 @@ export const refundRepository: ObjectRepository<RefundRow> = refundTable;
 /** The refunds of each of these charges, oldest first: what the refund notices are planned from. */
 export async function refundsOfCharges(db: EntityManager, stripeChargeIds: readonly string[]): Promise<Map<string, RefundRow[]>> {
   const out = new Map<string, RefundRow[]>();
-  if (stripeChargeIds.length === 0) return out;
-  const rows: Record<string, unknown>[] = await db.query(
-    `SELECT ${refundTable.selectList} FROM refunds WHERE stripe_charge_id = ANY($1::text[]) ORDER BY created_at, stripe_refund_id`,
-    [stripeChargeIds],
-  );
-  for (const row of rows.map(refundTable.fromRow)) {
-    const list = out.get(row.stripeChargeId!) ?? [];
-    list.push(row);
-    out.set(row.stripeChargeId!, list);
+  for (const row of await refundsOfPayments(db, { chargeIds: stripeChargeIds, paymentIntentIds: [] })) {
+    out.set(row.stripeChargeId!, [...(out.get(row.stripeChargeId!) ?? []), row]);
   }
   return out;
 }

@@ -28,15 +28,29 @@ export function toMajorUnits(minor: number, currency: string): number {
   return minor / 10 ** minorUnitDigits(currency);
 }
 
+/**
+ * Major units as exact decimal text, from the integer's digits: (150075, 'usd') → "1500.75",
+ * (1500, 'kwd') → "1.500". Minor units come as a number, or as the text or bigint a bigint column
+ * gives, so no amount passes through a float; a fraction is refused (a caller mixed up units).
+ */
+export function majorUnitsText(minor: number | string | bigint, currency: string): string {
+  const value = BigInt(minor);
+  const digits = minorUnitDigits(currency);
+  const sign = value < 0n ? '-' : '';
+  const whole = (value < 0n ? -value : value).toString().padStart(digits + 1, '0');
+  return digits === 0 ? `${sign}${whole}` : `${sign}${whole.slice(0, -digits)}.${whole.slice(-digits)}`;
+}
+
 /** A Stripe amount formatted for display, e.g. (1000, 'usd') → "$10.00", (100, 'jpy') → "¥100". */
-export function formatAmount(minorUnits: number, currency: string, locale = 'en-US'): string {
+export function formatAmount(minorUnits: number | string | bigint, currency: string, locale = 'en-US'): string {
   const digits = minorUnitDigits(currency);
   // Pinning both bounds makes the display follow Stripe's units rather than Intl's ISO defaults,
   // so an amount is never silently rounded (ISK 12.34) or padded to digits that were never sent.
+  // Intl formats the decimal text exactly (Intl.NumberFormat v3), whatever the amount's size.
   return new Intl.NumberFormat(locale, {
     style: 'currency',
     currency: normalizeCode(currency),
     minimumFractionDigits: digits,
     maximumFractionDigits: digits,
-  }).format(toMajorUnits(minorUnits, currency));
+  }).format(majorUnitsText(minorUnits, currency) as unknown as number);
 }

@@ -1,4 +1,4 @@
-import { minorUnitDigits } from '../mail/money';
+import { majorUnitsText } from '../mail/money';
 import { groupThousands } from './table';
 import { BillingError } from '../errors';
 
@@ -17,14 +17,6 @@ export function minorUnitsFromText(text: string): number {
   const n = Number(text);
   if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(n)) throw new AmountOutOfRangeError('amount is past the range a JSON number holds exactly');
   return n;
-}
-
-/** Major units as exact decimal text, from the integer's digits: (150075, 'usd') → "1500.75", (1500, 'kwd') → "1.500". */
-export function majorUnitsText(minor: number, currency: string): string {
-  const digits = minorUnitDigits(currency);
-  const sign = minor < 0 ? '-' : '';
-  const whole = String(Math.abs(minor)).padStart(digits + 1, '0');
-  return digits === 0 ? `${sign}${whole}` : `${sign}${whole.slice(0, -digits)}.${whole.slice(-digits)}`;
 }
 
 /** For people: "150,000 JPY", "1.500 KWD", "1,500.75 USD". */

@@ -1,6 +1,7 @@
-import { formatDate, formatMoney, majorUnitsText } from '../../src/billing-page/formatting';
-import { parseTtl, pageUrl } from '../../src/billing-page/link';
-import { viewerLocale } from '../../src/billing-page/locale';
+import { formatAmount as formatMoney, majorUnitsText } from '../../src/mail/money';
+import { pageUrl } from '../../src/billing-page/link';
+import { parseTtl } from '../../src/commands/portal-url';
+import { formatDate, viewerLocale } from '../../src/billing-page/locale';
 
 // Intl puts a no-break space between a code and the number; the page shows it as a space.
 const plain = (s: string) => s.replace(/[\u00a0\u202f]/g, ' ');

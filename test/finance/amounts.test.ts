@@ -1,4 +1,5 @@
-import { AmountOutOfRangeError, formatMinorUnits, majorUnitsText, minorUnitsFromText } from '../../src/read-models/amounts';
+import { majorUnitsText } from '../../src/mail/money';
+import { AmountOutOfRangeError, formatMinorUnits, minorUnitsFromText } from '../../src/read-models/amounts';
 
 describe('amounts for people and scripts', () => {
   it.each([
