@@ -167,7 +167,8 @@ const schema = z
     SQS_WAIT_TIME_SECONDS: intFrom(0, 20, 20),
     SQS_RECEIVE_TIMEOUT_SECONDS: intFrom(1, 30, 900),
     SQS_VISIBILITY_TIMEOUT_SECONDS: intFrom(1, 30, 43200),
-    WORKER_POLLERS: intFrom(1, 4, 64),
+    WORKER_POLLERS: intFrom(1, 8, 64),
+    WORKER_TRANSACTIONS: intFrom(1, 2, 64),
     STRIPE_WEBHOOK_SECRET: webhookSecrets,
     STRIPE_WEBHOOK_TOLERANCE_SECONDS: intFrom(1, 300, 86400),
     WEBHOOK_MAX_BODY_BYTES: intFrom(1024, 2 * MIB, 64 * MIB),
@@ -259,6 +260,8 @@ export interface Config {
   receiveTimeoutSeconds: number;
   visibilityTimeoutSeconds: number;
   workerPollers: number;
+  /** Pipeline transactions the worker runs at once; receives that arrive meanwhile share the next. */
+  workerTransactions: number;
   /** Empty means: use (or generate) the secret kept under dataDir. */
   webhookSecrets: string[];
   toleranceSeconds: number;
@@ -343,6 +346,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     receiveTimeoutSeconds: e.SQS_RECEIVE_TIMEOUT_SECONDS,
     visibilityTimeoutSeconds: e.SQS_VISIBILITY_TIMEOUT_SECONDS,
     workerPollers: e.WORKER_POLLERS,
+    workerTransactions: e.WORKER_TRANSACTIONS,
     webhookSecrets: e.STRIPE_WEBHOOK_SECRET,
     toleranceSeconds: e.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
     maxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,

@@ -28,7 +28,8 @@ describe('loadConfig defaults', () => {
       maxReceiveCount: 5,
       waitTimeSeconds: 20,
       visibilityTimeoutSeconds: 30,
-      workerPollers: 4,
+      workerPollers: 8,
+      workerTransactions: 2,
       webhookSecrets: [],
       toleranceSeconds: 300,
       maxBodyBytes: 2 * 1024 * 1024,
@@ -65,6 +66,19 @@ describe('STRIPE_WEBHOOK_TOLERANCE_SECONDS', () => {
 
   it('accepts 1', () => {
     expect(loadConfig({ STRIPE_WEBHOOK_TOLERANCE_SECONDS: '1' }).toleranceSeconds).toBe(1);
+  });
+});
+
+describe('WORKER_TRANSACTIONS', () => {
+  it.each(['0', '65', 'abc', '1.5', '-2'])('refuses %p at start-up, naming the variable', (value) => {
+    expect(configError({ WORKER_TRANSACTIONS: value }).message).toContain('WORKER_TRANSACTIONS');
+  });
+
+  it.each([
+    ['1', 1],
+    ['64', 64],
+  ])('accepts %p', (value, n) => {
+    expect(loadConfig({ WORKER_TRANSACTIONS: value }).workerTransactions).toBe(n);
   });
 });
 

@@ -9,7 +9,8 @@ import { recordDeadLetter } from './dead-letter';
 import { DatabaseGate } from './database-gate';
 import { isReceiveFailure, QueueGate } from './queue-gate';
 import { processBatch } from '../pipeline/process-batch';
-import { errorText, objectIdField, type ProcessOptions } from '../pipeline/types';
+import { GroupCommit } from './group-commit';
+import { errorText, objectIdField, type BatchItem, type BatchOutcome, type ProcessOptions } from '../pipeline/types';
 import { RedriveLimit } from './redrive-limit';
 import { REPLAY_ATTRIBUTE } from '../queue/replay-attribute';
 import { reportOutcomes } from '../metrics/event-outcomes';
@@ -23,6 +24,11 @@ export interface WorkerOptions extends ProcessOptions {
   /** Independent pollers on the queue; each processes up to `batchSize` messages at once. */
   pollers: number;
   batchSize?: number;
+  /**
+   * WORKER_TRANSACTIONS: pipeline transactions at once; receives that arrive while all are busy
+   * share the next one (see GroupCommit). Default 2.
+   */
+  transactions?: number;
   waitTimeSeconds: number;
   visibilityTimeoutSeconds: number;
   /** SQS_MAX_RECEIVE_COUNT: assumed while the queue's own RedrivePolicy cannot be read. */
@@ -39,13 +45,14 @@ export class Worker {
   private readonly redriveLimit: RedriveLimit;
   private readonly inFlight = new Set<Promise<unknown>>();
   private running = false;
-  private readonly processOptions: ProcessOptions;
+  private readonly groups: GroupCommit<BatchItem, BatchOutcome>;
 
   constructor(private readonly options: WorkerOptions) {
-    this.processOptions = {
+    const processOptions: ProcessOptions = {
       ...options,
       onBatchFallback: (err, size) => options.logger.warn({ err: errorText(err), batch: size }, 'batch transaction failed; processing its messages one by one'),
     };
+    this.groups = new GroupCommit((items) => processBatch(options.ds, items, processOptions), options.transactions ?? 2);
     this.gate = new DatabaseGate(options.ds, options.logger);
     this.queueGate = new QueueGate(options.logger);
     this.redriveLimit = new RedriveLimit(options.sqs, options.queueUrl, options.maxReceiveCount, options.logger);
@@ -94,7 +101,7 @@ export class Worker {
     const o = this.options;
     const started = process.hrtime.bigint();
     const items = messages.map((m) => ({ body: m.Body ?? '', force: m.MessageAttributes?.[REPLAY_ATTRIBUTE]?.StringValue === 'force' }));
-    const outcomes = await processBatch(o.ds, items, this.processOptions);
+    const { outcomes, group } = await this.groups.submit(items);
     reportOutcomes(o.metrics ?? noMetrics, outcomes, Date.now() / 1000);
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
     const acked: Message[] = [];
@@ -104,7 +111,7 @@ export class Worker {
         if (r.ok) {
           const { eventId, type, object, objectId, outcome } = r.result;
           o.logger.info(
-            { messageId: m.MessageId, eventId, type, [objectIdField(object)]: objectId, outcome, receiveCount: receiveCountOf(m), durationMs, batch: messages.length },
+            { messageId: m.MessageId, eventId, type, [objectIdField(object)]: objectId, outcome, receiveCount: receiveCountOf(m), durationMs, batch: messages.length, group },
             'event processed',
           );
           acked.push(m);

@@ -86,6 +86,8 @@ export async function drainSection(sqs: BenchSqs, adminUrl: string, sizes: Drain
   const large = await createBenchDatabase(adminUrl, sizes.largePreload);
   const smallRuns: WorkerRun[] = [];
   const largeRuns: WorkerRun[] = [];
+  // The same worker with one transaction per receive, as it ran before receives shared them.
+  const perReceiveRuns: WorkerRun[] = [];
   const ceilings: number[] = [];
   const sqsCeilings: number[] = [];
   const sdkCpu: number[] = [];
@@ -94,6 +96,7 @@ export async function drainSection(sqs: BenchSqs, adminUrl: string, sizes: Drain
       const w = drainWorkload(sizes.invoices, `r${r}`, 20_000 + r);
       smallRuns.push(await drainOnce(sqs, small, w, workerEnv));
       largeRuns.push(await drainOnce(sqs, large, w, workerEnv));
+      perReceiveRuns.push(await drainOnce(sqs, small, w, { ...workerEnv, WORKER_TRANSACTIONS: String(pollers) }));
       await small.reset();
       ceilings.push(await rawSqlCeiling(small.url, w.bodies, connections));
       const url = await freshQueue(sqs, 'bench-receive');
@@ -126,6 +129,15 @@ export async function drainSection(sqs: BenchSqs, adminUrl: string, sizes: Drain
       baselineValue: median(ceilings),
       target: { on: 'ratio', op: '>=', limit: 0.8, stretch: 1.0 },
       note: `${rounds}; WORKER_POLLERS=${pollers}, DATABASE_POOL_SIZE ${connections} (default); CPU per message (median): worker ${cpuNote('worker')} µs, SQS server ${cpuNote('sqs')} µs, PostgreSQL ${cpuNote('postgres')} µs`,
+    }),
+    row({
+      figure: 'drain: billing worker CPU per message, receives sharing transactions',
+      value: Number(cpuNote('worker')),
+      unit: 'µs',
+      baseline: `one transaction per receive (WORKER_TRANSACTIONS=${pollers}), same workload`,
+      baselineValue: median(perReceiveRuns.map((x) => x.cpu.worker)),
+      target: null,
+      note: `${rounds.split(';')[0]}, run in turn; default WORKER_TRANSACTIONS ${loadConfig({}).workerTransactions}; one per receive drained ${median(perReceiveRuns.map((x) => x.rate)).toFixed(0)} msg/s with PostgreSQL at ${median(perReceiveRuns.map((x) => x.cpu.postgres)).toFixed(0)} µs per message`,
     }),
     row({
       figure: `SQS server alone: receive 10 + delete batch, ${pollers} pollers`,

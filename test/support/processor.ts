@@ -9,6 +9,8 @@ export interface ProcessorOptions {
   endpoint: string;
   roles?: Array<'webhook' | 'worker'>;
   env?: Record<string, string>;
+  /** Default: silent, or TEST_LOG_LEVEL. */
+  logger?: pino.Logger;
 }
 
 /** The real processor (express + sqs-consumer + sweep) in this process, on the test's services. */
@@ -27,7 +29,7 @@ export async function startProcessor(o: ProcessorOptions): Promise<Running & { b
     DATABASE_POOL_SIZE: '10',
     ...o.env,
   };
-  const running = await start(o.roles ?? ['webhook', 'worker'], env, { quiet: true, logger: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }) });
+  const running = await start(o.roles ?? ['webhook', 'worker'], env, { quiet: true, logger: o.logger ?? pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' }) });
   const baseUrl = running.url ? new URL(running.url).origin : '';
   return { ...running, baseUrl };
 }
