@@ -23,6 +23,16 @@ const intFrom = (min: number, fallback: number, max = Number.MAX_SAFE_INTEGER) =
     .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
     .default(fallback);
 
+/** A whole number in [min, max], or undefined when unset: the caller picks the default from context. */
+const optionalIntIn = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
+    .optional();
+
 /** A switch: true, false, 1 or 0 (any case); unset gives the fallback. */
 const flag = (fallback: boolean) =>
   z
@@ -167,7 +177,7 @@ const schema = z
     SQS_WAIT_TIME_SECONDS: intFrom(0, 20, 20),
     SQS_RECEIVE_TIMEOUT_SECONDS: intFrom(1, 30, 900),
     SQS_VISIBILITY_TIMEOUT_SECONDS: intFrom(1, 30, 43200),
-    WORKER_POLLERS: intFrom(1, 8, 64),
+    WORKER_POLLERS: optionalIntIn(1, 64),
     WORKER_TRANSACTIONS: intFrom(1, 2, 64),
     STRIPE_WEBHOOK_SECRET: webhookSecrets,
     STRIPE_WEBHOOK_TOLERANCE_SECONDS: intFrom(1, 300, 86400),
@@ -259,7 +269,8 @@ export interface Config {
   /** How long the worker's receive calls wait for an answer; longer than waitTimeSeconds. */
   receiveTimeoutSeconds: number;
   visibilityTimeoutSeconds: number;
-  workerPollers: number;
+  /** Unset: the worker picks by queue (workerPollers in src/consume/pollers.ts). */
+  workerPollers: number | undefined;
   /** Pipeline transactions the worker runs at once; receives that arrive meanwhile share the next. */
   workerTransactions: number;
   /** Empty means: use (or generate) the secret kept under dataDir. */

@@ -28,7 +28,7 @@ describe('loadConfig defaults', () => {
       maxReceiveCount: 5,
       waitTimeSeconds: 20,
       visibilityTimeoutSeconds: 30,
-      workerPollers: 8,
+      workerPollers: undefined,
       workerTransactions: 2,
       webhookSecrets: [],
       toleranceSeconds: 300,
@@ -66,6 +66,16 @@ describe('STRIPE_WEBHOOK_TOLERANCE_SECONDS', () => {
 
   it('accepts 1', () => {
     expect(loadConfig({ STRIPE_WEBHOOK_TOLERANCE_SECONDS: '1' }).toleranceSeconds).toBe(1);
+  });
+});
+
+describe('WORKER_POLLERS', () => {
+  it.each(['0', '65', 'abc', '2.5'])('refuses %p at start-up, naming the variable', (value) => {
+    expect(configError({ WORKER_POLLERS: value }).message).toContain('WORKER_POLLERS');
+  });
+
+  it('takes a value it is given, whatever the queue', () => {
+    expect(loadConfig({ WORKER_POLLERS: '3' }).workerPollers).toBe(3);
   });
 });
 

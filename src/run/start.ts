@@ -3,6 +3,7 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../config';
 import { noticePolicy } from '../effects/notice-effects';
+import { workerPollers } from '../consume/pollers';
 import { Worker } from '../consume/worker';
 import { parseMailFrom } from '../mail/address';
 import { Mailer } from '../mail/mailer';
@@ -140,7 +141,7 @@ export async function start(roles: Role[], env: NodeJS.ProcessEnv = process.env,
         sqs: receiver,
         queueUrl: queue.url,
         logger: log,
-        pollers: config.workerPollers,
+        pollers: workerPollers(config.workerPollers, queue.embedded),
         transactions: config.workerTransactions,
         waitTimeSeconds: queue.embedded ? 1 : config.waitTimeSeconds,
         visibilityTimeoutSeconds: config.visibilityTimeoutSeconds,

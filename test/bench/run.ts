@@ -13,6 +13,7 @@ import { endToEndSection, type EndToEndSizes } from './end-to-end';
 import { ingestSection, type IngestSizes } from './ingest';
 import { ROOT, startChild } from './processes';
 import { machine, markdownTable, writeJson, type Row } from './report';
+import { SQS_POLLERS } from '../../src/consume/pollers';
 
 const quick = process.argv.includes('--quick');
 const SECTIONS = ['e2e', 'cli', 'ingest', 'cpu', 'drain'];
@@ -26,8 +27,8 @@ const INGEST: IngestSizes = quick
   ? { rounds: 1, throughputSeconds: 4, connections: 32, rate: 500, rateSeconds: 8, bareRateSeconds: 4, scrapeRounds: 4 }
   : { rounds: 3, throughputSeconds: 8, connections: 32, rate: 500, rateSeconds: 30, bareRateSeconds: 10, scrapeRounds: 4 };
 const DRAIN: DrainSizes = quick
-  ? { rounds: 1, pollers: 8, invoices: 400, smallPreload: 10_000, largePreload: 100_000 }
-  : { rounds: 3, pollers: 8, invoices: 2_000, smallPreload: 10_000, largePreload: 1_000_000 };
+  ? { rounds: 1, pollers: SQS_POLLERS, invoices: 400, smallPreload: 10_000, largePreload: 100_000 }
+  : { rounds: 3, pollers: SQS_POLLERS, invoices: 2_000, smallPreload: 10_000, largePreload: 1_000_000 };
 const CPU: CpuSizes = quick ? { events: 2_000, concurrencies: [10, 50], warmup: 500 } : { events: 5_000, concurrencies: [10, 50], warmup: 1_000 };
 const CLI: CliSizes = quick ? { rounds: 3, invoices: 1_000 } : { rounds: 10, invoices: 1_000 };
 const END_TO_END: EndToEndSizes = quick ? { rate: 300, seconds: 15, warmupSeconds: 5 } : { rate: 300, seconds: 60, warmupSeconds: 15 };
