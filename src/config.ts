@@ -14,24 +14,19 @@ export class ConfigError extends BillingError {
 
 const MIB = 1024 * 1024;
 
-const intFrom = (min: number, fallback: number, max = Number.MAX_SAFE_INTEGER) =>
+/** A whole number in [min, max]. */
+const wholeIn = (min: number, max: number) =>
   z
     .string()
     .trim()
     .regex(/^-?\d+$/, 'must be a whole number')
     .transform(Number)
-    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
-    .default(fallback);
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 
-/** A whole number in [min, max], or undefined when unset: the caller picks the default from context. */
-const optionalIntIn = (min: number, max: number) =>
-  z
-    .string()
-    .trim()
-    .regex(/^-?\d+$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
-    .optional();
+const intFrom = (min: number, fallback: number, max = Number.MAX_SAFE_INTEGER) => wholeIn(min, max).default(fallback);
+
+/** Undefined when unset: the caller picks the default from context. */
+const optionalIntIn = (min: number, max: number) => wholeIn(min, max).optional();
 
 /** A switch: true, false, 1 or 0 (any case); unset gives the fallback. */
 const flag = (fallback: boolean) =>

@@ -24,11 +24,8 @@ export interface WorkerOptions extends ProcessOptions {
   /** Independent pollers on the queue; each processes up to `batchSize` messages at once. */
   pollers: number;
   batchSize?: number;
-  /**
-   * WORKER_TRANSACTIONS: pipeline transactions at once; receives that arrive while all are busy
-   * share the next one (see GroupCommit). Default 2.
-   */
-  transactions?: number;
+  /** WORKER_TRANSACTIONS: pipeline transactions at once; receives that arrive while all are busy share the next one (see GroupCommit). */
+  transactions: number;
   waitTimeSeconds: number;
   visibilityTimeoutSeconds: number;
   /** SQS_MAX_RECEIVE_COUNT: assumed while the queue's own RedrivePolicy cannot be read. */
@@ -52,7 +49,7 @@ export class Worker {
       ...options,
       onBatchFallback: (err, size) => options.logger.warn({ err: errorText(err), batch: size }, 'batch transaction failed; processing its messages one by one'),
     };
-    this.groups = new GroupCommit((items) => processBatch(options.ds, items, processOptions), options.transactions ?? 2);
+    this.groups = new GroupCommit((items) => processBatch(options.ds, items, processOptions), options.transactions);
     this.gate = new DatabaseGate(options.ds, options.logger);
     this.queueGate = new QueueGate(options.logger);
     this.redriveLimit = new RedriveLimit(options.sqs, options.queueUrl, options.maxReceiveCount, options.logger);
