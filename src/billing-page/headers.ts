@@ -8,7 +8,7 @@
  * (https://app.example.com, https://*.example.com). X-Frame-Options can express only the first two;
  * with a list of origins it is left out and browsers go by frame-ancestors.
  */
-export function frameHeaders(ancestors: readonly string[]): Record<string, string> {
+function frameHeaders(ancestors: readonly string[]): Record<string, string> {
   const sources = ancestors.length === 0 ? ["'none'"] : ancestors;
   const headers: Record<string, string> = {};
   if (sources.length === 1 && sources[0] === "'none'") headers['X-Frame-Options'] = 'DENY';

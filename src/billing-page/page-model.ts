@@ -81,8 +81,8 @@ export interface PageInput {
   contact: PageContactRow | null;
 }
 
-export const PAGE_SIZE = 20;
-export const MAX_LIMIT = 500;
+const PAGE_SIZE = 20;
+const MAX_LIMIT = 500;
 
 /** ?limit=… of the request: a multiple of the page size, at least one page, at most MAX_LIMIT. */
 export function limitOf(raw: unknown): number {

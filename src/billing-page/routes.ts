@@ -22,7 +22,7 @@ export interface PageRouteDeps extends PageDeps {
   limitStore?: 'database' | 'memory';
 }
 
-export const BILLING_PAGE_PREFIX = '/billing';
+const BILLING_PAGE_PREFIX = '/billing';
 
 function send(res: Response, answer: PageResponse): void {
   res.status(answer.status).set(answer.headers).send(answer.body);

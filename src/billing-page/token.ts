@@ -22,8 +22,8 @@ export interface PortalClaims {
   expiresAt: number;
 }
 
-export const CUSTOMER_ID_PATTERN = /^cus_[A-Za-z0-9]{1,64}$/;
-export const ACCOUNT_ID_PATTERN = /^acct_[A-Za-z0-9]{1,64}$/;
+const CUSTOMER_ID_PATTERN = /^cus_[A-Za-z0-9]{1,64}$/;
+const ACCOUNT_ID_PATTERN = /^acct_[A-Za-z0-9]{1,64}$/;
 
 /** Far longer than any token we mint (about 150 characters); anything longer is not read at all. */
 export const MAX_TOKEN_LENGTH = 512;

@@ -49,7 +49,7 @@ export class GroupCommit<I, O> {
     try {
       const all = group.flatMap((g) => g.items);
       const outcomes = await this.apply(all);
-      if (outcomes.length !== group.reduce((n, g) => n + g.items.length, 0)) throw new Error('a group commit gave a different number of outcomes than it took items');
+      if (outcomes.length !== all.length) throw new Error('a group commit gave a different number of outcomes than it took items');
       let at = 0;
       for (const g of group) {
         g.resolve({ outcomes: outcomes.slice(at, at + g.items.length), group: all.length });

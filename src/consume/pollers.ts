@@ -6,7 +6,7 @@
  * eight pollers put the end-to-end p99 at 0.7 s where four keep it at 0.25 s.
  */
 export const SQS_POLLERS = 8;
-export const EMBEDDED_QUEUE_POLLERS = 4;
+const EMBEDDED_QUEUE_POLLERS = 4;
 
 export function workerPollers(configured: number | undefined, embeddedQueue: boolean): number {
   return configured ?? (embeddedQueue ? EMBEDDED_QUEUE_POLLERS : SQS_POLLERS);

@@ -16,7 +16,7 @@ export interface SecretStores {
  * The variables of `npm start` that hold secrets. Instead of the value, a deployment may set
  * `<NAME>_PARAMETER` (an SSM parameter name) or `<NAME>_SECRET_ID` (a Secrets Manager id or ARN).
  */
-export const SECRET_VARIABLES = ['STRIPE_WEBHOOK_SECRET', 'STRIPE_SECRET_KEY', 'SMTP_URL', 'DATABASE_URL', 'PORTAL_SIGNING_SECRET'] as const;
+const SECRET_VARIABLES = ['STRIPE_WEBHOOK_SECRET', 'STRIPE_SECRET_KEY', 'SMTP_URL', 'DATABASE_URL', 'PORTAL_SIGNING_SECRET'] as const;
 export type SecretVariable = (typeof SECRET_VARIABLES)[number];
 
 export interface PowertoolsStoresOptions {
