@@ -29,7 +29,7 @@ describe('loadConfig defaults', () => {
       waitTimeSeconds: 20,
       visibilityTimeoutSeconds: 30,
       workerPollers: undefined,
-      workerTransactions: 2,
+      workerTransactions: 1,
       webhookSecrets: [],
       toleranceSeconds: 300,
       maxBodyBytes: 2 * 1024 * 1024,

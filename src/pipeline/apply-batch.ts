@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import { isConnectionError } from '../db/connection-errors';
 import { claimEventsProcessed, markAllProcessed, type Claim, type EventRecord } from '../db/event-log';
 import { lockObjectNames, objectLockName } from '../db/object-locks';
+import { readCommitted } from '../db/read-committed';
 import { sqlClientOf } from '../db/sql-client';
 import type { AnyObjectKind, Change, ChangeMode, EffectCounts, EffectRunners, EventMeta, Step } from '../stripe-objects/object-kind';
 import { OBJECT_KINDS } from '../stripe-objects/registry';
@@ -76,7 +77,7 @@ export function eventRecord(kind: AnyObjectKind, s: EventMeta): EventRecord {
 export async function applyBatch(ds: DataSource, entries: readonly BatchEntry[], o: ApplyOptions): Promise<BatchResult> {
   const unknown = entries.find((e) => !OBJECT_KINDS.includes(e.kind));
   if (unknown) throw new Error(`${unknown.kind.object} is not a registered kind; add it to OBJECT_KINDS`);
-  return ds.transaction('READ COMMITTED', async (db) => {
+  return readCommitted(ds, async (db) => {
     const c = await sqlClientOf(db);
     // The first copy of an event counts; a second in the same batch is its duplicate, yet received too.
     // A forced replay is forced whichever of the copies in the batch carries the flag.
