@@ -5,8 +5,8 @@
  * at less CPU per message, and 24 or 32 no faster than 16; 12, because with 16 the worker's peak
  * RSS in the bench's long drains went over its 250 MB target. The embedded queue answers a
  * waiting poll early only once it holds ten messages, so there each extra poller fills more
- * slowly and waits out its one-second poll:
- * eight pollers put the end-to-end p99 at 0.7 s where four keep it at 0.25 s.
+ * slowly and waits out its one-second poll: eight pollers put the end-to-end p99 at 0.7 s where
+ * four keep it at 0.25 s.
  */
 export const SQS_POLLERS = 12;
 const EMBEDDED_QUEUE_POLLERS = 4;

@@ -40,7 +40,7 @@ it('runs at READ COMMITTED although the database defaults to SERIALIZABLE', asyn
 it('commits what the work wrote and gives back its result', async () => {
   const result = await readCommitted(strict, async (tx) => {
     await tx.query(`INSERT INTO marks (n) VALUES (1)`);
-    // Inside one transaction: the connection's own uncommitted row is visible, and no other session's is.
+    // The work's own uncommitted row is visible to it.
     return (await tx.query(`SELECT count(*)::int AS n FROM marks`))[0].n as number;
   });
   expect(result).toBe(1);
