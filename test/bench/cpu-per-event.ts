@@ -1,6 +1,6 @@
 // CPU per event: `billing serve`, `billing worker` and the SQS server running together, each
 // process's CPU time over the measured window divided by the events it handled, beside a bare
-// express endpoint and the raw-SQL writes of the same events.
+// express endpoint and the raw-SQL writes of the same events; then the same worker on a backlog.
 import autocannon from 'autocannon';
 import { loadConfig } from '../../src/config';
 import { freePort } from '../../src/embedded/embedded-postgres';
@@ -87,6 +87,8 @@ interface PipelineRun {
   meanBatch: number;
   /** Entries per SendMessageBatch from billing serve, from the SQS server's count of calls. */
   meanSend: number;
+  /** The same worker taking as many events again from a backlog: ms of CPU per event, and its rate. */
+  backlog: { worker: number; sqs: number; postgres: number; perSecond: number };
 }
 
 async function processedCount(db: BenchDatabase): Promise<number> {
@@ -106,6 +108,29 @@ async function waitForProcessed(db: BenchDatabase, n: number, worker: Child): Pr
     if (worker.proc.exitCode !== null || Date.now() > deadline) throw new Error(`only ${done} of ${n} events processed\n${worker.output().slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * The worker of a run on a backlog: paused (SIGSTOP) while serve queues `sizes.events` more, then
+ * resumed and timed until they are all processed. Every receive then brings 10 and every
+ * transaction as many as the pollers hold: the full batches the worker's target is stated for,
+ * in a process that is warm, with serve and the load generator idle. The pause is shorter than
+ * the receive timeout (30 s) and the visibility timeout, so nothing is received twice.
+ */
+async function backlogOnce(db: BenchDatabase, worker: Child, sqs: BenchSqs, sizes: CpuSizes, queueMore: () => Promise<{ failures: number }>): Promise<PipelineRun['backlog']> {
+  worker.proc.kill('SIGSTOP');
+  try {
+    const queued = await queueMore();
+    if (queued.failures > 0) throw new Error(`billing serve failed ${queued.failures} of ${sizes.events} webhooks`);
+  } finally {
+    worker.proc.kill('SIGCONT');
+  }
+  const cpu0 = { worker: worker.ownCpuSeconds(), sqs: sqs.cpuSeconds(), postgres: postgresCpu() };
+  const t0 = performance.now();
+  await waitForProcessed(db, sizes.warmup + 2 * sizes.events, worker);
+  const seconds = (performance.now() - t0) / 1000;
+  const ms = (s: number) => (s * 1000) / sizes.events;
+  return { worker: ms(worker.ownCpuSeconds() - cpu0.worker), sqs: ms(sqs.cpuSeconds() - cpu0.sqs), postgres: ms(postgresCpu() - cpu0.postgres), perSecond: sizes.events / seconds };
 }
 
 /** One run of serve + worker on a fresh queue and database: warm-up, then the measured events. */
@@ -159,14 +184,16 @@ async function pipelineOnce(sqs: BenchSqs, db: BenchDatabase, env: Record<string
     const c = await connect(db.url);
     const last = Number((await c.query(`SELECT extract(epoch from max(processed_at)) * 1000 AS t FROM stripe_events`)).rows[0].t);
     await c.end();
+    const meanBatch = batches.mean();
     return {
       concurrency,
       cpu,
       answerRps: answered.rps,
       answerP99: answered.p99,
       landedPerSecond: sizes.events / ((last - t0) / 1000),
-      meanBatch: batches.mean(),
+      meanBatch,
       meanSend: sizes.events / sends,
+      backlog: await backlogOnce(db, worker, sqs, sizes, () => post(url, concurrency, sizes.events, next)),
     };
   } finally {
     for (const c of children.reverse()) await c.stop();
@@ -217,7 +244,8 @@ export async function cpuSection(sqs: BenchSqs, adminUrl: string, sizes: CpuSize
         `billing worker ${r.cpu.worker.toFixed(3)} (target ≤ ${WORKER_TARGET_MS}), SQS server ${r.cpu.sqs.toFixed(3)}, PostgreSQL ${r.cpu.postgres.toFixed(3)}, ` +
         `load generator ${r.cpu.load.toFixed(3)}; bare express ${b.ms.toFixed(3)}; raw SQL client ${raw.clientMs.toFixed(3)} + its PostgreSQL ${raw.postgresMs.toFixed(3)}; ` +
         `answered ${r.answerRps.toFixed(0)} req/s (bare ${b.rps.toFixed(0)}), p99 ${r.answerP99} ms; landed ${r.landedPerSecond.toFixed(0)} rows/s (raw SQL ${raw.rate.toFixed(0)}); ` +
-        `${r.meanSend.toFixed(1)} messages per SendMessageBatch, ${r.meanBatch.toFixed(1)} per receive\n`,
+        `${r.meanSend.toFixed(1)} messages per SendMessageBatch, ${r.meanBatch.toFixed(1)} per receive; ` +
+        `then on a backlog of as many: billing worker ${r.backlog.worker.toFixed(3)}, SQS server ${r.backlog.sqs.toFixed(3)}, PostgreSQL ${r.backlog.postgres.toFixed(3)}, ${r.backlog.perSecond.toFixed(0)} events/s\n`,
     );
     const runNote = `${sizes.events} distinct ~4 KB invoice.finalized after ${sizes.warmup} of warm-up; serve, worker and the SQS server running together; process CPU (utime + stime from /proc) over the window ÷ events`;
     rows.push(
@@ -238,6 +266,15 @@ export async function cpuSection(sqs: BenchSqs, adminUrl: string, sizes: CpuSize
         baselineValue: raw.clientMs,
         target: { on: 'value', op: '<=', limit: WORKER_TARGET_MS },
         note: `${runNote}; ${r.meanBatch.toFixed(1)} messages per receive; PostgreSQL ${r.cpu.postgres.toFixed(3)} ms per event (raw SQL's ${raw.postgresMs.toFixed(3)})`,
+      }),
+      row({
+        figure: `CPU per event: billing worker on a backlog, after concurrency ${r.concurrency}`,
+        value: r.backlog.worker,
+        unit: 'ms',
+        baseline: 'raw SQL client, same events',
+        baselineValue: raw.clientMs,
+        target: { on: 'value', op: '<=', limit: WORKER_TARGET_MS },
+        note: `the same worker, paused while ${sizes.events} more were queued, then timed taking them (full receives and transactions; serve and the load generator idle): ${r.backlog.perSecond.toFixed(0)} events/s, PostgreSQL ${r.backlog.postgres.toFixed(3)} ms and the SQS server ${r.backlog.sqs.toFixed(3)} ms per event`,
       }),
       row({
         figure: `CPU per event: SQS server, concurrency ${r.concurrency}`,

@@ -21,6 +21,8 @@ interface WorkerRun {
   rssMB: number;
   /** CPU per message of each party over the whole run, in µs: where the two cores went. */
   cpu: { worker: number; sqs: number; postgres: number };
+  /** Checkpoints the server started during the run: their writes share the disk with the run's commits. */
+  checkpoints: number;
 }
 
 const postgresCpu = () => postgresPids().reduce((n, pid) => n + treeCpuSeconds(pid), 0);
@@ -43,6 +45,7 @@ async function drainOnce(sqs: BenchSqs, db: BenchDatabase, w: DrainWorkload, env
   // From the banner on: the worker starts polling in the same turn, and its start-up (loading
   // modules, connecting, checking migrations) is not a cost of the messages.
   const cpu0 = { worker: worker.ownCpuSeconds(), sqs: sqs.cpuSeconds(), postgres: postgresCpu() };
+  const checkpoints0 = await db.checkpoints();
   try {
     // The queue server answers "how many left" without touching the database being measured; a
     // message is deleted only after its event committed, so an empty queue means all committed.
@@ -69,7 +72,7 @@ async function drainOnce(sqs: BenchSqs, db: BenchDatabase, w: DrainWorkload, env
     const rate = centralRate(rows.map((r) => Number(r.t))) * (w.bodies.length / w.distinctEvents);
     const perMessage = (seconds: number) => (seconds * 1e6) / w.bodies.length;
     const cpu = { worker: perMessage(worker.ownCpuSeconds() - cpu0.worker), sqs: perMessage(sqs.cpuSeconds() - cpu0.sqs), postgres: perMessage(postgresCpu() - cpu0.postgres) };
-    return { rate, rssMB: worker.peakRssMB(), cpu };
+    return { rate, rssMB: worker.peakRssMB(), cpu, checkpoints: (await db.checkpoints()) - checkpoints0 };
   } finally {
     await check.end();
     await worker.stop();
@@ -89,6 +92,7 @@ export async function drainSection(sqs: BenchSqs, adminUrl: string, sizes: Drain
   // The same worker with one transaction per receive, as it ran before receives shared them.
   const perReceiveRuns: WorkerRun[] = [];
   const ceilings: number[] = [];
+  const ceilingCheckpoints: number[] = [];
   const sqsCeilings: number[] = [];
   const sdkCpu: number[] = [];
   try {
@@ -98,7 +102,9 @@ export async function drainSection(sqs: BenchSqs, adminUrl: string, sizes: Drain
       largeRuns.push(await drainOnce(sqs, large, w, workerEnv));
       perReceiveRuns.push(await drainOnce(sqs, small, w, { ...workerEnv, WORKER_TRANSACTIONS: String(pollers) }));
       await small.reset();
+      const checkpoints0 = await small.checkpoints();
       ceilings.push(await rawSqlCeiling(small.url, w.bodies, connections));
+      ceilingCheckpoints.push((await small.checkpoints()) - checkpoints0);
       const url = await freshQueue(sqs, 'bench-receive');
       await fill(sqs, url, w.bodies);
       const ceiling = await receiveDeleteCeiling(sqs, url, w.bodies.length, pollers);
@@ -108,7 +114,8 @@ export async function drainSection(sqs: BenchSqs, adminUrl: string, sizes: Drain
       const c = smallRuns[r]!.cpu;
       process.stderr.write(
         `drain round ${r + 1}: worker ${smallRuns[r]!.rate.toFixed(0)} / ${largeRuns[r]!.rate.toFixed(0)} msg/s (small / large preload), raw SQL ${ceilings[r]!.toFixed(0)}, SQS ${sqsCeilings[r]!.toFixed(0)}; ` +
-          `CPU µs/msg worker ${c.worker.toFixed(0)}, SQS server ${c.sqs.toFixed(0)}, PostgreSQL ${c.postgres.toFixed(0)}\n`,
+          `CPU µs/msg worker ${c.worker.toFixed(0)}, SQS server ${c.sqs.toFixed(0)}, PostgreSQL ${c.postgres.toFixed(0)}; ` +
+          `checkpoints started during the worker's drain ${smallRuns[r]!.checkpoints}, during the raw-SQL ceiling ${ceilingCheckpoints[r]}\n`,
       );
     }
   } finally {
