@@ -58,10 +58,13 @@ export async function receiptOfInvoice(db: EntityManager, stripeInvoiceId: strin
 
 const LINK_TO_INVOICES = {
   name: 'link_charges_to_invoices',
-  // Each branch and the lookup read one index. A charge is linked once: should one payment intent
+  // Each branch and each lookup read one index. A charge is linked once: should one payment intent
   // pay several invoices, the charge keeps the invoice of the first link made (the smallest
   // invoice id among the payments known then), and a payment canceled later does not unlink it.
-  text: `WITH scoped AS (
+  // Both steps are MATERIALIZED: inlined, the planner re-ran them for every unlinked charge it
+  // joined against. The smallest invoice is looked up by payment intent and by charge apart
+  // (LEAST skips a NULL), as one lookup with OR read the whole invoice_payments table.
+  text: `WITH scoped AS MATERIALIZED (
            SELECT stripe_charge_id, stripe_payment_intent_id FROM charges
             WHERE stripe_charge_id = ANY($2::text[]) AND stripe_invoice_id IS NULL
            UNION
@@ -72,11 +75,14 @@ const LINK_TO_INVOICES = {
            SELECT c.stripe_charge_id, c.stripe_payment_intent_id
              FROM invoice_payments ip JOIN charges c ON c.stripe_charge_id = ip.stripe_charge_id
             WHERE ip.stripe_invoice_payment_id = ANY($1::text[]) AND c.stripe_invoice_id IS NULL
-         ), link AS (
+         ), link AS MATERIALIZED (
            SELECT s.stripe_charge_id,
-                  (SELECT min(ip.stripe_invoice_id) FROM invoice_payments ip
-                    WHERE ip.status <> 'canceled'
-                      AND (ip.stripe_payment_intent_id = s.stripe_payment_intent_id OR ip.stripe_charge_id = s.stripe_charge_id)) AS stripe_invoice_id
+                  LEAST(
+                    (SELECT min(ip.stripe_invoice_id) FROM invoice_payments ip
+                      WHERE ip.stripe_payment_intent_id = s.stripe_payment_intent_id AND ip.status <> 'canceled'),
+                    (SELECT min(ip.stripe_invoice_id) FROM invoice_payments ip
+                      WHERE ip.stripe_charge_id = s.stripe_charge_id AND ip.status <> 'canceled')
+                  ) AS stripe_invoice_id
              FROM scoped s
          )
          UPDATE charges AS ch SET stripe_invoice_id = link.stripe_invoice_id, updated_at = now()

@@ -39,15 +39,17 @@ export async function invoicePaymentsOfInvoice(db: EntityManager, stripeInvoiceI
 
 const LINK_TO_CHARGES = {
   name: 'link_invoice_payments_to_charges',
-  // A payment intent has at most one succeeded charge; min() keeps the statement deterministic regardless.
-  text: `WITH scoped AS (
+  // A payment intent has at most one succeeded charge; min() keeps the statement deterministic
+  // regardless. Both steps are MATERIALIZED, as in link_charges_to_invoices: computed once, not
+  // again for every row the update is joined against.
+  text: `WITH scoped AS MATERIALIZED (
            SELECT stripe_invoice_payment_id, stripe_payment_intent_id FROM invoice_payments
             WHERE stripe_invoice_payment_id = ANY($1::text[]) AND stripe_charge_id IS NULL AND stripe_payment_intent_id IS NOT NULL
            UNION
            SELECT ip.stripe_invoice_payment_id, ip.stripe_payment_intent_id
              FROM charges c JOIN invoice_payments ip ON ip.stripe_payment_intent_id = c.stripe_payment_intent_id
             WHERE c.stripe_charge_id = ANY($2::text[]) AND ip.stripe_charge_id IS NULL
-         ), link AS (
+         ), link AS MATERIALIZED (
            SELECT s.stripe_invoice_payment_id,
                   (SELECT min(c.stripe_charge_id) FROM charges c
                     WHERE c.stripe_payment_intent_id = s.stripe_payment_intent_id AND c.status = 'succeeded') AS stripe_charge_id
