@@ -174,6 +174,7 @@ const schema = z
     SQS_VISIBILITY_TIMEOUT_SECONDS: intFrom(1, 30, 43200),
     WORKER_POLLERS: optionalIntIn(1, 64),
     WORKER_TRANSACTIONS: intFrom(1, 1, 64),
+    HEAP_GROWTH_PERCENT: intFrom(0, 100, 400),
     STRIPE_WEBHOOK_SECRET: webhookSecrets,
     STRIPE_WEBHOOK_TOLERANCE_SECONDS: intFrom(1, 300, 86400),
     WEBHOOK_MAX_BODY_BYTES: intFrom(1024, 2 * MIB, 64 * MIB),
@@ -268,6 +269,8 @@ export interface Config {
   workerPollers: number | undefined;
   /** Pipeline transactions the worker runs at once; receives that arrive meanwhile share the next. */
   workerTransactions: number;
+  /** HEAP_GROWTH_PERCENT: how far a long-running process's old generation grows between full collections (src/run/heap-growth.ts); 0 leaves V8's choice. */
+  heapGrowthPercent: number;
   /** Empty means: use (or generate) the secret kept under dataDir. */
   webhookSecrets: string[];
   toleranceSeconds: number;
@@ -353,6 +356,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     visibilityTimeoutSeconds: e.SQS_VISIBILITY_TIMEOUT_SECONDS,
     workerPollers: e.WORKER_POLLERS,
     workerTransactions: e.WORKER_TRANSACTIONS,
+    heapGrowthPercent: e.HEAP_GROWTH_PERCENT,
     webhookSecrets: e.STRIPE_WEBHOOK_SECRET,
     toleranceSeconds: e.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
     maxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES,

@@ -17,6 +17,7 @@ import { createReceivingSqsClient } from '../queue/sqs-client';
 import { createLogger } from '../log';
 import { banner } from './banner';
 import { listen, type Listening } from './http-server';
+import { limitHeapGrowth } from './heap-growth';
 import { metricsEndpoint } from '../metrics/metrics-endpoint';
 import { PrometheusMetrics } from '../metrics/prometheus';
 import { createStatusApp } from './status-routes';
@@ -89,6 +90,7 @@ export interface StartOptions {
 
 export async function start(roles: Role[], env: NodeJS.ProcessEnv = process.env, options: StartOptions = {}): Promise<Running> {
   const config = loadConfig(env);
+  limitHeapGrowth(config.heapGrowthPercent);
   const log = options.logger ?? createLogger(config.logLevel);
   const closers = new Closers();
   try {

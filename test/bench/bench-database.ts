@@ -124,6 +124,9 @@ export async function createBenchDatabase(adminUrl: string, preload: number): Pr
         ).map((x) => x.t);
         // The wallet ledger refuses TRUNCATE by its own trigger, as a product table must; a bench
         // round's entries are not money, so the owner lifts the trigger for this one statement.
+        // A worker paused by a round (SIGSTOP) may hold a lock, say in its overdue sweep: fail
+        // the round rather than wait for it forever.
+        await r.query(`SET lock_timeout = '30s'`);
         await r.query('BEGIN');
         await r.query('ALTER TABLE wallet_ledger DISABLE TRIGGER USER');
         await r.query(`TRUNCATE ${written.join(', ')}`);

@@ -15,15 +15,20 @@ export interface Child {
   resetPeak(): void;
   /** CPU seconds the child and its descendants have used so far. */
   cpuSeconds(): number;
-  /** CPU seconds of the child process alone (not the servers it started). */
+  /** CPU seconds of the child process alone (not the servers it started), all its threads. */
   ownCpuSeconds(): number;
+  /**
+   * CPU seconds of the child's main thread: JavaScript and its I/O. The rest of ownCpuSeconds is
+   * Node's helper threads, mostly V8 compiling hot code and collecting garbage concurrently.
+   */
+  mainThreadCpuSeconds(): number;
   /** The product's log lines at warn or above so far: how many, and the first few. */
   warnings(): { count: number; first: string[] };
 }
 
-function statFields(pid: number): string[] | null {
+function statFields(pid: number, tid?: number): string[] | null {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = fs.readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
@@ -151,6 +156,11 @@ export function startChild(o: ChildOptions): Promise<Child> {
     cpuSeconds: () => treeCpuSeconds(proc.pid),
     ownCpuSeconds: () => {
       const f = proc.pid ? statFields(proc.pid) : null;
+      return f ? (Number(f[11]) + Number(f[12])) / 100 : 0;
+    },
+    mainThreadCpuSeconds: () => {
+      // The main thread's task id is the process id.
+      const f = proc.pid ? statFields(proc.pid, proc.pid) : null;
       return f ? (Number(f[11]) + Number(f[12])) / 100 : 0;
     },
     stop: () =>

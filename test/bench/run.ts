@@ -29,7 +29,7 @@ const INGEST: IngestSizes = quick
 const DRAIN: DrainSizes = quick
   ? { rounds: 1, pollers: SQS_POLLERS, invoices: 400, smallPreload: 10_000, largePreload: 100_000 }
   : { rounds: 3, pollers: SQS_POLLERS, invoices: 2_000, smallPreload: 10_000, largePreload: 1_000_000 };
-const CPU: CpuSizes = quick ? { events: 2_000, concurrencies: [10, 50], warmup: 500 } : { events: 5_000, concurrencies: [10, 50], warmup: 1_000 };
+const CPU: CpuSizes = quick ? { events: 2_000, concurrencies: [10, 50], warmup: 2_000 } : { events: 5_000, concurrencies: [10, 50], warmup: 10_000 };
 const CLI: CliSizes = quick ? { rounds: 3, invoices: 1_000 } : { rounds: 10, invoices: 1_000 };
 const END_TO_END: EndToEndSizes = quick ? { rate: 300, seconds: 15, warmupSeconds: 5 } : { rate: 300, seconds: 60, warmupSeconds: 15 };
 
@@ -52,7 +52,14 @@ async function main() {
     calls: async () => (await (await fetch(info.statsUrl)).json()) as Record<string, number>,
   };
   // The product as shipped: default log level (info), its logs read by the bench like a collector would.
-  const env = { SQS_DLQ_URL: info.dlqUrl, AWS_ENDPOINT_URL_SQS: info.endpoint, STRIPE_WEBHOOK_SECRET: TEST_SECRET };
+  // HEAP_GROWTH_PERCENT given to the bench goes to the product's processes, to compare a setting in turn.
+  const heapGrowth = process.env['HEAP_GROWTH_PERCENT'];
+  const env: Record<string, string> = {
+    SQS_DLQ_URL: info.dlqUrl,
+    AWS_ENDPOINT_URL_SQS: info.endpoint,
+    STRIPE_WEBHOOK_SECRET: TEST_SECRET,
+    ...(heapGrowth !== undefined ? { HEAP_GROWTH_PERCENT: heapGrowth } : {}),
+  };
   try {
     if (wanted('cli')) rows.push(...(await cliSection(pg.adminUrl, info, CLI)));
     if (wanted('ingest')) rows.push(...(await ingestSection(sqs, INGEST, env)));
