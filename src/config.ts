@@ -174,7 +174,10 @@ const schema = z
     SQS_VISIBILITY_TIMEOUT_SECONDS: intFrom(1, 30, 43200),
     WORKER_POLLERS: optionalIntIn(1, 64),
     WORKER_TRANSACTIONS: intFrom(1, 1, 64),
-    HEAP_GROWTH_PERCENT: intFrom(0, 100, 400),
+    // V8 itself keeps to at least 10 % and at most 300 %.
+    HEAP_GROWTH_PERCENT: wholeIn(0, 300)
+      .refine((n) => n === 0 || n >= 10, 'must be 0 (V8 chooses) or from 10 to 300')
+      .default(100),
     STRIPE_WEBHOOK_SECRET: webhookSecrets,
     STRIPE_WEBHOOK_TOLERANCE_SECONDS: intFrom(1, 300, 86400),
     WEBHOOK_MAX_BODY_BYTES: intFrom(1024, 2 * MIB, 64 * MIB),

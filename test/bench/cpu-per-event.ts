@@ -5,7 +5,7 @@ import autocannon from 'autocannon';
 import { loadConfig } from '../../src/config';
 import { freePort } from '../../src/embedded/embedded-postgres';
 import { connect, createBenchDatabase, type BenchDatabase } from './bench-database';
-import { postgresPids, startChild, treeCpuSeconds, type Child } from './processes';
+import { postgresPids, startChild, treeCpuSeconds, whilePaused, type Child } from './processes';
 import { rawSqlRun } from './raw-sql-ceiling';
 import { row, type Row } from './report';
 import { dropQueue, freshQueue, type BenchSqs } from './sqs-admin';
@@ -140,13 +140,10 @@ async function backlogOnce(
   sizes: CpuSizes,
   queueMore: () => Promise<{ failures: number }>,
 ): Promise<PipelineRun['backlog']> {
-  worker.proc.kill('SIGSTOP');
-  try {
+  await whilePaused(worker, async () => {
     const queued = await queueMore();
     if (queued.failures > 0) throw new Error(`billing serve failed ${queued.failures} of ${sizes.events} webhooks`);
-  } finally {
-    worker.proc.kill('SIGCONT');
-  }
+  });
   batches.reset();
   const cpu0 = { worker: worker.ownCpuSeconds(), workerMain: worker.mainThreadCpuSeconds(), sqs: sqs.cpuSeconds(), postgres: postgresCpu() };
   const t0 = performance.now();
@@ -244,7 +241,8 @@ async function pipelineOnce(sqs: BenchSqs, db: BenchDatabase, env: Record<string
 /** The bare endpoint's CPU per request for the same requests at the same concurrency. */
 async function bareOnce(bare: Child, url: string, sizes: CpuSizes, concurrency: number): Promise<{ ms: number; rps: number }> {
   const next = webhookFactory();
-  await post(url, concurrency, Math.min(sizes.warmup, 500), next);
+  // Warmed as much as the product's processes, so the ratio compares warm code with warm code.
+  await post(url, concurrency, sizes.warmup, next);
   const c0 = bare.cpuSeconds();
   const run = await post(url, concurrency, sizes.events, next);
   return { ms: ((bare.cpuSeconds() - c0) * 1000) / sizes.events, rps: run.rps };
@@ -264,9 +262,12 @@ export async function cpuSection(sqs: BenchSqs, adminUrl: string, sizes: CpuSize
       bareRuns.push(await bareOnce(bare, `http://127.0.0.1:${barePort}/webhooks/stripe`, sizes, concurrency));
       runs.push(await pipelineOnce(sqs, db, env, sizes, concurrency));
     }
-    // The same kind of events written by the raw-SQL baseline: a transaction per event, no queue.
-    await db.reset();
+    // The same kind of events written by the raw-SQL baseline: a transaction per event, no queue,
+    // after as many others to warm its client up.
     const next = webhookFactory();
+    await db.reset();
+    await rawSqlRun(db.url, Array.from({ length: sizes.warmup }, () => next().body), connections);
+    await db.reset();
     const bodies = Array.from({ length: sizes.events }, () => next().body);
     const pg0 = postgresCpu();
     const run = await rawSqlRun(db.url, bodies, connections);

@@ -191,3 +191,20 @@ export function startChild(o: ChildOptions): Promise<Child> {
     });
   });
 }
+
+/**
+ * Runs `work` while `child` is stopped (SIGSTOP), then resumes it. A pause is refused past 20 s:
+ * a worker's receives time out after 30 s and its messages become visible again after its 30 s
+ * visibility timeout, so a longer pause would measure retries, not the work.
+ */
+export async function whilePaused(child: Child, work: () => Promise<void>, limitSeconds = 20): Promise<void> {
+  const started = performance.now();
+  child.proc.kill('SIGSTOP');
+  try {
+    await work();
+  } finally {
+    child.proc.kill('SIGCONT');
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (seconds > limitSeconds) throw new Error(`the worker was paused ${seconds.toFixed(1)} s, over the ${limitSeconds} s a run allows: its receives and messages may have timed out`);
+}

@@ -72,7 +72,8 @@ async function main() {
   }
 
   const seconds = (Date.now() - started) / 1000;
-  const where = `${machine()}; ${quick ? 'quick' : 'full'} run; ${seconds.toFixed(0)} s`;
+  const setting = heapGrowth !== undefined ? `; HEAP_GROWTH_PERCENT=${heapGrowth} for serve and the workers (not the end-to-end section's npm start)` : '';
+  const where = `${machine()}; ${quick ? 'quick' : 'full'} run; ${seconds.toFixed(0)} s${setting}`;
   const notes = rows.map((r) => `- ${r.figure}: ${r.note}`).join('\n');
   process.stdout.write(`\n${markdownTable(rows)}\n\n${where}\n\n${notes}\n`);
   writeJson(path.join(ROOT, 'bench-results', 'bench.json'), {

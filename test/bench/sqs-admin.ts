@@ -49,7 +49,11 @@ export async function dropQueue(b: BenchSqs, url: string): Promise<void> {
   await b.sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => undefined);
 }
 
-/** Messages waiting to be received; with `inFlight`, also those received and not yet deleted. */
+/**
+ * Messages waiting to be received; with `inFlight`, also those received and not yet deleted (SQS
+ * counts them apart; the embedded server's first count already holds them, which a `> 0` check
+ * does not mind).
+ */
 export async function queueDepth(b: BenchSqs, url: string, inFlight = false): Promise<number> {
   const names: QueueAttributeName[] = inFlight ? ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] : ['ApproximateNumberOfMessages'];
   const res = await b.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: names }));
