@@ -158,3 +158,13 @@ export async function createBenchDatabase(adminUrl: string, preload: number): Pr
     },
   };
 }
+
+/** Events the pipeline has committed as processed. */
+export async function processedEvents(db: BenchDatabase): Promise<number> {
+  const c = await connect(db.url);
+  try {
+    return Number((await c.query(`SELECT count(*) AS n FROM stripe_events WHERE processed_at IS NOT NULL`)).rows[0].n);
+  } finally {
+    await c.end();
+  }
+}

@@ -4,7 +4,7 @@
 import autocannon from 'autocannon';
 import { loadConfig } from '../../src/config';
 import { freePort } from '../../src/embedded/embedded-postgres';
-import { connect, createBenchDatabase, type BenchDatabase } from './bench-database';
+import { connect, createBenchDatabase, processedEvents, type BenchDatabase } from './bench-database';
 import { postgresPids, startChild, treeCpuSeconds, whilePaused, type Child } from './processes';
 import { rawSqlRun } from './raw-sql-ceiling';
 import { row, type Row } from './report';
@@ -106,19 +106,10 @@ interface PipelineRun {
   backlog: { worker: number; workerMain: number; sqs: number; postgres: number; perSecond: number; meanTransaction: number };
 }
 
-async function processedCount(db: BenchDatabase): Promise<number> {
-  const c = await connect(db.url);
-  try {
-    return Number((await c.query(`SELECT count(*) AS n FROM stripe_events WHERE processed_at IS NOT NULL`)).rows[0].n);
-  } finally {
-    await c.end();
-  }
-}
-
 async function waitForProcessed(db: BenchDatabase, n: number, worker: Child): Promise<void> {
   const deadline = Date.now() + 180_000;
   for (;;) {
-    const done = await processedCount(db);
+    const done = await processedEvents(db);
     if (done >= n) return;
     if (worker.proc.exitCode !== null || Date.now() > deadline) throw new Error(`only ${done} of ${n} events processed\n${worker.output().slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 100));

@@ -1,6 +1,6 @@
 // Drain: `billing worker` emptying a filled queue into PostgreSQL, beside the raw-SQL and SQS ceilings.
 import { loadConfig } from '../../src/config';
-import { connect, createBenchDatabase, type BenchDatabase } from './bench-database';
+import { connect, createBenchDatabase, processedEvents, type BenchDatabase } from './bench-database';
 import { postgresPids, startChild, treeCpuSeconds, whilePaused, type Child } from './processes';
 import { rawSqlCeiling } from './raw-sql-ceiling';
 import { median, row, type Row } from './report';
@@ -28,15 +28,6 @@ interface WorkerRun {
 const postgresCpu = () => postgresPids().reduce((n, pid) => n + treeCpuSeconds(pid), 0);
 
 const fmt = (n: number) => n.toLocaleString('en-US');
-
-async function processedEvents(db: BenchDatabase): Promise<number> {
-  const c = await connect(db.url);
-  try {
-    return Number((await c.query(`SELECT count(*) AS n FROM stripe_events WHERE processed_at IS NOT NULL`)).rows[0].n);
-  } finally {
-    await c.end();
-  }
-}
 
 /**
  * Lets a started worker drain `w` completely (every event committed, every message deleted), so
