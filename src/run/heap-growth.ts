@@ -17,8 +17,8 @@ const HIGH_GROWTH_HEAP_LIMIT = 2 * 1024 ** 3;
  * the smaller ones it picks on a small heap limit or near the limit, so it is set only where V8's
  * own would be the larger. Returns whether it was set. 0 leaves V8's own choice.
  */
-export function limitHeapGrowth(percent: number, heapLimit = v8.getHeapStatistics().heap_size_limit): boolean {
-  if (percent === 0 || heapLimit < HIGH_GROWTH_HEAP_LIMIT) return false;
+export function limitHeapGrowth(percent: number): boolean {
+  if (percent === 0 || v8.getHeapStatistics().heap_size_limit < HIGH_GROWTH_HEAP_LIMIT) return false;
   v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
   return true;
 }

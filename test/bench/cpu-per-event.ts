@@ -87,12 +87,32 @@ class BatchSizes {
   }
 }
 
+/** CPU of each party of a run (seconds so far, or ms per event); workerMain is the worker's main thread alone (the rest: V8's compiler and GC threads). */
+interface Cpu {
+  serve: number;
+  worker: number;
+  workerMain: number;
+  sqs: number;
+  postgres: number;
+  load: number;
+}
+
+function cpuNow(serve: Child, worker: Child, sqs: BenchSqs): Cpu {
+  return { serve: serve.ownCpuSeconds(), worker: worker.ownCpuSeconds(), workerMain: worker.mainThreadCpuSeconds(), sqs: sqs.cpuSeconds(), postgres: postgresCpu(), load: ownCpu() };
+}
+
+/** ms of CPU per event between two readings. */
+function perEvent(before: Cpu, after: Cpu, events: number): Cpu {
+  const ms = (k: keyof Cpu) => ((after[k] - before[k]) * 1000) / events;
+  return { serve: ms('serve'), worker: ms('worker'), workerMain: ms('workerMain'), sqs: ms('sqs'), postgres: ms('postgres'), load: ms('load') };
+}
+
 interface PipelineRun {
   concurrency: number;
-  /** ms of CPU per event; workerMain is the worker's main thread alone (the rest: V8's compiler and GC threads). */
-  cpu: { serve: number; worker: number; workerMain: number; sqs: number; postgres: number; load: number };
-  /** The same, over the warm-up's events: a process whose hot code V8 is still compiling. */
-  warmup: { serve: number; worker: number; workerMain: number };
+  /** ms of CPU per event over the measured events. */
+  cpu: Cpu;
+  /** The same, over the warm-up's events: processes whose hot code V8 is still compiling. */
+  warmup: Cpu;
   answerRps: number;
   answerP99: number;
   /** Events from the first post to the last row committed, per second. */
@@ -103,7 +123,7 @@ interface PipelineRun {
   /** Entries per SendMessageBatch from billing serve, from the SQS server's count of calls. */
   meanSend: number;
   /** The same worker taking as many events again from a backlog: ms of CPU per event, and its rate. */
-  backlog: { worker: number; workerMain: number; sqs: number; postgres: number; perSecond: number; meanTransaction: number };
+  backlog: Cpu & { perSecond: number; meanTransaction: number };
 }
 
 async function waitForProcessed(db: BenchDatabase, n: number, worker: Child): Promise<void> {
@@ -127,7 +147,7 @@ async function backlogOnce(
   db: BenchDatabase,
   worker: Child,
   batches: BatchSizes,
-  sqs: BenchSqs,
+  cpu: () => Cpu,
   sizes: CpuSizes,
   queueMore: () => Promise<{ failures: number }>,
 ): Promise<PipelineRun['backlog']> {
@@ -136,19 +156,11 @@ async function backlogOnce(
     if (queued.failures > 0) throw new Error(`billing serve failed ${queued.failures} of ${sizes.events} webhooks`);
   });
   batches.reset();
-  const cpu0 = { worker: worker.ownCpuSeconds(), workerMain: worker.mainThreadCpuSeconds(), sqs: sqs.cpuSeconds(), postgres: postgresCpu() };
+  const cpu0 = cpu();
   const t0 = performance.now();
   await waitForProcessed(db, sizes.warmup + 2 * sizes.events, worker);
   const seconds = (performance.now() - t0) / 1000;
-  const ms = (s: number) => (s * 1000) / sizes.events;
-  return {
-    worker: ms(worker.ownCpuSeconds() - cpu0.worker),
-    workerMain: ms(worker.mainThreadCpuSeconds() - cpu0.workerMain),
-    sqs: ms(sqs.cpuSeconds() - cpu0.sqs),
-    postgres: ms(postgresCpu() - cpu0.postgres),
-    perSecond: sizes.events / seconds,
-    meanTransaction: batches.meanTransaction(),
-  };
+  return { ...perEvent(cpu0, cpu(), sizes.events), perSecond: sizes.events / seconds, meanTransaction: batches.meanTransaction() };
 }
 
 /** One run of serve + worker on a fresh queue and database: warm-up, then the measured events. */
@@ -178,32 +190,20 @@ async function pipelineOnce(sqs: BenchSqs, db: BenchDatabase, env: Record<string
     worker.proc.stdout!.on('data', (d: string) => batches.push(d));
     const url = `http://127.0.0.1:${port}/webhooks/stripe`;
     const next = webhookFactory();
-    const warm0 = { serve: serve.ownCpuSeconds(), worker: worker.ownCpuSeconds(), workerMain: worker.mainThreadCpuSeconds() };
+    const now = () => cpuNow(serve, worker, sqs);
+    const warm0 = now();
     await post(url, concurrency, sizes.warmup, next);
     await waitForProcessed(db, sizes.warmup, worker);
-    const perWarmupEvent = (s: number) => (s * 1000) / sizes.warmup;
-    const warmup = {
-      serve: perWarmupEvent(serve.ownCpuSeconds() - warm0.serve),
-      worker: perWarmupEvent(worker.ownCpuSeconds() - warm0.worker),
-      workerMain: perWarmupEvent(worker.mainThreadCpuSeconds() - warm0.workerMain),
-    };
+    const warmup = perEvent(warm0, now(), sizes.warmup);
     batches.reset();
 
     const calls0 = await sqs.calls();
-    const cpu0 = { serve: serve.ownCpuSeconds(), worker: worker.ownCpuSeconds(), workerMain: worker.mainThreadCpuSeconds(), sqs: sqs.cpuSeconds(), postgres: postgresCpu(), load: ownCpu() };
+    const cpu0 = now();
     const t0 = Date.now();
     const answered = await post(url, concurrency, sizes.events, next);
     if (answered.failures > 0) throw new Error(`billing serve failed ${answered.failures} of ${sizes.events} webhooks`);
     await waitForProcessed(db, sizes.warmup + sizes.events, worker);
-    const ms = (s: number) => (s * 1000) / sizes.events;
-    const cpu = {
-      serve: ms(serve.ownCpuSeconds() - cpu0.serve),
-      worker: ms(worker.ownCpuSeconds() - cpu0.worker),
-      workerMain: ms(worker.mainThreadCpuSeconds() - cpu0.workerMain),
-      sqs: ms(sqs.cpuSeconds() - cpu0.sqs),
-      postgres: ms(postgresCpu() - cpu0.postgres),
-      load: ms(ownCpu() - cpu0.load),
-    };
+    const cpu = perEvent(cpu0, now(), sizes.events);
     const calls1 = await sqs.calls();
     const sends = (calls1['SendMessageBatch'] ?? 0) - (calls0['SendMessageBatch'] ?? 0);
     const c = await connect(db.url);
@@ -221,7 +221,7 @@ async function pipelineOnce(sqs: BenchSqs, db: BenchDatabase, env: Record<string
       meanBatch,
       meanTransaction,
       meanSend: sizes.events / sends,
-      backlog: await backlogOnce(db, worker, batches, sqs, sizes, () => post(url, concurrency, sizes.events, next)),
+      backlog: await backlogOnce(db, worker, batches, now, sizes, () => post(url, concurrency, sizes.events, next)),
     };
   } finally {
     for (const c of children.reverse()) await c.stop();

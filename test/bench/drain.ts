@@ -30,14 +30,15 @@ const postgresCpu = () => postgresPids().reduce((n, pid) => n + treeCpuSeconds(p
 const fmt = (n: number) => n.toLocaleString('en-US');
 
 /**
- * Lets a started worker drain `w` completely (every event committed, every message deleted), so
+ * Lets a started worker drain `w` completely (every event committed, every message deleted: the
+ * queue server's count holds the messages in flight), so
  * V8 has compiled the hot code before the measured drain: a worker that has been running for a
  * while is what meets a backlog after an outage or a burst.
  */
 async function warmUp(sqs: BenchSqs, db: BenchDatabase, queueUrl: string, w: DrainWorkload, worker: Child): Promise<void> {
   await fill(sqs, queueUrl, w.bodies);
   const deadline = Date.now() + 240_000;
-  while ((await processedEvents(db)) < w.distinctEvents || (await queueDepth(sqs, queueUrl, true)) > 0) {
+  while ((await processedEvents(db)) < w.distinctEvents || (await queueDepth(sqs, queueUrl)) > 0) {
     if (worker.proc.exitCode !== null || Date.now() > deadline) throw new Error(`warm-up incomplete\n${worker.output().slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -62,7 +63,8 @@ async function drainOnce(sqs: BenchSqs, db: BenchDatabase, w: DrainWorkload, env
   // From the banner (or, for a running worker, the pause) on: the worker starts polling in the
   // same turn, and its start-up (loading modules, connecting, checking migrations) is not a cost
   // of the messages. A paused worker uses no CPU, so its counters are read before it resumes.
-  let cpu0 = { worker: worker.ownCpuSeconds(), sqs: sqs.cpuSeconds(), postgres: postgresCpu() };
+  const cpuNow = () => ({ worker: worker.ownCpuSeconds(), sqs: sqs.cpuSeconds(), postgres: postgresCpu() });
+  let cpu0 = cpuNow();
   let checkpoints0 = await db.checkpoints();
   if (warm) {
     try {
@@ -70,7 +72,7 @@ async function drainOnce(sqs: BenchSqs, db: BenchDatabase, w: DrainWorkload, env
       await whilePaused(worker, async () => {
         await db.reset();
         await fill(sqs, queueUrl, w.bodies);
-        cpu0 = { worker: worker.ownCpuSeconds(), sqs: sqs.cpuSeconds(), postgres: postgresCpu() };
+        cpu0 = cpuNow();
         checkpoints0 = await db.checkpoints();
       });
     } catch (err) {
@@ -105,7 +107,8 @@ async function drainOnce(sqs: BenchSqs, db: BenchDatabase, w: DrainWorkload, env
     // distinct events scales to the rate of messages.
     const rate = centralRate(rows.map((r) => Number(r.t))) * (w.bodies.length / w.distinctEvents);
     const perMessage = (seconds: number) => (seconds * 1e6) / w.bodies.length;
-    const cpu = { worker: perMessage(worker.ownCpuSeconds() - cpu0.worker), sqs: perMessage(sqs.cpuSeconds() - cpu0.sqs), postgres: perMessage(postgresCpu() - cpu0.postgres) };
+    const cpu1 = cpuNow();
+    const cpu = { worker: perMessage(cpu1.worker - cpu0.worker), sqs: perMessage(cpu1.sqs - cpu0.sqs), postgres: perMessage(cpu1.postgres - cpu0.postgres) };
     return { rate, rssMB: worker.peakRssMB(), cpu, checkpoints: (await db.checkpoints()) - checkpoints0 };
   } finally {
     await check.end();
@@ -172,7 +175,6 @@ export async function drainSection(sqs: BenchSqs, adminUrl: string, sizes: Drain
   // Each round's drain against that round's ceiling: the machine's load moves the two together.
   const ratioByRound = (runs: WorkerRun[]) => median(runs.map((x, r) => x.rate / ceilings[r]!));
   const cpuOf = (runs: WorkerRun[], k: keyof WorkerRun['cpu']) => median(runs.map((x) => x.cpu[k])).toFixed(0);
-  const cpuNote = (k: keyof WorkerRun['cpu']) => cpuOf(smallRuns, k);
   const cpuPerMessage = (runs: WorkerRun[]) => `CPU per message (median): worker ${cpuOf(runs, 'worker')} µs, SQS server ${cpuOf(runs, 'sqs')} µs, PostgreSQL ${cpuOf(runs, 'postgres')} µs`;
   const ratioNote = (runs: WorkerRun[]) =>
     `ratio: the median of the rounds' own ratios (${runs.map((x, r) => (x.rate / ceilings[r]!).toFixed(2)).join(', ')}), each drain against the ceiling of its round (${ceilings.map((c) => c.toFixed(0)).join(', ')} msg/s)`;
@@ -199,7 +201,7 @@ export async function drainSection(sqs: BenchSqs, adminUrl: string, sizes: Drain
     }),
     row({
       figure: 'drain: billing worker CPU per message, receives sharing transactions',
-      value: Number(cpuNote('worker')),
+      value: Number(cpuOf(smallRuns, 'worker')),
       unit: 'µs',
       baseline: `one transaction per receive (WORKER_TRANSACTIONS=${pollers}), same workload`,
       baselineValue: median(perReceiveRuns.map((x) => x.cpu.worker)),
@@ -221,7 +223,7 @@ export async function drainSection(sqs: BenchSqs, adminUrl: string, sizes: Drain
       value: median(sdkCpu),
       unit: 'µs',
       baseline: 'billing worker, CPU per drained message',
-      baselineValue: Number(cpuNote('worker')),
+      baselineValue: Number(cpuOf(smallRuns, 'worker')),
       target: null,
       note: `${rounds.split(';')[0]}; the two SDK calls a worker makes per receive, in the bench's own process with the worker's client options: the share of the worker's CPU that is the SDK's (ratio = SDK / worker)`,
     }),

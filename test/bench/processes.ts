@@ -35,6 +35,12 @@ function statFields(pid: number, tid?: number): string[] | null {
   }
 }
 
+/** User + system CPU seconds of a process (all its threads) or of one of its threads, children not counted. */
+function ownCpuSeconds(pid: number | undefined, tid?: number): number {
+  const f = pid ? statFields(pid, tid) : null;
+  return f ? (Number(f[11]) + Number(f[12])) / 100 : 0;
+}
+
 function childrenOf(pid: number): number[] {
   try {
     return fs
@@ -154,15 +160,9 @@ export function startChild(o: ChildOptions): Promise<Child> {
     peakRssMB: () => Math.max(peak, rssMB(proc.pid)),
     resetPeak: () => (peak = 0),
     cpuSeconds: () => treeCpuSeconds(proc.pid),
-    ownCpuSeconds: () => {
-      const f = proc.pid ? statFields(proc.pid) : null;
-      return f ? (Number(f[11]) + Number(f[12])) / 100 : 0;
-    },
-    mainThreadCpuSeconds: () => {
-      // The main thread's task id is the process id.
-      const f = proc.pid ? statFields(proc.pid, proc.pid) : null;
-      return f ? (Number(f[11]) + Number(f[12])) / 100 : 0;
-    },
+    ownCpuSeconds: () => ownCpuSeconds(proc.pid),
+    // The main thread's task id is the process id.
+    mainThreadCpuSeconds: () => ownCpuSeconds(proc.pid, proc.pid),
     stop: () =>
       new Promise((resolve) => {
         clearInterval(sampler);

@@ -7,7 +7,6 @@ import {
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
-  type QueueAttributeName,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { REPLAY_ATTRIBUTE } from '../../src/queue/replay-attribute';
@@ -49,15 +48,9 @@ export async function dropQueue(b: BenchSqs, url: string): Promise<void> {
   await b.sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => undefined);
 }
 
-/**
- * Messages waiting to be received; with `inFlight`, also those received and not yet deleted (SQS
- * counts them apart; the embedded server's first count already holds them, which a `> 0` check
- * does not mind).
- */
-export async function queueDepth(b: BenchSqs, url: string, inFlight = false): Promise<number> {
-  const names: QueueAttributeName[] = inFlight ? ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] : ['ApproximateNumberOfMessages'];
-  const res = await b.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: names }));
-  return names.reduce((n, name) => n + Number(res.Attributes?.[name] ?? 0), 0);
+export async function queueDepth(b: BenchSqs, url: string): Promise<number> {
+  const res = await b.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }));
+  return Number(res.Attributes?.['ApproximateNumberOfMessages'] ?? 0);
 }
 
 /** Fills a queue with bodies in batches of 10, a few batches at a time. */
