@@ -73,6 +73,27 @@ export async function invoiceExists(url: string, invoiceId: string): Promise<boo
   }
 }
 
+/**
+ * Waits until the server at `url` refuses connections. A server told to shut down as its parent
+ * exits may still accept a connection and then reset it, or answer that it is shutting down; only a
+ * refusal says no PostgreSQL is left listening.
+ */
+export async function refusesConnections(url: string, withinMs = 30_000): Promise<string> {
+  const deadline = Date.now() + withinMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      await invoiceExists(url, 'in_none');
+      last = 'accepted a connection';
+    } catch (err) {
+      last = (err as Error).message;
+      if (/ECONNREFUSED/.test(last)) return last;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`PostgreSQL still answering after ${withinMs} ms: ${last}`);
+}
+
 /** Removes a test's DATA_DIR and, when the cluster was placed outside it, that folder too. */
 export function removeDataDir(parent: string, databaseFiles?: string): void {
   fs.rmSync(parent, { recursive: true, force: true });
