@@ -6,7 +6,7 @@ import { bigintAsNumber, epochSeconds } from './transformers';
 @Unique('charges_stripe_charge_id_key', ['stripeChargeId'])
 @Check('charges_currency_check', `currency ~ '^[a-z]{3}$'`)
 @Index('charges_payment_intent_idx', ['stripePaymentIntentId'])
-@Index('charges_invoice_idx', ['stripeInvoiceId'])
+@Index('charges_invoice_idx', ['stripeInvoiceId'], { where: 'stripe_invoice_id IS NOT NULL' })
 export class ChargeEntity {
   @PrimaryGeneratedColumn({ type: 'bigint', primaryKeyConstraintName: 'charges_pkey' })
   id!: string;

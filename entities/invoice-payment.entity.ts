@@ -7,7 +7,7 @@ import { bigintAsNumber, epochSeconds } from './transformers';
 @Check('invoice_payments_currency_check', `currency ~ '^[a-z]{3}$'`)
 @Index('invoice_payments_invoice_idx', ['stripeInvoiceId'])
 @Index('invoice_payments_payment_intent_idx', ['stripePaymentIntentId'])
-@Index('invoice_payments_charge_idx', ['stripeChargeId'])
+@Index('invoice_payments_charge_idx', ['stripeChargeId'], { where: 'stripe_charge_id IS NOT NULL' })
 export class InvoicePaymentEntity {
   @PrimaryGeneratedColumn({ type: 'bigint', primaryKeyConstraintName: 'invoice_payments_pkey' })
   id!: string;

@@ -14,6 +14,7 @@ import { ConnectedAccountsIndexes1765500001000 } from './1765500001000-Connected
 import { ConnectedAccountsBackfill1765500002000 } from './1765500002000-ConnectedAccountsBackfill';
 import { WalletLedger1765600000000 } from './1765600000000-WalletLedger';
 import { BillingPageHits1765600001000 } from './1765600001000-BillingPageHits';
+import { LinkedPaymentIndexes1765700000000 } from './1765700000000-LinkedPaymentIndexes';
 
 /** In the order they must run; TypeORM records each by name in the `migrations` table. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   ConnectedAccountsBackfill1765500002000,
   WalletLedger1765600000000,
   BillingPageHits1765600001000,
+  LinkedPaymentIndexes1765700000000,
 ];

@@ -58,32 +58,35 @@ export async function receiptOfInvoice(db: EntityManager, stripeInvoiceId: strin
 
 const LINK_TO_INVOICES = {
   name: 'link_charges_to_invoices',
-  // Each branch and each lookup read one index. A charge is linked once: should one payment intent
-  // pay several invoices, the charge keeps the invoice of the first link made (the smallest
-  // invoice id among the payments known then), and a payment canceled later does not unlink it.
-  // Both steps are MATERIALIZED: inlined, the planner re-ran them for every unlinked charge it
-  // joined against. The smallest invoice is looked up by payment intent and by charge apart
-  // (LEAST skips a NULL), as one lookup with OR read the whole invoice_payments table.
-  text: `WITH scoped AS MATERIALIZED (
+  // Each lookup reads one index. A charge is linked once: should one payment intent pay several
+  // invoices, the charge keeps the invoice of the first link made (the smallest invoice id among
+  // the payments known then), and a payment canceled later does not unlink it. Every step is
+  // MATERIALIZED: inlined, the planner re-ran them for every unlinked charge it joined against.
+  // The charges are found by their keys alone, the payments' keys given as arrays, so the planner
+  // cannot start from "not linked yet" and read every waiting charge: charges_invoice_idx holds
+  // linked charges only. The payments of a charge are looked up by payment intent and by charge
+  // apart, as one lookup with OR read the whole invoice_payments table; the smallest invoice is
+  // taken of the rows found, as a min() of its own may walk the invoice index in order instead,
+  // reading rows until one matches.
+  text: `WITH payments AS MATERIALIZED (
+           SELECT stripe_payment_intent_id, stripe_charge_id FROM invoice_payments
+            WHERE stripe_invoice_payment_id = ANY($1::text[])
+         ), scoped AS MATERIALIZED (
            SELECT stripe_charge_id, stripe_payment_intent_id FROM charges
-            WHERE stripe_charge_id = ANY($2::text[]) AND stripe_invoice_id IS NULL
-           UNION
-           SELECT c.stripe_charge_id, c.stripe_payment_intent_id
-             FROM invoice_payments ip JOIN charges c ON c.stripe_payment_intent_id = ip.stripe_payment_intent_id
-            WHERE ip.stripe_invoice_payment_id = ANY($1::text[]) AND c.stripe_invoice_id IS NULL
-           UNION
-           SELECT c.stripe_charge_id, c.stripe_payment_intent_id
-             FROM invoice_payments ip JOIN charges c ON c.stripe_charge_id = ip.stripe_charge_id
-            WHERE ip.stripe_invoice_payment_id = ANY($1::text[]) AND c.stripe_invoice_id IS NULL
+            WHERE (stripe_charge_id = ANY($2::text[])
+                   OR stripe_payment_intent_id = ANY(ARRAY(SELECT stripe_payment_intent_id FROM payments))
+                   OR stripe_charge_id = ANY(ARRAY(SELECT stripe_charge_id FROM payments)))
+              AND stripe_invoice_id IS NULL
          ), link AS MATERIALIZED (
-           SELECT s.stripe_charge_id,
-                  LEAST(
-                    (SELECT min(ip.stripe_invoice_id) FROM invoice_payments ip
-                      WHERE ip.stripe_payment_intent_id = s.stripe_payment_intent_id AND ip.status <> 'canceled'),
-                    (SELECT min(ip.stripe_invoice_id) FROM invoice_payments ip
-                      WHERE ip.stripe_charge_id = s.stripe_charge_id AND ip.status <> 'canceled')
-                  ) AS stripe_invoice_id
-             FROM scoped s
+           SELECT s.stripe_charge_id, min(p.stripe_invoice_id) AS stripe_invoice_id
+             FROM scoped s LEFT JOIN LATERAL (
+               SELECT ip.stripe_invoice_id FROM invoice_payments ip
+                WHERE ip.stripe_payment_intent_id = s.stripe_payment_intent_id AND ip.status <> 'canceled'
+               UNION ALL
+               SELECT ip.stripe_invoice_id FROM invoice_payments ip
+                WHERE ip.stripe_charge_id = s.stripe_charge_id AND ip.status <> 'canceled'
+             ) p ON true
+            GROUP BY s.stripe_charge_id
          )
          UPDATE charges AS ch SET stripe_invoice_id = link.stripe_invoice_id, updated_at = now()
            FROM link

@@ -40,20 +40,22 @@ export async function invoicePaymentsOfInvoice(db: EntityManager, stripeInvoiceI
 const LINK_TO_CHARGES = {
   name: 'link_invoice_payments_to_charges',
   // A payment intent has at most one succeeded charge; min() keeps the statement deterministic
-  // regardless. Both steps are MATERIALIZED, as in link_charges_to_invoices: computed once, not
-  // again for every row the update is joined against.
-  text: `WITH scoped AS MATERIALIZED (
+  // regardless. Every step is MATERIALIZED, as in link_charges_to_invoices: computed once, not
+  // again for every row the update is joined against; and the payments are found by their keys
+  // alone, the charges' payment intents given as an array, as invoice_payments_charge_idx holds
+  // linked payments only. The smallest charge is taken of the rows found, as a min() of its own
+  // may walk the charges' key index in order instead, reading rows until one matches.
+  text: `WITH charged AS MATERIALIZED (
+           SELECT stripe_payment_intent_id FROM charges WHERE stripe_charge_id = ANY($2::text[])
+         ), scoped AS MATERIALIZED (
            SELECT stripe_invoice_payment_id, stripe_payment_intent_id FROM invoice_payments
-            WHERE stripe_invoice_payment_id = ANY($1::text[]) AND stripe_charge_id IS NULL AND stripe_payment_intent_id IS NOT NULL
-           UNION
-           SELECT ip.stripe_invoice_payment_id, ip.stripe_payment_intent_id
-             FROM charges c JOIN invoice_payments ip ON ip.stripe_payment_intent_id = c.stripe_payment_intent_id
-            WHERE c.stripe_charge_id = ANY($2::text[]) AND ip.stripe_charge_id IS NULL
+            WHERE (stripe_invoice_payment_id = ANY($1::text[])
+                   OR stripe_payment_intent_id = ANY(ARRAY(SELECT stripe_payment_intent_id FROM charged)))
+              AND stripe_charge_id IS NULL AND stripe_payment_intent_id IS NOT NULL
          ), link AS MATERIALIZED (
-           SELECT s.stripe_invoice_payment_id,
-                  (SELECT min(c.stripe_charge_id) FROM charges c
-                    WHERE c.stripe_payment_intent_id = s.stripe_payment_intent_id AND c.status = 'succeeded') AS stripe_charge_id
-             FROM scoped s
+           SELECT s.stripe_invoice_payment_id, min(c.stripe_charge_id) AS stripe_charge_id
+             FROM scoped s LEFT JOIN charges c ON c.stripe_payment_intent_id = s.stripe_payment_intent_id AND c.status = 'succeeded'
+            GROUP BY s.stripe_invoice_payment_id
          )
          UPDATE invoice_payments AS ip SET stripe_charge_id = link.stripe_charge_id, updated_at = now()
            FROM link
