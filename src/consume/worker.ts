@@ -8,9 +8,9 @@ import { isLastReceive } from '../queue/redrive-policy';
 import { recordDeadLetter } from './dead-letter';
 import { DatabaseGate } from './database-gate';
 import { isReceiveFailure, QueueGate } from './queue-gate';
-import { processBatch } from '../pipeline/process-batch';
+import { applyMessages, readMessages, type ReadMessage } from '../pipeline/process-batch';
 import { GroupCommit } from './group-commit';
-import { errorText, objectIdField, type BatchItem, type BatchOutcome, type ProcessOptions } from '../pipeline/types';
+import { errorText, objectIdField, type BatchOutcome, type ProcessOptions } from '../pipeline/types';
 import { RedriveLimit } from './redrive-limit';
 import { REPLAY_ATTRIBUTE } from '../queue/replay-attribute';
 import { reportOutcomes } from '../metrics/event-outcomes';
@@ -42,14 +42,15 @@ export class Worker {
   private readonly redriveLimit: RedriveLimit;
   private readonly inFlight = new Set<Promise<unknown>>();
   private running = false;
-  private readonly groups: GroupCommit<BatchItem, BatchOutcome>;
+  private readonly groups: GroupCommit<ReadMessage, BatchOutcome>;
+  private readonly processOptions: ProcessOptions;
 
   constructor(private readonly options: WorkerOptions) {
-    const processOptions: ProcessOptions = {
+    this.processOptions = {
       ...options,
       onBatchFallback: (err, size) => options.logger.warn({ err: errorText(err), batch: size }, 'batch transaction failed; processing its messages one by one'),
     };
-    this.groups = new GroupCommit((items) => processBatch(options.ds, items, processOptions), options.transactions);
+    this.groups = new GroupCommit((read) => applyMessages(options.ds, read, this.processOptions), options.transactions);
     this.gate = new DatabaseGate(options.ds, options.logger);
     this.queueGate = new QueueGate(options.logger);
     this.redriveLimit = new RedriveLimit(options.sqs, options.queueUrl, options.maxReceiveCount, options.logger);
@@ -91,14 +92,17 @@ export class Worker {
   }
 
   /**
-   * The receive's messages are processed together (processBatch); each is acknowledged only if its
-   * own event committed, and the others stay on the queue for their next receive.
+   * The receive's messages are read as they arrive (readMessages), while other receives' transaction
+   * runs, then applied together with the receives waiting beside them (applyMessages); each is
+   * acknowledged only if its own event committed, and the others stay on the queue for their next
+   * receive.
    */
   private async handleBatch(messages: Message[]): Promise<Message[]> {
     const o = this.options;
     const started = process.hrtime.bigint();
     const items = messages.map((m) => ({ body: m.Body ?? '', force: m.MessageAttributes?.[REPLAY_ATTRIBUTE]?.StringValue === 'force' }));
-    const { outcomes, group } = await this.groups.submit(items);
+    const read = await readMessages(o.ds, items, this.processOptions);
+    const { outcomes, group } = await this.groups.submit(read);
     reportOutcomes(o.metrics ?? noMetrics, outcomes, Date.now() / 1000);
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
     const acked: Message[] = [];

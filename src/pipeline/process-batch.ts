@@ -42,32 +42,49 @@ const resultOf = (m: PreparedMessage, r: EntryResult): ProcessResult => ({
 });
 
 /**
- * Applies a receive's messages (1 to N) together: one transaction for all of them (applyBatch),
- * so a batch costs a handful of statements and one commit. A message that cannot be read fails
- * alone before the transaction, recorded in the event log. If the transaction fails for any other
- * reason (one bad event, a lost race), every message is applied again as a batch of its own, so
- * one poison message never fails the others. Each outcome is its message's own: ok only once that
- * message's event has committed. A failure is recorded in the event log, then reported.
+ * A message read ahead of its transaction: its outcome already, when it cannot be applied or was
+ * a health alert (both recorded as they were read), or what the transaction applies.
  */
-export async function processBatch(ds: DataSource, items: readonly BatchItem[], options: ProcessOptions = {}): Promise<BatchOutcome[]> {
+export type ReadMessage = { done: BatchOutcome } | { message: PreparedMessage };
+
+/**
+ * The part of a batch that needs no transaction: each message is parsed and validated, its object
+ * fetched when the event is thin, a message that cannot be applied is recorded in the event log,
+ * and a health alert is applied. The worker reads a receive as it arrives, so this runs beside
+ * the transaction of the receives before it rather than inside the next one.
+ */
+export async function readMessages(ds: DataSource, items: readonly BatchItem[], options: ProcessOptions = {}): Promise<ReadMessage[]> {
   const now = (options.nowSeconds ?? wallClock)();
   // Thin events of one object often arrive together; its state as of this batch is fetched once.
   const fetchObject = options.fetchObject && fetchOncePerObject(options.fetchObject);
-  const outcomes: BatchOutcome[] = new Array(items.length);
-  const prepared: Array<{ index: number; m: PreparedMessage }> = [];
   const preparations = await Promise.all(items.map((item) => prepareMessage(item, fetchObject, now)));
-  await Promise.all(
-    preparations.map(async (p, index) => {
-      if (p.ok && 'alert' in p) return (outcomes[index] = await applyHealthAlert(ds, p.alert.who, p.alert.payload, p.alert.force, options));
-      if (p.ok) return prepared.push({ index, m: p.message });
+  return Promise.all(
+    preparations.map(async (p): Promise<ReadMessage> => {
+      if (p.ok && 'alert' in p) return { done: await applyHealthAlert(ds, p.alert.who, p.alert.payload, p.alert.force, options) };
+      if (p.ok) return { message: p.message };
       const kind = kindOfIdentity(p.failure.identity);
       await recordUnusable(ds, p.failure, kind);
       const object = kind?.object;
-      outcomes[index] = { ok: false, error: p.failure.error, ...(object ? { object } : {}) };
+      return { done: { ok: false, error: p.failure.error, ...(object ? { object } : {}) } };
     }),
   );
-  prepared.sort((a, b) => a.index - b.index);
+}
 
+/**
+ * Applies messages read by readMessages together: one transaction for all of them (applyBatch),
+ * so a batch costs a handful of statements and one commit. If the transaction fails for any reason
+ * (one bad event, a lost race), every message is applied again as a batch of its own, so one poison
+ * message never fails the others. Each outcome is its message's own: ok only once that message's
+ * event has committed. A failure is recorded in the event log, then reported.
+ */
+export async function applyMessages(ds: DataSource, read: readonly ReadMessage[], options: ProcessOptions = {}): Promise<BatchOutcome[]> {
+  const now = (options.nowSeconds ?? wallClock)();
+  const outcomes: BatchOutcome[] = new Array(read.length);
+  const prepared: Array<{ index: number; m: PreparedMessage }> = [];
+  read.forEach((r, index) => {
+    if ('done' in r) outcomes[index] = r.done;
+    else prepared.push({ index, m: r.message });
+  });
   if (prepared.length === 0) return outcomes;
   const { outcomes: applied } = await applyIsolating(
     ds,
@@ -86,4 +103,12 @@ export async function processBatch(ds: DataSource, items: readonly BatchItem[], 
     }),
   );
   return outcomes;
+}
+
+/**
+ * Applies a receive's messages (1 to N) together: readMessages, then applyMessages. A message that
+ * cannot be read fails alone before the transaction, recorded in the event log.
+ */
+export async function processBatch(ds: DataSource, items: readonly BatchItem[], options: ProcessOptions = {}): Promise<BatchOutcome[]> {
+  return applyMessages(ds, await readMessages(ds, items, options), options);
 }
