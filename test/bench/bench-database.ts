@@ -68,6 +68,29 @@ const PRELOAD = `
     'evt_pre_' || g, now() - interval '399 days' + g * interval '1 second'
   FROM generate_series(1, $1::int) g`;
 
+/**
+ * The money of the paid invoices, as an account with that history has it: each paid invoice has its
+ * invoice payment and the succeeded charge it linked. The charge's invoice and the payment's
+ * charge are all filled in, as they are once both objects have arrived.
+ */
+const PRELOAD_PAYMENTS = [
+  `INSERT INTO invoice_payments (stripe_invoice_payment_id, stripe_invoice_id, stripe_payment_intent_id, stripe_charge_id, status,
+     amount_cents, amount_requested_cents, currency, is_default, paid_at, created_at, livemode, last_event_id, last_event_created_at)
+   SELECT 'inpay_pre_' || i.id, i.stripe_invoice_id, 'pi_pre_' || i.id, 'ch_pre_' || i.id, 'paid', i.amount_paid_cents, i.amount_paid_cents,
+     i.currency, true, i.paid_at, i.paid_at, false, 'evt_pre_inpay_' || i.id, i.paid_at
+     FROM invoices i WHERE i.status = 'paid' ORDER BY i.id`,
+  `INSERT INTO charges (stripe_charge_id, stripe_payment_intent_id, stripe_invoice_id, stripe_customer_id, status, amount_cents,
+     amount_captured_cents, amount_refunded_cents, refunded, currency, receipt_url, payment_method_type, created_at, livemode,
+     last_event_id, last_event_created_at)
+   SELECT 'ch_pre_' || i.id, 'pi_pre_' || i.id, i.stripe_invoice_id, i.stripe_customer_id, 'succeeded', i.amount_paid_cents,
+     i.amount_paid_cents, 0, false, i.currency, 'https://pay.stripe.com/receipts/pre_' || i.id, 'card', i.paid_at, false,
+     'evt_pre_ch_' || i.id, i.paid_at
+     FROM invoices i WHERE i.status = 'paid' ORDER BY i.id`,
+];
+
+/** The tables the preload fills: a round keeps their preloaded rows and removes the rest. */
+const PRELOADED = ['invoices', 'invoice_payments', 'charges'];
+
 let checkpointRefused = false;
 
 /**
@@ -107,9 +130,11 @@ export async function createBenchDatabase(adminUrl: string, preload: number): Pr
   await ds.destroy();
   const c = await connect(url);
   await c.query(PRELOAD, [preload]);
-  await c.query('VACUUM ANALYZE invoices');
+  for (const sql of PRELOAD_PAYMENTS) await c.query(sql);
+  await c.query(`VACUUM ANALYZE ${PRELOADED.join(', ')}`);
   await checkpoint(c);
-  const maxId = (await c.query(`SELECT coalesce(max(id), 0) AS m FROM invoices`)).rows[0].m as string;
+  const maxIds = new Map<string, string>();
+  for (const t of PRELOADED) maxIds.set(t, (await c.query(`SELECT coalesce(max(id), 0) AS m FROM ${t}`)).rows[0].m as string);
   await c.end();
   return {
     url,
@@ -120,7 +145,7 @@ export async function createBenchDatabase(adminUrl: string, preload: number): Pr
         // Every table a round can write, read from the schema so a new table is never left behind.
         const written = (
           (await r.query(`SELECT quote_ident(table_name) AS t FROM information_schema.tables
-                           WHERE table_schema = 'public' AND table_type = 'BASE TABLE' AND table_name NOT IN ('invoices', 'migrations')`)).rows as { t: string }[]
+                           WHERE table_schema = 'public' AND table_type = 'BASE TABLE' AND NOT (table_name = ANY($1::text[]))`, [[...PRELOADED, 'migrations']])).rows as { t: string }[]
         ).map((x) => x.t);
         // The wallet ledger refuses TRUNCATE by its own trigger, as a product table must; a bench
         // round's entries are not money, so the owner lifts the trigger for this one statement.
@@ -132,12 +157,12 @@ export async function createBenchDatabase(adminUrl: string, preload: number): Pr
         await r.query(`TRUNCATE ${written.join(', ')}`);
         await r.query('ALTER TABLE wallet_ledger ENABLE TRIGGER USER');
         await r.query('COMMIT');
-        await r.query('DELETE FROM invoices WHERE id > $1', [maxId]);
-        // Only the table kept is analysed. A truncated table's statistics say "never analysed", as
+        for (const [t, maxId] of maxIds) await r.query(`DELETE FROM ${t} WHERE id > $1`, [maxId]);
+        // Only the tables kept are analysed. A truncated table's statistics say "never analysed", as
         // in a new database, so the planner assumes a small table of unknown size; analysed while
         // empty, they say "no rows", and the plans cached in the first moments of the next run
         // stay shaped for an empty table while it fills.
-        await r.query('VACUUM ANALYZE invoices');
+        await r.query(`VACUUM ANALYZE ${PRELOADED.join(', ')}`);
         await checkpoint(r);
       } finally {
         await r.end();
