@@ -16,6 +16,8 @@ import { machine, markdownTable, writeJson, type Row } from './report';
 import { SQS_POLLERS } from '../../src/consume/pollers';
 
 const quick = process.argv.includes('--quick');
+/** Settings of the product that the bench passes on when given (`WORKER_TRANSACTIONS=2 npm run bench -- drain`). */
+const PASSED = ['HEAP_GROWTH_PERCENT', 'WORKER_TRANSACTIONS'];
 const SECTIONS = ['e2e', 'cli', 'ingest', 'cpu', 'drain'];
 const named = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',') ?? (named.length > 0 ? named : undefined);
@@ -52,13 +54,13 @@ async function main() {
     calls: async () => (await (await fetch(info.statsUrl)).json()) as Record<string, number>,
   };
   // The product as shipped: default log level (info), its logs read by the bench like a collector would.
-  // HEAP_GROWTH_PERCENT given to the bench goes to the product's processes, to compare a setting in turn.
-  const heapGrowth = process.env['HEAP_GROWTH_PERCENT'];
+  // The settings in PASSED given to the bench go to the product's processes, to compare a setting in turn.
+  const settings = Object.fromEntries(PASSED.flatMap((name) => (process.env[name] !== undefined ? [[name, process.env[name]!]] : [])));
   const env: Record<string, string> = {
     SQS_DLQ_URL: info.dlqUrl,
     AWS_ENDPOINT_URL_SQS: info.endpoint,
     STRIPE_WEBHOOK_SECRET: TEST_SECRET,
-    ...(heapGrowth !== undefined ? { HEAP_GROWTH_PERCENT: heapGrowth } : {}),
+    ...settings,
   };
   try {
     if (wanted('cli')) rows.push(...(await cliSection(pg.adminUrl, info, CLI)));
@@ -72,7 +74,8 @@ async function main() {
   }
 
   const seconds = (Date.now() - started) / 1000;
-  const setting = heapGrowth !== undefined ? `; HEAP_GROWTH_PERCENT=${heapGrowth} for serve and the workers (not the end-to-end section's npm start)` : '';
+  const given = Object.entries(settings).map(([k, v]) => `${k}=${v}`);
+  const setting = given.length > 0 ? `; ${given.join(', ')} for serve and the workers (not the end-to-end section's npm start)` : '';
   const where = `${machine()}; ${quick ? 'quick' : 'full'} run; ${seconds.toFixed(0)} s${setting}`;
   const notes = rows.map((r) => `- ${r.figure}: ${r.note}`).join('\n');
   process.stdout.write(`\n${markdownTable(rows)}\n\n${where}\n\n${notes}\n`);
