@@ -1,8 +1,8 @@
 import { loadConfig } from '../../src/config';
 import { workerPollers } from '../../src/consume/pollers';
 
-it('polls SQS with 12 pollers and the embedded queue with 4 when WORKER_POLLERS is unset', () => {
-  expect(workerPollers(loadConfig({}).workerPollers, false)).toBe(12);
+it('polls SQS with 16 pollers and the embedded queue with 4 when WORKER_POLLERS is unset', () => {
+  expect(workerPollers(loadConfig({}).workerPollers, false)).toBe(16);
   expect(workerPollers(loadConfig({}).workerPollers, true)).toBe(4);
 });
 
