@@ -55,7 +55,8 @@ export type ReadMessage = { done: BatchOutcome } | { message: PreparedMessage };
  */
 export async function readMessages(ds: DataSource, items: readonly BatchItem[], options: ProcessOptions = {}): Promise<ReadMessage[]> {
   const now = (options.nowSeconds ?? wallClock)();
-  // Thin events of one object often arrive together; its state as of this batch is fetched once.
+  // Thin events of one object often arrive together; its state is fetched once per receive (the
+  // worker reads each receive on its own, so a group of several receives may ask again).
   const fetchObject = options.fetchObject && fetchOncePerObject(options.fetchObject);
   const preparations = await Promise.all(items.map((item) => prepareMessage(item, fetchObject, now)));
   return Promise.all(

@@ -1,6 +1,6 @@
 import { MalformedEventError } from '../../src/errors';
 import { noticeEffects } from '../../src/effects/notice-effects';
-import { processBatch } from '../../src/pipeline/process-batch';
+import { applyMessages, processBatch, readMessages } from '../../src/pipeline/process-batch';
 import type { BatchOutcome, ProcessOptions } from '../../src/pipeline/types';
 import { applyEvent } from '../support/apply-event';
 import { findInvoice } from '../../src/db/invoices';
@@ -210,5 +210,29 @@ describe('batches overlapping on invoices that do and do not exist yet', () => {
       );
     }
     expect(fallbacks).toEqual([]);
+  });
+});
+
+describe('receives read apart and applied together, as the worker groups them', () => {
+  it('records a message that cannot be applied when it is read, and gives each message of the group its own outcome, in order', async () => {
+    const [a1, a2, b1] = Array.from({ length: 3 }, () => paidLifecycle(uid('in'), 1_700_000_000)[1]!);
+    const noInvoiceId = event('invoice.finalized', { object: 'invoice', status: 'open' }, { id: uid('evt') });
+    const first = await readMessages(db.ds, items([a1, noInvoiceId, a2]), options);
+    const second = await readMessages(db.ds, items([b1, a2]), options);
+
+    // Read and not applied: only the unusable event is in the log, with its reason.
+    const logged = async () =>
+      db.ds.query(`SELECT id, processed_at IS NOT NULL AS processed, attempts, last_error FROM stripe_events WHERE id = ANY($1) ORDER BY id`, [[a1, noInvoiceId, a2, b1].map(eventId)]);
+    expect(await logged()).toEqual([{ id: eventId(noInvoiceId), processed: false, attempts: 1, last_error: expect.stringMatching(/missing/) }]);
+    for (const e of [a1, a2, b1]) expect(await findInvoice(db.ds.manager, invoiceIdOf(e))).toBeNull();
+
+    const outcomes = await applyMessages(db.ds, [...first, ...second], options);
+    expect(outcomes.map(outcomeOf)).toEqual(['merged', 'failed', 'merged', 'merged', 'duplicate']);
+    expect((outcomes[1] as { error: unknown }).error).toBeInstanceOf(MalformedEventError);
+    for (const e of [a1, a2, b1]) expect(await findInvoice(db.ds.manager, invoiceIdOf(e))).toMatchObject({ status: 'open' });
+    // Both copies of a2 were received: the group's one transaction counts them on its one row.
+    const rows = await logged();
+    expect(rows.find((r: { id: string }) => r.id === eventId(a2))).toMatchObject({ processed: true, attempts: 2 });
+    expect(rows.find((r: { id: string }) => r.id === eventId(noInvoiceId))).toMatchObject({ processed: false, attempts: 1 });
   });
 });

@@ -176,7 +176,7 @@ describe('long-running processes on one DATA_DIR', () => {
       dev.child.kill('SIGINT');
       expect(await exited).toBe(130);
       expect(dev.output()).toMatch(/"msg":"stopping at once"/);
-      expect(await refusesConnections(dev.psqlUrl)).toMatch(/ECONNREFUSED/);
+      await refusesConnections(dev.psqlUrl);
     } finally {
       await stopDev(dev);
       removeDataDir(parent, dev.databaseFiles);

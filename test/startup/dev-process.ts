@@ -75,23 +75,31 @@ export async function invoiceExists(url: string, invoiceId: string): Promise<boo
 
 /**
  * Waits until the server at `url` refuses connections. A server told to shut down as its parent
- * exits may still accept a connection and then reset it, or answer that it is shutting down; only a
- * refusal says no PostgreSQL is left listening.
+ * exits may still accept a connection for a moment and then reset it, or answer that it is
+ * shutting down; one still answering queries after `answeringMs` was not told, and one not
+ * refusing within `withinMs` is still there.
  */
-export async function refusesConnections(url: string, withinMs = 30_000): Promise<string> {
-  const deadline = Date.now() + withinMs;
+export async function refusesConnections(url: string, o: { answeringMs?: number; withinMs?: number } = {}): Promise<void> {
+  const started = Date.now();
   let last = '';
-  while (Date.now() < deadline) {
+  while (Date.now() - started < (o.withinMs ?? 30_000)) {
+    const c = new Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+    let answered = false;
     try {
-      await invoiceExists(url, 'in_none');
-      last = 'accepted a connection';
+      await c.connect();
+      await c.query('SELECT 1');
+      answered = true;
+      last = 'answered a query';
     } catch (err) {
       last = (err as Error).message;
-      if (/ECONNREFUSED/.test(last)) return last;
+      if (/ECONNREFUSED/.test(last)) return;
+    } finally {
+      await c.end().catch(() => undefined);
     }
+    if (answered && Date.now() - started > (o.answeringMs ?? 5_000)) throw new Error(`PostgreSQL still answers queries ${Date.now() - started} ms after its parent exited`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`PostgreSQL still answering after ${withinMs} ms: ${last}`);
+  throw new Error(`PostgreSQL did not refuse connections within ${o.withinMs ?? 30_000} ms: ${last}`);
 }
 
 /** Removes a test's DATA_DIR and, when the cluster was placed outside it, that folder too. */
