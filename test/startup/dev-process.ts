@@ -76,13 +76,14 @@ export async function invoiceExists(url: string, invoiceId: string): Promise<boo
 /**
  * Waits until the server at `url` refuses connections. A server told to shut down as its parent
  * exits may still accept a connection for a moment and then reset it, or answer that it is
- * shutting down; one still answering queries after `answeringMs` was not told, and one not
- * refusing within `withinMs` is still there.
+ * shutting down; one still answering queries after 5 s was not told, and one not refusing
+ * within 30 s is still there.
  */
-export async function refusesConnections(url: string, o: { answeringMs?: number; withinMs?: number } = {}): Promise<void> {
+export async function refusesConnections(url: string): Promise<void> {
+  const [answeringMs, withinMs] = [5_000, 30_000];
   const started = Date.now();
   let last = '';
-  while (Date.now() - started < (o.withinMs ?? 30_000)) {
+  while (Date.now() - started < withinMs) {
     const c = new Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
     let answered = false;
     try {
@@ -96,10 +97,10 @@ export async function refusesConnections(url: string, o: { answeringMs?: number;
     } finally {
       await c.end().catch(() => undefined);
     }
-    if (answered && Date.now() - started > (o.answeringMs ?? 5_000)) throw new Error(`PostgreSQL still answers queries ${Date.now() - started} ms after its parent exited`);
+    if (answered && Date.now() - started > answeringMs) throw new Error(`PostgreSQL still answers queries ${Date.now() - started} ms after its parent exited`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`PostgreSQL did not refuse connections within ${o.withinMs ?? 30_000} ms: ${last}`);
+  throw new Error(`PostgreSQL did not refuse connections within ${withinMs} ms: ${last}`);
 }
 
 /** Removes a test's DATA_DIR and, when the cluster was placed outside it, that folder too. */
